@@ -1,0 +1,1 @@
+"""ORM models. Importing this package registers every table on ``Base.metadata``."""

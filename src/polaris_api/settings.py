@@ -1,0 +1,164 @@
+"""Configuration (09 CFG-*): every setting is an environment variable prefixed ``POLARIS_``.
+
+Defaults make a fresh checkout run (SQLite, console email, development mode with a generated
+JWT secret). Production mode refuses unsafe combinations at start (CFG-2).
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo
+
+from pydantic import Field, PrivateAttr, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+log = logging.getLogger(__name__)
+
+DEFAULT_ADMIN_PASSWORDS = frozenset({"admin", "password", "changeme", "polaris", "admin-password-demo"})
+
+
+class ConfigurationError(RuntimeError):
+    """Raised when the settings are unsafe for the chosen environment (CFG-2)."""
+
+
+def _split_csv(value: object) -> object:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="POLARIS_", env_file=".env", extra="ignore")
+
+    env: Literal["development", "production"] = "development"
+    database_url: str = "sqlite+aiosqlite:///./polaris.db"
+    allow_sqlite_in_production: bool = False
+    jwt_secret: SecretStr | None = None
+    access_token_minutes: int = Field(60, ge=1, le=24 * 60)
+    teacher_token_minutes: int = Field(30, ge=1, le=24 * 60)
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    timezone: str = "America/Chicago"
+    log_format: Literal["auto", "json", "text"] = "auto"
+    log_level: str = "INFO"
+
+    # Salesforce (02 SF-1)
+    salesforce_instance_url: str | None = None
+    salesforce_access_token: SecretStr | None = None
+    salesforce_ca_bundle: str | None = None
+    salesforce_username: str | None = None
+    salesforce_password: SecretStr | None = None
+    salesforce_security_token: SecretStr | None = None
+    salesforce_domain: str = "login"
+    salesforce_api_version: str = "59.0"
+    salesforce_connect_timeout_s: float = 10
+    salesforce_read_timeout_s: float = 120
+    salesforce_batch_size: int = Field(500, ge=1, le=10_000)
+    salesforce_retry_base_delay_s: float = 2
+    salesforce_retry_max_wait_s: float = 300
+    salesforce_pending_max_attempts: int = 10
+
+    # Email (09 MAIL-*)
+    email_backend: Literal["console", "file", "smtp", "disabled"] = "console"
+    email_file_dir: Path = Path("./outbox")
+    email_from: str = "noreply@localhost"
+    email_allowlist: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    support_contact: str = "support@prepkc.org"
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = True
+    smtp_tls: bool = False
+    outbox_worker_enabled: bool = True
+    outbox_poll_seconds: float = 5
+
+    # Imports and files
+    pathful_partner: str = "PREP-KC"
+    google_service_account_file: str | None = None
+    upload_max_bytes: int = 20 * 1024 * 1024
+
+    # Rate limits and caching
+    rate_limit_storage: str = "memory://"
+    login_rate_limit_per_minute: int = 5
+    signup_rate_limit_per_minute: int = 10
+    signup_rate_limit_per_day: int = 100
+    public_cache_max_age: int = 60
+
+    # Sync runs (09 OPS-2, OPS-4)
+    sync_heartbeat_timeout_minutes: int = 10
+    stale_hours_publishing: float = 2
+    stale_hours_daily: float = 26
+    stale_hours_weekly: float = 8 * 24
+    stale_hours_pathful: float = 14 * 24
+    stale_hours_roster: float = 14 * 24
+
+    # Audit (AUD-3)
+    audit_retention_days: int = Field(730, ge=730)
+
+    _generated_secret: bool = PrivateAttr(False)
+
+    @field_validator("cors_origins", "email_allowlist", mode="before")
+    @classmethod
+    def _csv(cls, value: object) -> object:
+        return _split_csv(value)
+
+    @field_validator("salesforce_api_version")
+    @classmethod
+    def _strip_v(cls, value: str) -> str:
+        return value.lstrip("vV")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        ZoneInfo(value)
+        return value
+
+    @model_validator(mode="after")
+    def _fill_development_secret(self) -> Settings:
+        if self.jwt_secret is None and self.env == "development":
+            self.jwt_secret = SecretStr(secrets.token_urlsafe(48))
+            self._generated_secret = True
+        return self
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def production_problems(self) -> list[str]:
+        """Every CFG-2 refusal that applies; empty when the settings are safe."""
+        if not self.is_production:
+            return []
+        problems = []
+        if self.jwt_secret is None or len(self.jwt_secret.get_secret_value()) < 32:
+            problems.append("POLARIS_JWT_SECRET must be set (at least 32 characters)")
+        if self.is_sqlite and not self.allow_sqlite_in_production:
+            problems.append("SQLite in production needs POLARIS_ALLOW_SQLITE_IN_PRODUCTION=true")
+        if "*" in self.cors_origins:
+            problems.append("POLARIS_CORS_ORIGINS must not contain a wildcard in production")
+        if self.email_backend == "file":
+            problems.append("the file email backend is for development only")
+        return problems
+
+    def check(self) -> None:
+        problems = self.production_problems()
+        if problems:
+            raise ConfigurationError("; ".join(problems))
+        if self._generated_secret:
+            log.warning("POLARIS_JWT_SECRET not set: generated a temporary secret (development only)")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
