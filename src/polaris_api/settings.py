@@ -45,6 +45,10 @@ class Settings(BaseSettings):
     log_format: Literal["auto", "json", "text"] = "auto"
     log_level: str = "INFO"
 
+    # First admin, created at start when no admin exists (CFG-2 refuses weak ones in production)
+    bootstrap_admin_email: str | None = None
+    bootstrap_admin_password: SecretStr | None = None
+
     # Salesforce (02 SF-1)
     salesforce_instance_url: str | None = None
     salesforce_access_token: SecretStr | None = None
@@ -145,6 +149,12 @@ class Settings(BaseSettings):
             problems.append("POLARIS_JWT_SECRET must be set (at least 32 characters)")
         if self.is_sqlite and not self.allow_sqlite_in_production:
             problems.append("SQLite in production needs POLARIS_ALLOW_SQLITE_IN_PRODUCTION=true")
+        password = self.bootstrap_admin_password
+        if password is not None and (
+            password.get_secret_value().lower() in DEFAULT_ADMIN_PASSWORDS
+            or len(password.get_secret_value()) < 12
+        ):
+            problems.append("POLARIS_BOOTSTRAP_ADMIN_PASSWORD is a default or too short")
         if "*" in self.cors_origins:
             problems.append("POLARIS_CORS_ORIGINS must not contain a wildcard in production")
         if self.email_backend == "file":

@@ -1,0 +1,102 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from starlette.middleware.cors import CORSMiddleware
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from polaris_api import __version__
+from polaris_api.db import make_engine, make_sessionmaker
+from polaris_api.errors import install_error_handlers
+from polaris_api.observability import RequestContextMiddleware, configure_logging
+from polaris_api.ratelimit import Limits, RateLimiter
+from polaris_api.routers import api_keys, audit, auth, health, meta, users
+from polaris_api.services import identity
+from polaris_api.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
+
+PUBLIC_PREFIX = "/api/v1/public/"
+
+DESCRIPTION = """
+One JSON service for the nonprofit's data: Salesforce sync, publishing controls, the public
+event listing and volunteer signup, Pathful and roster imports, teacher progress and metrics.
+
+Staff authenticate with `POST /api/v1/auth/token` (OAuth2 password form) and send
+`Authorization: Bearer <token>`; machine clients send `X-API-Key`. Errors are RFC 9457
+problem details (`application/problem+json`). Lists are paginated (`page`, `page_size` ≤ 200).
+"""
+
+
+class PublicCORS:
+    """CORS only on the public endpoints (LIST-10): allow-listed origins, no credentials."""
+
+    def __init__(self, app: ASGIApp, origins: list[str]) -> None:
+        self.app = app
+        self.cors = CORSMiddleware(
+            app,
+            allow_origins=origins,
+            allow_methods=["GET", "POST", "OPTIONS"],
+            allow_headers=["Content-Type", "If-None-Match", "Idempotency-Key"],
+            expose_headers=["ETag", "Retry-After", "X-Request-ID"],
+            allow_credentials=False,
+            max_age=600,
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith(PUBLIC_PREFIX):
+            await self.cors(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    settings.check()
+    log_format = (
+        settings.log_format
+        if settings.log_format != "auto"
+        else ("json" if settings.is_production else "text")
+    )
+    configure_logging(settings.log_level, log_format)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if settings.bootstrap_admin_email and settings.bootstrap_admin_password:
+            async with app.state.sessionmaker() as session:
+                await identity.ensure_bootstrap_admin(
+                    session,
+                    settings.bootstrap_admin_email,
+                    settings.bootstrap_admin_password.get_secret_value(),
+                )
+        yield
+        await app.state.engine.dispose()
+
+    app = FastAPI(
+        title="Polaris API",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.engine = make_engine(settings.database_url)
+    app.state.sessionmaker = make_sessionmaker(app.state.engine)
+    app.state.rate_limiter = RateLimiter(settings.rate_limit_storage)
+    app.state.limits = Limits.from_settings(
+        settings.login_rate_limit_per_minute,
+        settings.signup_rate_limit_per_minute,
+        settings.signup_rate_limit_per_day,
+    )
+
+    install_error_handlers(app)
+    for router in (health.router, auth.router, users.router, api_keys.router, audit.router, meta.router):
+        app.include_router(router)
+
+    app.add_middleware(PublicCORS, origins=settings.cors_origins)
+    app.add_middleware(RequestContextMiddleware)
+    return app

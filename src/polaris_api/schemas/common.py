@@ -1,0 +1,58 @@
+"""Shared field types for API bodies: normalized strings and emails (00 N-1, N-2)."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from email_validator import EmailNotValidError, validate_email
+from fastapi import Path, Query
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, StringConstraints
+from pydantic_core import PydanticCustomError
+
+_WHITESPACE = re.compile(r"\s+")
+
+
+def clean_text(value: object) -> object:
+    """N-2: trim, collapse whitespace runs; empty after trimming is null."""
+    if isinstance(value, str):
+        value = _WHITESPACE.sub(" ", value).strip()
+        return value or None
+    return value
+
+
+def normalize_email(value: str) -> str:
+    """N-1: trim and lowercase."""
+    return value.strip().lower()
+
+
+def _valid_email(value: str) -> str:
+    value = normalize_email(value)
+    if len(value) > 255:
+        raise PydanticCustomError("email_too_long", "email must be at most 255 characters")
+    try:
+        validate_email(value, check_deliverability=False)
+    except EmailNotValidError:
+        raise PydanticCustomError("invalid_email", "not a valid email address") from None
+    return value
+
+
+CleanText = Annotated[str, BeforeValidator(clean_text)]
+Email = Annotated[str, StringConstraints(max_length=320), AfterValidator(_valid_email)]
+Password = Annotated[str, StringConstraints(min_length=12, max_length=256)]
+
+
+def bounded_text(max_length: int) -> type[str]:
+    return Annotated[str, BeforeValidator(clean_text), StringConstraints(max_length=max_length)]  # type: ignore[return-value]
+
+
+class StrictBody(BaseModel):
+    """Request bodies refuse unknown fields (SIGN-3 and in general)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+MAX_DB_ID = 2_147_483_647
+# Integer ids in paths and queries: bounded so a hostile value is a 422, not a database overflow.
+IdPath = Annotated[int, Path(ge=1, le=MAX_DB_ID)]
+IdQuery = Annotated[int, Query(ge=1, le=MAX_DB_ID)]

@@ -1,0 +1,1 @@
+"""Synchronisation with external systems (Salesforce, Pathful, rosters)."""

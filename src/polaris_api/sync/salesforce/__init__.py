@@ -1,0 +1,1 @@
+"""Salesforce integration (02-salesforce.md): the connector and the test double."""

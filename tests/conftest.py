@@ -1,0 +1,154 @@
+"""Shared fixtures: a real database (PostgreSQL or SQLite), migrated by Alembic, and the app.
+
+``POLARIS_TEST_DATABASE_URL`` picks the database (``.ci/run`` runs the suite once on a throwaway
+PostgreSQL database and once on SQLite). Without it, a temporary SQLite file is used. Tables are
+emptied between tests, so no test depends on another's state.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+import polaris_api.models  # noqa: F401
+from polaris_api.app import create_app
+from polaris_api.db import Base, make_engine, make_sessionmaker
+from polaris_api.migrations import upgrade
+from polaris_api.schemas.identity import UserCreate
+from polaris_api.security import issue_token
+from polaris_api.services.identity import create_user
+from polaris_api.settings import Settings
+
+TEST_JWT_SECRET = "test-secret-" + "x" * 40
+TEST_PASSWORD = "correct horse battery"
+
+
+def _database_url() -> str:
+    configured = os.environ.get("POLARIS_TEST_DATABASE_URL")
+    if configured:
+        return configured
+    directory = Path(tempfile.mkdtemp(prefix="polaris-test-"))
+    return f"sqlite+aiosqlite:///{directory / 'test.db'}"
+
+
+DATABASE_URL = _database_url()
+IS_POSTGRES = DATABASE_URL.startswith("postgresql")
+
+
+def make_settings(**overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "env": "development",
+        "database_url": DATABASE_URL,
+        "jwt_secret": TEST_JWT_SECRET,
+        "email_backend": "disabled",
+        "outbox_worker_enabled": False,
+        "cors_origins": ["https://www.example.org"],
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+@pytest.fixture(scope="session")
+async def engine() -> AsyncIterator[AsyncEngine]:
+    engine = make_engine(DATABASE_URL)
+    await upgrade(engine)
+    yield engine
+    await engine.dispose()
+
+
+async def _empty_all_tables(engine: AsyncEngine) -> None:
+    tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
+    async with engine.begin() as connection:
+        if IS_POSTGRES:
+            quoted = ", ".join(f'"{name}"' for name in tables)
+            await connection.execute(text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))
+        else:
+            for name in tables:
+                await connection.execute(text(f'DELETE FROM "{name}"'))
+
+
+@pytest.fixture
+async def db(engine: AsyncEngine) -> AsyncIterator[AsyncEngine]:
+    """A migrated, empty database."""
+    await _empty_all_tables(engine)
+    yield engine
+
+
+@pytest.fixture
+async def session(db: AsyncEngine) -> AsyncIterator[AsyncSession]:
+    async with make_sessionmaker(db)() as session:
+        yield session
+
+
+@pytest.fixture
+def settings() -> Settings:
+    return make_settings()
+
+
+@pytest.fixture
+async def app(db: AsyncEngine, settings: Settings) -> AsyncIterator[Any]:
+    application = create_app(settings)
+    yield application
+    await application.state.engine.dispose()
+
+
+@pytest.fixture
+async def client(app: Any) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        yield http
+
+
+UserFactory = Callable[..., Awaitable[dict[str, Any]]]
+
+
+@pytest.fixture
+def make_user(db: AsyncEngine) -> UserFactory:
+    """Create a user directly and return ``{id, email, headers}`` with a valid bearer token."""
+    counter = {"n": 0}
+
+    async def factory(
+        level: int = 0,
+        districts: list[int] | None = None,
+        email: str | None = None,
+        password: str = TEST_PASSWORD,
+    ) -> dict[str, Any]:
+        counter["n"] += 1
+        email = email or f"user{counter['n']}-l{level}@example.org"
+        body = UserCreate(
+            email=email,
+            password=password,
+            security_level=level,
+            scope_type="district" if districts is not None else "global",
+            allowed_district_ids=districts or [],
+        )
+        async with make_sessionmaker(db)() as session:
+            user = await create_user(session, None, body)
+        token, _ = issue_token(
+            secret=TEST_JWT_SECRET,
+            subject=user.id,
+            token_type="staff",
+            version=user.token_version,
+            minutes=60,
+        )
+        return {
+            "id": user.id,
+            "email": email,
+            "password": password,
+            "headers": {"Authorization": f"Bearer {token}"},
+        }
+
+    return factory
+
+
+@pytest.fixture
+async def admin(make_user: UserFactory) -> dict[str, Any]:
+    return await make_user(level=3)
