@@ -22,13 +22,13 @@ import polaris_api.models  # noqa: F401
 from polaris_api.app import create_app
 from polaris_api.db import Base, make_engine, make_sessionmaker
 from polaris_api.migrations import upgrade
-from polaris_api.schemas.identity import UserCreate
-from polaris_api.security import issue_token
-from polaris_api.services.identity import create_user
+from polaris_api.models.identity import User
+from polaris_api.security import hash_password, issue_token
 from polaris_api.settings import Settings
 
 TEST_JWT_SECRET = "test-secret-" + "x" * 40
 TEST_PASSWORD = "correct horse battery"
+TEST_PASSWORD_HASH = hash_password(TEST_PASSWORD)
 
 
 def _database_url() -> str:
@@ -123,15 +123,19 @@ def make_user(db: AsyncEngine) -> UserFactory:
     ) -> dict[str, Any]:
         counter["n"] += 1
         email = email or f"user{counter['n']}-l{level}@example.org"
-        body = UserCreate(
-            email=email,
-            password=password,
-            security_level=level,
-            scope_type="district" if districts is not None else "global",
-            allowed_district_ids=districts or [],
-        )
+        # Rows are inserted directly with a hash computed once: argon2 is deliberately slow and
+        # the matrix creates hundreds of users. The hashing path itself is tested in test_auth.
+        password_hash = TEST_PASSWORD_HASH if password == TEST_PASSWORD else hash_password(password)
         async with make_sessionmaker(db)() as session:
-            user = await create_user(session, None, body)
+            user = User(
+                email=email.strip().lower(),
+                password_hash=password_hash,
+                security_level=level,
+                scope_type="district" if districts is not None else "global",
+                allowed_district_ids=districts or [],
+            )
+            session.add(user)
+            await session.commit()
         token, _ = issue_token(
             secret=TEST_JWT_SECRET,
             subject=user.id,

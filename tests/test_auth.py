@@ -5,10 +5,10 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import select
-from tests.conftest import TEST_PASSWORD
 
 from polaris_api.models.identity import ApiKey, User
 from polaris_api.security import sha256_hex
+from tests.conftest import TEST_PASSWORD
 
 
 async def login(client, email: str, password: str = TEST_PASSWORD, ip: str | None = None):

@@ -8,36 +8,18 @@ A guard test fails when an endpoint exists that this matrix does not cover.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
+import importlib
+import pkgutil
 from typing import Any
 
 import pytest
+
+import tests
+from polaris_api.security import issue_token
+from tests.capability_matrix import ALL_AUTHENTICATED, ROLES, STAFF, Case, only
 from tests.conftest import TEST_JWT_SECRET, TEST_PASSWORD
 
-from polaris_api.security import issue_token
-
-ROLES = ("admin", "manager", "user", "district", "key_read", "key_sync", "teacher")
-
-
-@dataclass
-class Case:
-    method: str
-    path: str
-    success: int
-    allowed: frozenset[str]
-    build: Callable[[dict[str, Any], str], dict[str, Any]] = field(default=lambda ctx, role: {})
-    url: Callable[[dict[str, Any]], str] | None = None
-
-
-def only(*roles: str) -> frozenset[str]:
-    return frozenset(roles)
-
-
-STAFF = only("admin", "manager", "user", "district")
-ALL_AUTHENTICATED = frozenset(ROLES)
-
-CASES: list[Case] = [
+OWN_CASES: list[Case] = [
     Case("GET", "/api/v1/auth/me", 200, ALL_AUTHENTICATED),
     Case(
         "POST",
@@ -96,6 +78,17 @@ CASES: list[Case] = [
 PUBLIC_PATHS = {"/healthz", "/readyz"}
 
 
+def _all_cases() -> list[Case]:
+    cases = list(OWN_CASES)
+    for module in pkgutil.iter_modules(tests.__path__):
+        if module.name.startswith("cap_cases_"):
+            cases.extend(importlib.import_module(f"tests.{module.name}").CASES)
+    return cases
+
+
+CASES = _all_cases()
+
+
 @pytest.fixture
 async def principals(client, make_user, admin) -> dict[str, Any]:
     headers: dict[str, dict[str, str]] = {"admin": admin["headers"]}
@@ -123,7 +116,9 @@ def case_id(case: Case) -> str:
 
 
 @pytest.mark.parametrize("case", CASES, ids=case_id)
-async def test_cap_matrix(client, principals, case: Case):
+async def test_cap_matrix(client, principals, session, case: Case):
+    if case.setup is not None:
+        await case.setup(principals, session)
     url = case.url(principals) if case.url else case.path
     anonymous = await client.request(case.method, url, **case.build(principals, "anonymous"))
     assert anonymous.status_code == 401, f"anonymous {case_id(case)}"

@@ -13,8 +13,6 @@ from collections.abc import Iterator
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
-from tests.conftest import DATABASE_URL, TEST_JWT_SECRET, _empty_all_tables, make_settings
-from tests.live_server import serve_in_thread
 
 from polaris_api.app import create_app
 from polaris_api.db import make_engine, make_sessionmaker
@@ -22,6 +20,8 @@ from polaris_api.migrations import upgrade
 from polaris_api.schemas.identity import UserCreate
 from polaris_api.security import issue_token
 from polaris_api.services.identity import create_user
+from tests.conftest import DATABASE_URL, TEST_JWT_SECRET, _empty_all_tables, make_settings
+from tests.live_server import serve_in_thread
 
 schema = schemathesis.openapi.from_dict(create_app(make_settings()).openapi())
 

@@ -66,9 +66,9 @@ async def test_obs_1_healthz_and_readyz(client):
 
 async def test_obs_1_readyz_503_when_database_not_migrated(tmp_path):
     import httpx
-    from tests.conftest import make_settings
 
     from polaris_api.app import create_app
+    from tests.conftest import make_settings
 
     app = create_app(make_settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}"))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
