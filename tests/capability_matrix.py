@@ -36,4 +36,3 @@ def only(*roles: str) -> frozenset[str]:
 
 STAFF = only("admin", "manager", "user", "district")
 ALL_AUTHENTICATED = frozenset(ROLES)
-

@@ -25,14 +25,16 @@ users_app = typer.Typer(help="Staff users.", no_args_is_help=True)
 dev_app = typer.Typer(help="Development tools.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
+sync_app = typer.Typer(help="Salesforce and other syncs, through a running server.", no_args_is_help=True)
 app.add_typer(dev_app, name="dev")
+app.add_typer(sync_app, name="sync")
 
 console = Console()
 err_console = Console(stderr=True)
 
 LEVELS = {"user": 0, "supervisor": 1, "manager": 2, "admin": 3}
 DEMO_DATABASE = "polaris-demo.db"
-DEMO_ADMIN_EMAIL = "admin@demo.polaris.local"
+DEMO_ADMIN_EMAIL = "admin@demo.example.org"
 
 
 async def _upgrade(settings: Settings) -> None:
@@ -148,6 +150,101 @@ def serve(
         console.print(f"[bold]Demo admin[/bold]: {DEMO_ADMIN_EMAIL} / {password}")
         console.print(f"API docs: http://{host}:{port}/docs")
     uvicorn.run("polaris_api.app:create_app", factory=True, host=host, port=port, log_config=None)
+
+
+UrlOption = Annotated[str, typer.Option("--url", envvar="POLARIS_URL", help="base URL of a running server")]
+ApiKeyOption = Annotated[
+    str | None, typer.Option("--api-key", envvar="POLARIS_API_KEY", help="API key (X-API-Key)")
+]
+TokenOption = Annotated[str | None, typer.Option("--token", envvar="POLARIS_TOKEN", help="bearer token")]
+
+
+def _client(url: str, api_key: str | None, token: str | None):  # type: ignore[no-untyped-def]
+    from polaris_client import PolarisClient
+
+    return PolarisClient(url, api_key=api_key, token=token)
+
+
+def _fail(error: Exception) -> typer.Exit:
+    err_console.print(f"[red]{error}[/red]")
+    return typer.Exit(1)
+
+
+FINISHED_STATUSES = {"succeeded", "partial", "failed"}
+
+
+@sync_app.command("run")
+def sync_run(
+    kind: Annotated[str, typer.Argument(help="e.g. salesforce-publishing, daily, weekly")],
+    mode: Annotated[str | None, typer.Option(help="full or incremental")] = None,
+    wait: Annotated[bool, typer.Option(help="follow the run until it finishes")] = False,
+    url: UrlOption = "http://127.0.0.1:8000",
+    api_key: ApiKeyOption = None,
+    token: TokenOption = None,
+    poll_seconds: Annotated[float, typer.Option(help="how often to poll while waiting")] = 1.0,
+) -> None:
+    """Trigger a sync; with --wait, show its counts live and exit 1 unless it succeeded (OBS-3)."""
+    import time
+
+    from polaris_client import PolarisError
+    from rich.live import Live
+
+    with _client(url, api_key, token) as client:
+        try:
+            started = client.run_sync(kind, mode=mode, wait=False)
+            run_id = int(started.get("run_id") or started.get("id") or 0)
+            console.print(f"sync run {run_id} ({kind}) {started.get('status')}")
+            if not wait:
+                return
+            run = client.sync_run(run_id)
+            with Live(console=console, transient=False) as live:
+                while run.get("status") not in FINISHED_STATUSES:
+                    live.update(_run_line(run))
+                    time.sleep(poll_seconds)
+                    run = client.sync_run(run_id)
+                live.update(_run_line(run))
+        except PolarisError as error:
+            raise _fail(error) from None
+    if run.get("status") != "succeeded":
+        raise typer.Exit(1)
+
+
+def _run_line(run: dict) -> str:  # type: ignore[type-arg]
+    counts = ", ".join(f"{key} {value}" for key, value in (run.get("counts") or {}).items())
+    return f"[bold]{run.get('kind')}[/bold] {run.get('status')}  {counts}"
+
+
+@sync_app.command("health")
+def sync_health(
+    url: UrlOption = "http://127.0.0.1:8000", api_key: ApiKeyOption = None, token: TokenOption = None
+) -> None:
+    """Health of every sync kind (OPS-4)."""
+    import json
+
+    from polaris_client import PolarisError
+
+    with _client(url, api_key, token) as client:
+        try:
+            health = client.sync_health()
+        except PolarisError as error:
+            raise _fail(error) from None
+    console.print_json(json.dumps(health))
+
+
+@dev_app.command("fake-salesforce")
+def dev_fake_salesforce(
+    fixtures: Annotated[Path | None, typer.Option(help="JSON fixtures (file or directory)")] = None,
+    port: Annotated[int, typer.Option()] = 8443,
+    page_size: Annotated[int, typer.Option(help="records per query page")] = 2000,
+    token: Annotated[str | None, typer.Option(help="bearer token to accept (random if unset)")] = None,
+    ca_out: Annotated[Path, typer.Option(help="where to write the CA certificate")] = Path(
+        "fake-salesforce-ca.pem"
+    ),
+) -> None:
+    """Serve the Salesforce test double over HTTPS (02 SF-70)."""
+    from polaris_api.sync.salesforce.fake.runner import serve_forever
+
+    serve_forever(fixtures, port, page_size, token, ca_out)
 
 
 def openapi_document() -> str:
