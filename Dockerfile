@@ -7,6 +7,7 @@ WORKDIR /app
 COPY pyproject.toml README.md alembic.ini ./
 COPY alembic ./alembic
 COPY src ./src
+COPY clients ./clients
 RUN pip install --no-cache-dir -e . && useradd --system --uid 10001 polaris && chown -R polaris /app
 USER polaris
 

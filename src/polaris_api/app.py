@@ -5,8 +5,10 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -55,6 +57,15 @@ class PublicCORS:
             await self.app(scope, receive, send)
 
 
+DEMO_PAGE_DIR = Path(__file__).resolve().parents[2] / "clients" / "web"
+
+
+def mount_demo_page(app: FastAPI) -> None:
+    """Serve the static website example (clients/web) at /demo/, same origin as the API."""
+    if DEMO_PAGE_DIR.is_dir():
+        app.mount("/demo", StaticFiles(directory=DEMO_PAGE_DIR, html=True), name="demo")
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     settings.check()
@@ -97,6 +108,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in (health.router, auth.router, users.router, api_keys.router, audit.router, meta.router):
         app.include_router(router)
 
+    mount_demo_page(app)
     app.add_middleware(PublicCORS, origins=settings.cors_origins)
     app.add_middleware(RequestContextMiddleware)
     return app

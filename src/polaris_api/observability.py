@@ -95,7 +95,7 @@ PARAMETER_LOGGING_LOGGERS = (
 )
 
 SECURITY_HEADERS = [(b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"no-referrer")]
-PUBLIC_PREFIXES = ("/api/v1/public/", "/docs", "/redoc", "/openapi.json", "/static/")
+PUBLIC_PREFIXES = ("/api/v1/public/", "/docs", "/redoc", "/openapi.json", "/demo")
 
 
 class RequestContextMiddleware:
