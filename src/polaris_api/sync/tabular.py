@@ -1,0 +1,145 @@
+"""Reading uploaded spreadsheets (CSV and XLSX) for the Pathful and roster imports (04; PRIV-4; N-5).
+
+Uploads are size-limited, parsed in memory (never written to disk, never served back), and
+returned as rows of strings keyed by the file's own header text. Importers map headers through
+their aliases and validate each row with the inbound Pydantic model named after the source.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime as dt
+import io
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import IO
+
+from fastapi import UploadFile
+
+from polaris_api.errors import Problem
+
+XLSX_MAGIC = b"PK\x03\x04"
+CHUNK = 1024 * 1024
+_FLOAT_ID = re.compile(r"^-?\d+\.0+$")
+
+
+@dataclass
+class Table:
+    """A parsed sheet: headers as written, and each data row as {header: cell text or None}."""
+
+    headers: list[str]
+    rows: list[dict[str, str | None]] = field(default_factory=list)
+    source_format: str = "csv"
+
+    def __iter__(self) -> Iterator[dict[str, str | None]]:
+        return iter(self.rows)
+
+
+def cell_text(value: object) -> str | None:
+    """N-5: cells become text; ``41872.0`` → ``41872``; empty → None (never ``nan``)."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        if value != value:  # NaN
+            return None
+        return str(int(value)) if value.is_integer() else repr(value)
+    if isinstance(value, dt.datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    text = str(value).strip()
+    if not text or text.lower() == "nan":
+        return None
+    if _FLOAT_ID.match(text):
+        return text.split(".", 1)[0]
+    return text
+
+
+async def read_upload_bytes(upload: UploadFile, max_bytes: int) -> bytes:
+    """The whole upload, refusing more than ``max_bytes`` with 413 (PRIV-4)."""
+    buffer = bytearray()
+    while chunk := await upload.read(CHUNK):
+        buffer.extend(chunk)
+        if len(buffer) > max_bytes:
+            raise Problem(413, "file_too_large", f"The file is larger than {max_bytes} bytes.")
+    if not buffer:
+        raise Problem(422, "empty_file", "The uploaded file is empty.")
+    return bytes(buffer)
+
+
+def parse_table(data: bytes, filename: str | None = None) -> Table:
+    """CSV or XLSX (detected from content, not the name) → :class:`Table`; 422 when unreadable."""
+    if data.startswith(XLSX_MAGIC):
+        return _parse_xlsx(io.BytesIO(data))
+    return _parse_csv(_decode(data))
+
+
+def _decode(data: bytes) -> str:
+    if b"\x00" in data[:4096]:
+        raise Problem(422, "unreadable_file", "The file is neither CSV text nor an XLSX workbook.")
+    for encoding in ("utf-8-sig", "cp1252"):
+        try:
+            return codecs.decode(data, encoding)
+        except UnicodeDecodeError:
+            continue
+    raise Problem(422, "unreadable_file", "The CSV file is not UTF-8 or Windows-1252 text.")
+
+
+def _unique_headers(raw: list[object]) -> list[str]:
+    headers = [cell_text(value) or "" for value in raw]
+    while headers and not headers[-1]:
+        headers.pop()
+    if not any(headers):
+        raise Problem(422, "missing_header", "The first row must hold the column names.")
+    return headers
+
+
+def _rows(headers: list[str], records: Iterator[list[object]]) -> list[dict[str, str | None]]:
+    rows = []
+    for record in records:
+        cells = [cell_text(value) for value in record]
+        if not any(cells):
+            continue  # blank line
+        rows.append(
+            {header: (cells[i] if i < len(cells) else None) for i, header in enumerate(headers) if header}
+        )
+    return rows
+
+
+def _parse_csv(text: str) -> Table:
+    try:
+        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t") if text.strip() else csv.excel
+    except csv.Error:
+        dialect = csv.excel
+    try:
+        reader = csv.reader(io.StringIO(text), dialect)
+        header_row = next(reader, None)
+        if header_row is None:
+            raise Problem(422, "missing_header", "The file has no header row.")
+        headers = _unique_headers(list(header_row))
+        return Table(headers=headers, rows=_rows(headers, (list(r) for r in reader)), source_format="csv")
+    except csv.Error as error:
+        raise Problem(422, "unreadable_file", f"The CSV file could not be parsed: {error}") from None
+
+
+def _parse_xlsx(stream: IO[bytes]) -> Table:
+    from openpyxl import load_workbook
+
+    try:
+        workbook = load_workbook(stream, read_only=True, data_only=True)
+    except Exception:  # openpyxl raises many kinds for a broken archive
+        raise Problem(422, "unreadable_file", "The XLSX workbook could not be opened.") from None
+    try:
+        sheet = workbook.worksheets[0]
+        records = sheet.iter_rows(values_only=True)
+        header_row = next(records, None)
+        if header_row is None:
+            raise Problem(422, "missing_header", "The workbook's first sheet is empty.")
+        headers = _unique_headers(list(header_row))
+        return Table(headers=headers, rows=_rows(headers, (list(r) for r in records)), source_format="xlsx")
+    finally:
+        workbook.close()
