@@ -39,7 +39,6 @@ class Settings(BaseSettings):
     allow_sqlite_in_production: bool = False
     jwt_secret: SecretStr | None = None
     access_token_minutes: int = Field(60, ge=1, le=24 * 60)
-    teacher_token_minutes: int = Field(30, ge=1, le=24 * 60)
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     timezone: str = "America/Chicago"
     log_format: Literal["auto", "json", "text"] = "auto"
@@ -80,9 +79,21 @@ class Settings(BaseSettings):
     outbox_worker_enabled: bool = True
     outbox_poll_seconds: float = 5
 
-    # Imports and files
+    # Imports and files (04 §0)
     pathful_partner: str = "PREP-KC"
+    pathful_default_duration_minutes: int = Field(60, ge=1, le=24 * 60)
+    pathful_sheet_id: str | None = None
+    pathful_sheet_worksheet: str | None = None
+    pathful_status_aliases: dict[str, str] = Field(default_factory=dict)  # VOC-12 rule 7 extension
     google_service_account_file: str | None = None
+    roster_max_deactivation_share: float = Field(0.5, ge=0, le=1)
+
+    # Teacher magic links (04 ML-*)
+    magic_link_ttl_hours: float = Field(48, gt=0)
+    teacher_session_ttl_hours: float = Field(8, gt=0)
+    magic_link_limit_per_ip: str = "10/hour"
+    magic_link_limit_per_email: str = "3/hour"
+    teacher_portal_url: str = "http://127.0.0.1:8000/teacher"
     upload_max_bytes: int = 20 * 1024 * 1024
 
     # Rate limits and caching
