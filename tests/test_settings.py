@@ -60,3 +60,16 @@ def test_secrets_are_not_shown_in_repr():
         _env_file=None, jwt_secret="super-secret-value-" + "y" * 20, smtp_password="pw-secret"
     )
     assert "super-secret-value" not in repr(settings) and "pw-secret" not in repr(settings)
+
+
+def test_cfg_3_every_setting_documented_in_readme():
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    undocumented = []
+    for name in Settings.model_fields:
+        env = f"POLARIS_{name.upper()}"
+        # grouped rows list siblings with a shared prefix, e.g. `POLARIS_STALE_HOURS_PUBLISHING`, `_DAILY`
+        if env not in readme and f"`_{name.upper().rsplit('_', 1)[-1]}`" not in readme:
+            undocumented.append(env)
+    assert not undocumented, f"settings missing from README: {undocumented}"

@@ -17,8 +17,29 @@ from polaris_api.db import make_engine, make_sessionmaker
 from polaris_api.errors import install_error_handlers
 from polaris_api.observability import RequestContextMiddleware, configure_logging
 from polaris_api.ratelimit import Limits, RateLimiter
-from polaris_api.routers import api_keys, audit, auth, health, meta, users
-from polaris_api.services import identity
+from polaris_api.routers import (
+    api_keys,
+    audit,
+    auth,
+    events,
+    health,
+    imports,
+    meta,
+    organizations,
+    outbox,
+    public,
+    publishing,
+    reference,
+    roster,
+    signup,
+    sync,
+    teacher_progress,
+    teachers,
+    users,
+    volunteers,
+)
+from polaris_api.services import identity, sync_runs
+from polaris_api.services.outbox import BackgroundWorker
 from polaris_api.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -85,7 +106,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     settings.bootstrap_admin_email,
                     settings.bootstrap_admin_password.get_secret_value(),
                 )
+        worker = BackgroundWorker(app.state.sessionmaker, settings)  # MAIL-4
+        if settings.outbox_worker_enabled:
+            worker.start()
         yield
+        await worker.stop()
+        await sync_runs.stop_background_runs(app)  # running syncs end as failed (cancelled)
         await app.state.engine.dispose()
 
     app = FastAPI(
@@ -105,7 +131,27 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
 
     install_error_handlers(app)
-    for router in (health.router, auth.router, users.router, api_keys.router, audit.router, meta.router):
+    for router in (
+        health.router,
+        auth.router,
+        users.router,
+        api_keys.router,
+        audit.router,
+        meta.router,
+        signup.router,
+        outbox.router,
+        public.router,
+        publishing.router,
+        reference.router,
+        sync.router,
+        roster.router,
+        imports.router,
+        teachers.router,
+        teacher_progress.router,
+        events.router,
+        volunteers.router,
+        organizations.router,
+    ):
         app.include_router(router)
 
     mount_demo_page(app)

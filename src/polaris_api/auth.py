@@ -149,12 +149,14 @@ class Rule:
     global_only: bool = False
     api_key_scope: str | None = None  # the scope a key needs; None: keys refused
     kinds: frozenset[PrincipalKind] = frozenset({"user", "api_key"})
+    also_api_key_scopes: frozenset[str] = frozenset()  # other scopes that imply api_key_scope
 
     def check(self, principal: Principal) -> Principal:
         if principal.kind not in self.kinds:
             raise forbidden(f"'{self.name}' is not available to this kind of caller.")
         if principal.kind == "api_key" and (
-            self.api_key_scope is None or self.api_key_scope not in (principal.api_scopes or ())
+            self.api_key_scope is None
+            or not ({self.api_key_scope} | self.also_api_key_scopes) & (principal.api_scopes or frozenset())
         ):
             raise forbidden(f"This API key lacks the scope needed for '{self.name}'.")
         if principal.kind != "teacher":
@@ -220,16 +222,25 @@ PUBLISHING = Rule("publishing controls", global_only=True, kinds=frozenset({"use
 EDIT_VIRTUAL_EVENTS = Rule("edit virtual events", global_only=True, kinds=frozenset({"user"}))
 SET_CANCELLATION = Rule("set cancellation reason", kinds=frozenset({"user"}))
 RUN_SYNC = Rule("trigger syncs", global_only=True, api_key_scope="sync:run")
-READ_SYNC = Rule("read sync runs", global_only=True, api_key_scope="sync:read")
+# a key that may trigger syncs may also read their runs (the scheduler polls what it started)
+READ_SYNC = Rule(
+    "read sync runs", global_only=True, api_key_scope="sync:read", also_api_key_scopes=frozenset({"sync:run"})
+)
 WRITE_IMPORTS = Rule("upload imports", global_only=True, api_key_scope="imports:write")
 RESOLVE_UNMATCHED = Rule("resolve unmatched rows", global_only=True, kinds=frozenset({"user"}))
 MANAGE_ATTENDANCE = Rule("attendance overrides", min_level=MANAGER, global_only=True)
+MANAGE_ROSTER = Rule("teacher deactivation and reactivation", min_level=MANAGER, global_only=True)
 MERGE_TEACHERS = Rule("merge teachers", min_level=ADMIN)
 VOLUNTEER_DATA = Rule("volunteer data", global_only=True, api_key_scope="read")
+# Organizations: their names are not DV-1, but DV-2 does not list them for district users either:
+# global staff and `read` keys only; district users 403.
+ORGANIZATION_DATA = Rule("organization data", global_only=True, api_key_scope="read")
 GLOBAL_METRICS = Rule("global metrics", global_only=True, api_key_scope="read")
 DISTRICT_DATA = Rule("district data", api_key_scope="read")
 STUDENT_DATA = Rule("student data", global_only=True, api_key_scope="read")
 TEACHER_SELF = Rule("teacher self-service", kinds=frozenset({"teacher"}))
+# 09 MAIL-3 "staff": global users (recipients are people's addresses; no API keys, no district users)
+MANAGE_OUTBOX = Rule("email outbox", global_only=True, kinds=frozenset({"user"}))
 
 AnyPrincipal = Annotated[Principal, Depends(current_principal)]
 AdminUser = Annotated[Principal, Depends(requires(MANAGE_USERS))]
@@ -242,8 +253,11 @@ SyncReader = Annotated[Principal, Depends(requires(READ_SYNC))]
 Importer = Annotated[Principal, Depends(requires(WRITE_IMPORTS))]
 UnmatchedResolver = Annotated[Principal, Depends(requires(RESOLVE_UNMATCHED))]
 AttendanceManager = Annotated[Principal, Depends(requires(MANAGE_ATTENDANCE))]
+RosterManager = Annotated[Principal, Depends(requires(MANAGE_ROSTER))]
 VolunteerReader = Annotated[Principal, Depends(requires(VOLUNTEER_DATA))]
+OrganizationReader = Annotated[Principal, Depends(requires(ORGANIZATION_DATA))]
 MetricsReader = Annotated[Principal, Depends(requires(GLOBAL_METRICS))]
 StudentReader = Annotated[Principal, Depends(requires(STUDENT_DATA))]
 DistrictReader = Annotated[Principal, Depends(district_scoped(DISTRICT_DATA))]
 TeacherPrincipal = Annotated[Principal, Depends(requires(TEACHER_SELF))]
+OutboxOperator = Annotated[Principal, Depends(requires(MANAGE_OUTBOX))]

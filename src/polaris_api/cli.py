@@ -28,6 +28,10 @@ app.add_typer(users_app, name="users")
 sync_app = typer.Typer(help="Salesforce and other syncs, through a running server.", no_args_is_help=True)
 app.add_typer(dev_app, name="dev")
 app.add_typer(sync_app, name="sync")
+outbox_app = typer.Typer(help="Email outbox (09 MAIL-*).", no_args_is_help=True)
+app.add_typer(outbox_app, name="outbox")
+import_app = typer.Typer(help="File imports through a running server.", no_args_is_help=True)
+app.add_typer(import_app, name="import")
 
 console = Console()
 err_console = Console(stderr=True)
@@ -245,6 +249,139 @@ def dev_fake_salesforce(
     from polaris_api.sync.salesforce.fake.runner import serve_forever
 
     serve_forever(fixtures, port, page_size, token, ca_out)
+
+
+@outbox_app.command("work")
+def outbox_work(
+    once: Annotated[bool, typer.Option(help="one pass over the due messages, then exit")] = False,
+    poll_seconds: Annotated[
+        float | None, typer.Option(help="poll interval (default POLARIS_OUTBOX_POLL_SECONDS)")
+    ] = None,
+) -> None:
+    """Deliver queued emails in this process (MAIL-4); safe beside other workers and the API's."""
+    from polaris_api.db import make_engine, make_sessionmaker
+    from polaris_api.observability import configure_logging
+    from polaris_api.services.outbox import run_worker
+
+    settings = Settings()
+    settings.check()
+    log_format = settings.log_format if settings.log_format != "auto" else "text"
+    configure_logging(settings.log_level, "json" if settings.is_production else log_format)
+    if poll_seconds is not None:
+        settings.outbox_poll_seconds = poll_seconds
+
+    async def run() -> int:
+        engine = make_engine(settings.database_url)
+        try:
+            return await run_worker(make_sessionmaker(engine), settings, once=once)
+        finally:
+            await engine.dispose()
+
+    try:
+        attempted = asyncio.run(run())
+    except KeyboardInterrupt:
+        raise typer.Exit(0) from None
+    console.print(f"outbox worker stopped: {attempted} message(s) attempted")
+
+
+@import_app.command("roster")
+def import_roster(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="the roster, .csv or .xlsx")],
+    district_id: Annotated[int, typer.Option("--district-id", help="the district whose roster this is")],
+    force: Annotated[bool, typer.Option("--force", help="proceed past the mass-deactivation guard")] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="report what would change; write nothing")
+    ] = False,
+    url: UrlOption = "http://127.0.0.1:8000",
+    api_key: ApiKeyOption = None,
+    token: TokenOption = None,
+) -> None:
+    """Import a district roster (04 RO-*) and print its report; exit 1 when refused."""
+    from polaris_client import PolarisError
+
+    with _client(url, api_key, token) as client:
+        try:
+            with console.status(f"importing {file.name} ..."):
+                report = client.import_file(
+                    "roster", file, district_id=district_id, force=force, dry_run=dry_run
+                )
+        except PolarisError as error:
+            would_be = error.body.get("report")
+            if isinstance(would_be, dict):
+                console.print(_roster_line(would_be, prefix="would-be report: "))
+            raise _fail(error) from None
+    console.print(_roster_line(report))
+    for warning in (report.get("warnings") or [])[:50]:
+        console.print(f"  row {warning.get('row')}: {warning.get('code')} {warning.get('message')}")
+    for skipped in report.get("protected_skipped") or []:
+        console.print(f"  protected (manually deactivated): record {skipped.get('teacher_progress_id')}")
+
+
+def _roster_line(report: dict, prefix: str = "") -> str:  # type: ignore[type-arg]
+    keys = ("rows_total", "added", "updated", "unchanged", "deactivated", "skipped")
+    counts = ", ".join(f"{key} {report.get(key)}" for key in keys)
+    label = "dry run" if report.get("dry_run") else f"import {report.get('import_id')}"
+    return (
+        f"{prefix}[bold]roster {label}[/bold] {report.get('academic_year')}: {counts}, "
+        f"protected {len(report.get('protected_skipped') or [])}"
+        + (" [yellow](forced)[/yellow]" if report.get("forced") else "")
+    )
+
+
+PATHFUL_BUCKETS = (
+    "created_participations",
+    "updated_participations",
+    "unchanged",
+    "skipped_other_partner",
+    "skipped_role",
+    "skipped_before_cutoff",
+    "skipped_draft_no_date",
+    "queued_no_date",
+    "unmatched_teachers",
+    "unmatched_volunteers",
+    "invalid",
+)
+
+
+@import_app.command("pathful")
+def import_pathful(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="Session Report, .csv or .xlsx")],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="report what would change; write nothing")
+    ] = False,
+    mode: Annotated[
+        str | None, typer.Option(help="full, current_semester (default), last_6_months or since")
+    ] = None,
+    since: Annotated[str | None, typer.Option(help="YYYY-MM-DD (implies --mode since)")] = None,
+    worksheet: Annotated[str | None, typer.Option(help="XLSX worksheet (default: the first)")] = None,
+    url: UrlOption = "http://127.0.0.1:8000",
+    api_key: ApiKeyOption = None,
+    token: TokenOption = None,
+) -> None:
+    """Import a Pathful Session Report (04 PF-*) and print its report; exit 1 when refused."""
+    from polaris_client import PolarisError
+
+    with _client(url, api_key, token) as client:
+        try:
+            with console.status(f"importing {file.name} ..."):
+                report = client.import_file(
+                    "pathful", file, mode=mode, since=since, dry_run=dry_run, worksheet=worksheet
+                )
+        except PolarisError as error:
+            missing = (error.body.get("details") or {}).get("missing")
+            if missing:
+                err_console.print(f"missing columns: {', '.join(missing)}")
+            raise _fail(error) from None
+    label = "dry run" if report.get("dry_run") else f"import {report.get('import_id')}"
+    console.print(
+        f"[bold]pathful {label}[/bold] ({report.get('mode')}, cutoff {report.get('cutoff_date') or 'none'}): "
+        f"rows {report.get('rows_total')}, processed {report.get('processed')}, "
+        f"events created {report.get('created_events')} / updated {report.get('updated_events')}"
+    )
+    for key in PATHFUL_BUCKETS:
+        console.print(f"  {key}: {report.get(key)}")
+    for row in (report.get("invalid_rows") or [])[:50]:
+        console.print(f"  row {row.get('row')}: {row.get('reason')} (session {row.get('session_id')})")
 
 
 def openapi_document() -> str:

@@ -20,7 +20,7 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
-    field_validator,
+    WithJsonSchema,
 )
 from pydantic_core import PydanticCustomError
 
@@ -65,21 +65,65 @@ def _valid_email(value: str) -> str:
 
 
 def RequiredText(max_length: int) -> Any:  # noqa: N802 - a type factory
-    return Annotated[str, BeforeValidator(_required_text), StringConstraints(max_length=max_length)]
+    return Annotated[str, StringConstraints(max_length=max_length), BeforeValidator(_required_text)]
 
 
 def OptionalText(max_length: int) -> Any:  # noqa: N802 - a type factory
-    return Annotated[str | None, BeforeValidator(clean_text), StringConstraints(max_length=max_length)]
+    bounded = Annotated[str, StringConstraints(max_length=max_length)]
+    return Annotated[bounded | None, BeforeValidator(clean_text)]
 
 
 def VocabularyField(name: str) -> Any:  # noqa: N802 - a type factory
     return Annotated[Choice(name) | None, BeforeValidator(_blank_is_null)]
 
 
+def _skill_list(value: object) -> list[str]:
+    """SIGN-2 skills: a list of strings or one comma-separated string. Each name cleaned (N-2),
+    blanks and case-insensitive duplicates dropped, order kept. One error for the whole field."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        parts: list[object] = list(value.split(","))
+    elif isinstance(value, list) and all(isinstance(part, str) for part in value):
+        parts = list(value)
+    else:
+        raise PydanticCustomError("skills_type", "must be a list of strings or one comma-separated string")
+    skills: list[str] = []
+    seen: set[str] = set()
+    for part in parts:
+        name = clean_text(part)
+        if not isinstance(name, str):
+            continue
+        if len(name) > MAX_SKILL_LENGTH:
+            raise PydanticCustomError(
+                "skill_too_long", "each skill must be at most {max} characters", {"max": MAX_SKILL_LENGTH}
+            )
+        if name.casefold() not in seen:
+            seen.add(name.casefold())
+            skills.append(name)
+    if len(skills) > MAX_SKILLS:
+        raise PydanticCustomError("too_many_skills", "at most {max} skills", {"max": MAX_SKILLS})
+    return skills
+
+
+SkillList = Annotated[
+    list[str],
+    BeforeValidator(_skill_list),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "array", "items": {"type": "string", "maxLength": MAX_SKILL_LENGTH}},
+                {"type": "string"},
+                {"type": "null"},
+            ]
+        }
+    ),
+]
+
 SignupEmail = Annotated[
     str,
-    BeforeValidator(_trim_email),
     StringConstraints(max_length=255),
+    BeforeValidator(_trim_email),
     AfterValidator(_valid_email),
 ]
 
@@ -115,8 +159,8 @@ class WebsiteSignup(BaseModel):
     # SIGN-2 optional
     middle_name: OptionalText(50) = None  # type: ignore[valid-type]
     phone: OptionalText(40) = None  # type: ignore[valid-type]
-    skills: list[str] | str | None = Field(
-        None,
+    skills: SkillList = Field(
+        default_factory=list,
         description=f"A list of skill names or one comma-separated string (at most {MAX_SKILLS} "
         f"skills of at most {MAX_SKILL_LENGTH} characters).",
     )
@@ -128,31 +172,6 @@ class WebsiteSignup(BaseModel):
     race_ethnicity: VocabularyField("race_ethnicity") = None  # type: ignore[valid-type]
     local_status: VocabularyField("local_status") = None  # type: ignore[valid-type]
 
-    @field_validator("skills", mode="after")
-    @classmethod
-    def _split_skills(cls, value: list[str] | str | None) -> list[str]:
-        """One comma-separated string or a list; each name cleaned (N-2), blanks dropped,
-        duplicates (case-insensitive) dropped, order kept."""
-        if value is None:
-            return []
-        parts = value.split(",") if isinstance(value, str) else value
-        skills: list[str] = []
-        seen: set[str] = set()
-        for part in parts:
-            name = clean_text(part)
-            if not isinstance(name, str):
-                continue
-            if len(name) > MAX_SKILL_LENGTH:
-                raise PydanticCustomError(
-                    "skill_too_long", "each skill must be at most {max} characters", {"max": MAX_SKILL_LENGTH}
-                )
-            if name.casefold() not in seen:
-                seen.add(name.casefold())
-                skills.append(name)
-        if len(skills) > MAX_SKILLS:
-            raise PydanticCustomError("too_many_skills", "at most {max} skills", {"max": MAX_SKILLS})
-        return skills
-
     @property
     def normalized_email(self) -> str:
         """The identity key (R2, SIGN-5): trimmed and lowercased."""
@@ -160,7 +179,7 @@ class WebsiteSignup(BaseModel):
 
     @property
     def skill_names(self) -> list[str]:
-        return list(self.skills) if isinstance(self.skills, list) else []
+        return list(self.skills)
 
 
 # --------------------------------------------------------------------------------------

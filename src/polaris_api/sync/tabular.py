@@ -12,7 +12,7 @@ import csv
 import datetime as dt
 import io
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import IO
 
@@ -27,11 +27,16 @@ _FLOAT_ID = re.compile(r"^-?\d+\.0+$")
 
 @dataclass
 class Table:
-    """A parsed sheet: headers as written, and each data row as {header: cell text or None}."""
+    """A parsed sheet: headers as written, and each data row as {header: cell text or None}.
+
+    ``row_numbers[i]`` is the spreadsheet row of ``rows[i]`` (header = 1; blank rows are skipped
+    but still counted in the numbering, 04 PF-2).
+    """
 
     headers: list[str]
     rows: list[dict[str, str | None]] = field(default_factory=list)
     source_format: str = "csv"
+    row_numbers: list[int] = field(default_factory=list)
 
     def __iter__(self) -> Iterator[dict[str, str | None]]:
         return iter(self.rows)
@@ -71,11 +76,26 @@ async def read_upload_bytes(upload: UploadFile, max_bytes: int) -> bytes:
     return bytes(buffer)
 
 
-def parse_table(data: bytes, filename: str | None = None) -> Table:
-    """CSV or XLSX (detected from content, not the name) → :class:`Table`; 422 when unreadable."""
+def parse_table(data: bytes, filename: str | None = None, worksheet: str | None = None) -> Table:
+    """CSV or XLSX (detected from content, not the name) → :class:`Table`; 422 when unreadable.
+
+    ``worksheet`` names the XLSX sheet to read (default: the first); 422 ``sheet_unavailable``
+    when the workbook has no such sheet.
+    """
     if data.startswith(XLSX_MAGIC):
-        return _parse_xlsx(io.BytesIO(data))
+        return _parse_xlsx(io.BytesIO(data), worksheet)
     return _parse_csv(_decode(data))
+
+
+def table_from_records(records: Iterable[Sequence[object]], source_format: str = "sheet") -> Table:
+    """Rows of cells (first row = headers), e.g. from a Google Sheet, → :class:`Table`."""
+    iterator = iter(records)
+    header_row = next(iterator, None)
+    if header_row is None:
+        raise Problem(422, "missing_header", "The sheet is empty.")
+    headers = _unique_headers(list(header_row))
+    rows, numbers = _rows(headers, (list(r) for r in iterator))
+    return Table(headers=headers, rows=rows, source_format=source_format, row_numbers=numbers)
 
 
 def _decode(data: bytes) -> str:
@@ -98,16 +118,20 @@ def _unique_headers(raw: list[object]) -> list[str]:
     return headers
 
 
-def _rows(headers: list[str], records: Iterator[list[object]]) -> list[dict[str, str | None]]:
+def _rows(
+    headers: list[str], records: Iterator[list[object]]
+) -> tuple[list[dict[str, str | None]], list[int]]:
     rows = []
-    for record in records:
+    numbers = []
+    for number, record in enumerate(records, start=2):  # the header is row 1
         cells = [cell_text(value) for value in record]
         if not any(cells):
             continue  # blank line
         rows.append(
             {header: (cells[i] if i < len(cells) else None) for i, header in enumerate(headers) if header}
         )
-    return rows
+        numbers.append(number)
+    return rows, numbers
 
 
 def _parse_csv(text: str) -> Table:
@@ -121,12 +145,13 @@ def _parse_csv(text: str) -> Table:
         if header_row is None:
             raise Problem(422, "missing_header", "The file has no header row.")
         headers = _unique_headers(list(header_row))
-        return Table(headers=headers, rows=_rows(headers, (list(r) for r in reader)), source_format="csv")
+        rows, numbers = _rows(headers, (list(r) for r in reader))
+        return Table(headers=headers, rows=rows, source_format="csv", row_numbers=numbers)
     except csv.Error as error:
         raise Problem(422, "unreadable_file", f"The CSV file could not be parsed: {error}") from None
 
 
-def _parse_xlsx(stream: IO[bytes]) -> Table:
+def _parse_xlsx(stream: IO[bytes], worksheet: str | None = None) -> Table:
     from openpyxl import load_workbook
 
     try:
@@ -134,12 +159,18 @@ def _parse_xlsx(stream: IO[bytes]) -> Table:
     except Exception:  # openpyxl raises many kinds for a broken archive
         raise Problem(422, "unreadable_file", "The XLSX workbook could not be opened.") from None
     try:
-        sheet = workbook.worksheets[0]
+        if worksheet is None:
+            sheet = workbook.worksheets[0]
+        elif worksheet in workbook.sheetnames:
+            sheet = workbook[worksheet]
+        else:
+            raise Problem(422, "sheet_unavailable", "The workbook has no worksheet with that name.")
         records = sheet.iter_rows(values_only=True)
         header_row = next(records, None)
         if header_row is None:
             raise Problem(422, "missing_header", "The workbook's first sheet is empty.")
         headers = _unique_headers(list(header_row))
-        return Table(headers=headers, rows=_rows(headers, (list(r) for r in records)), source_format="xlsx")
+        rows, numbers = _rows(headers, (list(r) for r in records))
+        return Table(headers=headers, rows=rows, source_format="xlsx", row_numbers=numbers)
     finally:
         workbook.close()

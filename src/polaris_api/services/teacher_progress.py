@@ -1,0 +1,749 @@
+"""Teacher progress (04 TP-1..TP-4, 06 §5) and attendance overrides (TP-5..TP-7).
+
+Progress is computed when read, never stored (00 R4, TP-1): for a roster record P linked to
+teacher T, in the academic-year window (Aug 1 00:00 local up to the next Aug 1, TP-2):
+
+* ``counted`` = distinct virtual events in the window where T's ``event_teacher`` has
+  ``attendance_confirmed_at`` set (soft-deleted events and participation rows are left out, 06 G3);
+* ``adds`` = events of P's active ``add`` overrides in the window and not counted;
+* ``removes`` = events of P's active ``remove`` overrides that are counted;
+* ``attended_count = |counted| + |adds| - |removes|`` (TP-3);
+* status (TP-4): ``achieved`` when ``attended_count >= target_sessions``; else ``in_progress`` when T
+  has an ``event_teacher`` with status ``registered`` or ``attended`` on a not-deleted, not
+  cancelled / no-show event whose ``start_date`` is after now; else ``not_started``.
+
+Everything is one SQL statement per page (correlated subqueries on ``teacher_progress``), so a
+list, a summary or a drill-down costs a fixed number of queries (06 P1). Every function takes
+``now`` so callers and tests choose the clock; routers pass the real time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import (
+    Select,
+    and_,
+    case,
+    distinct,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+)
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+from sqlalchemy.sql.elements import ColumnElement
+
+from polaris_api.auth import Principal
+from polaris_api.db import utcnow
+from polaris_api.errors import Problem, conflict, not_found
+from polaris_api.models.app_setting import (
+    REPORTING_DATA_VERSION,
+    VIRTUAL_STUDENTS_PER_TEACHER,
+    AppSetting,
+    DataVersion,
+)
+from polaris_api.models.events import Event, EventTeacher
+from polaris_api.models.imports import ImportRun
+from polaris_api.models.reference import District, School
+from polaris_api.models.sync import SyncRun
+from polaris_api.models.teachers import AttendanceOverride, TeacherProgress
+from polaris_api.schemas.roster import OverrideCreate, academic_year_start
+from polaris_api.services import audit
+
+METRICS_VERSION = "1.1"  # 06: the definition version echoed in meta
+VIRTUAL_TYPES = ("virtual_session", "connector_session")  # 06 G7
+FUTURE_SIGNUP_STATUSES = ("registered", "attended")  # TP-4 row 2
+NOT_HAPPENING_EVENT_STATUSES = ("cancelled", "no_show")  # TP-4: never gives in_progress
+STATUSES = ("achieved", "in_progress", "not_started")
+DEFAULT_STUDENTS_PER_TEACHER = 25
+
+# 06 §7 data freshness: SF object -> the sync kind that imports it (09 §1).
+_FRESHNESS_KINDS = {
+    "events": "salesforce-events",
+    "schools": "salesforce-districts-schools",
+    "districts": "salesforce-districts-schools",
+    "teachers": "salesforce-teachers",
+}
+
+
+# ---------------------------------------------------------------------------------------------
+# Academic years and windows (04 §0, TP-2)
+
+
+@dataclass(frozen=True)
+class Window:
+    """An academic year as UTC bounds: ``start <= event.start_date < end``."""
+
+    academic_year: str
+    start: dt.datetime
+    end: dt.datetime
+
+
+def academic_year_containing(day: dt.date) -> str:
+    first = day.year if day.month >= 8 else day.year - 1
+    return f"{first}-{first + 1}"
+
+
+def current_academic_year(zone: ZoneInfo, now: dt.datetime | None = None) -> str:
+    """The academic year containing local today (TP-2 default)."""
+    return academic_year_containing((now or utcnow()).astimezone(zone).date())
+
+
+def window_for(academic_year: str, zone: ZoneInfo) -> Window:
+    """Aug 1 00:00 local of the first year up to Aug 1 00:00 local of the next; 422 if malformed."""
+    try:
+        first = academic_year_start(academic_year)
+    except ValueError:
+        raise Problem(
+            422,
+            "invalid_academic_year",
+            "academic_year must be YYYY-YYYY with the second year the first plus one.",
+        ) from None
+    start = dt.datetime(first, 8, 1, tzinfo=zone).astimezone(dt.UTC)
+    end = dt.datetime(first + 1, 8, 1, tzinfo=zone).astimezone(dt.UTC)
+    return Window(academic_year, start, end)
+
+
+def is_virtual(event: Any = Event) -> ColumnElement[bool]:
+    """06 G7: format virtual, or a virtual session type."""
+    return or_(event.format == "virtual", event.type.in_(VIRTUAL_TYPES))
+
+
+def event_is_virtual(event: Event) -> bool:
+    return event.format == "virtual" or event.type in VIRTUAL_TYPES
+
+
+# ---------------------------------------------------------------------------------------------
+# The TP-3 / TP-4 expressions, correlated to ``teacher_progress``
+
+
+def _counted_clause(et: Any, ev: Any, teacher_id: Any, window: Window) -> ColumnElement[bool]:
+    return and_(
+        et.teacher_id == teacher_id,
+        et.attendance_confirmed_at.is_not(None),
+        et.is_deleted.is_(False),
+        ev.is_deleted.is_(False),
+        is_virtual(ev),
+        ev.start_date >= window.start,
+        ev.start_date < window.end,
+    )
+
+
+def _counted_event(override: Any, window: Window) -> ColumnElement[bool]:
+    """EXISTS: the override's event is in the record's ``counted`` set (correlated to both)."""
+    et, ev = aliased(EventTeacher), aliased(Event)
+    return exists(
+        select(literal(1))
+        .select_from(et)
+        .join(ev, ev.id == et.event_id)
+        .where(et.event_id == override.event_id, _counted_clause(et, ev, TeacherProgress.teacher_id, window))
+        .correlate(TeacherProgress, override)
+    )
+
+
+def attended_count_expr(window: Window) -> ColumnElement[int]:
+    """TP-3 ``|counted| + |adds| - |removes|`` for the enclosing ``teacher_progress`` row."""
+    et, ev = aliased(EventTeacher), aliased(Event)
+    counted = (
+        select(func.count(distinct(et.event_id)))
+        .select_from(et)
+        .join(ev, ev.id == et.event_id)
+        .where(_counted_clause(et, ev, TeacherProgress.teacher_id, window))
+        .correlate(TeacherProgress)
+        .scalar_subquery()
+    )
+    add, add_event = aliased(AttendanceOverride), aliased(Event)
+    adds = (
+        select(func.count(add.id))
+        .select_from(add)
+        .join(add_event, add_event.id == add.event_id)
+        .where(
+            add.teacher_progress_id == TeacherProgress.id,
+            add.is_active.is_(True),
+            add.action == "add",
+            add_event.is_deleted.is_(False),
+            add_event.start_date >= window.start,
+            add_event.start_date < window.end,
+            ~_counted_event(add, window),
+        )
+        .correlate(TeacherProgress)
+        .scalar_subquery()
+    )
+    remove = aliased(AttendanceOverride)
+    removes = (
+        select(func.count(remove.id))
+        .where(
+            remove.teacher_progress_id == TeacherProgress.id,
+            remove.is_active.is_(True),
+            remove.action == "remove",
+            _counted_event(remove, window),
+        )
+        .correlate(TeacherProgress)
+        .scalar_subquery()
+    )
+    return counted + adds - removes
+
+
+def future_signup_expr(now: dt.datetime) -> ColumnElement[bool]:
+    """TP-4 row 2: a registered/attended link to an event starting after ``now``."""
+    et, ev = aliased(EventTeacher), aliased(Event)
+    return exists(
+        select(literal(1))
+        .select_from(et)
+        .join(ev, ev.id == et.event_id)
+        .where(
+            et.teacher_id == TeacherProgress.teacher_id,
+            et.status.in_(FUTURE_SIGNUP_STATUSES),
+            et.is_deleted.is_(False),
+            ev.is_deleted.is_(False),
+            ev.start_date > now,
+            func.coalesce(ev.status, "").not_in(NOT_HAPPENING_EVENT_STATUSES),
+        )
+        .correlate(TeacherProgress)
+    )
+
+
+def progress_select(
+    window: Window, now: dt.datetime, where: Iterable[ColumnElement[bool]] = ()
+) -> Select[Any]:
+    """Rows of ``teacher_progress`` (filtered by ``where``) with ``attended_count`` and ``status``.
+
+    The result has every column of :class:`TeacherProgressItem` plus ``district_id``; filter or
+    group on ``.subquery()`` of it (``status`` is a plain column there).
+    """
+    inner = (
+        select(
+            TeacherProgress.id,
+            TeacherProgress.district_id,
+            TeacherProgress.academic_year,
+            TeacherProgress.name,
+            TeacherProgress.email,
+            TeacherProgress.building,
+            TeacherProgress.school_id,
+            TeacherProgress.grade,
+            TeacherProgress.target_sessions,
+            TeacherProgress.teacher_id,
+            TeacherProgress.is_active,
+            attended_count_expr(window).label("attended_count"),
+            future_signup_expr(now).label("has_future_signup"),
+        )
+        .where(*where)
+        .subquery("progress_base")
+    )
+    status = case(
+        (inner.c.attended_count >= inner.c.target_sessions, "achieved"),
+        (inner.c.has_future_signup.is_(True), "in_progress"),
+        else_="not_started",
+    ).label("status")
+    columns = [column for column in inner.c if column.key != "has_future_signup"]
+    return select(*columns, status)
+
+
+def status_of(attended_count: int, target_sessions: int, has_future_signup: bool) -> str:
+    """TP-4 on plain values (the SQL ``case`` above is the same rule)."""
+    if attended_count >= target_sessions:
+        return "achieved"
+    if has_future_signup:
+        return "in_progress"
+    return "not_started"
+
+
+def _scope_clause(visible_district_ids: frozenset[int] | None) -> list[ColumnElement[bool]]:
+    if visible_district_ids is None:
+        return []
+    return [TeacherProgress.district_id.in_(sorted(visible_district_ids))]
+
+
+def _row_item(row: Any) -> dict[str, Any]:
+    item = dict(row._mapping)
+    item["attended_count"] = int(item["attended_count"] or 0)
+    item["is_active"] = bool(item["is_active"])
+    return item
+
+
+# ---------------------------------------------------------------------------------------------
+# Reads
+
+
+async def list_progress(
+    session: AsyncSession,
+    *,
+    window: Window,
+    now: dt.datetime,
+    visible_district_ids: frozenset[int] | None,
+    district_id: int | None = None,
+    school_id: int | None = None,
+    status: str | None = None,
+    q: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[dict[str, Any]], int]:
+    """Active roster records of the window's year (TP-1), one page, and the total."""
+    where = [
+        TeacherProgress.academic_year == window.academic_year,
+        TeacherProgress.is_active.is_(True),
+        *_scope_clause(visible_district_ids),
+    ]
+    if district_id is not None:
+        where.append(TeacherProgress.district_id == district_id)
+    if school_id is not None:
+        where.append(TeacherProgress.school_id == school_id)
+    if q:
+        needle = q.strip().lower()
+        where.append(
+            or_(
+                func.lower(TeacherProgress.name).contains(needle, autoescape=True),
+                TeacherProgress.email.contains(needle, autoescape=True),
+            )
+        )
+    rows = progress_select(window, now, where).subquery("progress")
+    statement = select(rows)
+    if status is not None:
+        statement = statement.where(rows.c.status == status)
+    total = (await session.execute(select(func.count()).select_from(statement.subquery()))).scalar_one()
+    page = await session.execute(
+        statement.order_by(func.lower(rows.c.name), rows.c.id).limit(limit).offset(offset)
+    )
+    return [_row_item(row) for row in page], int(total)
+
+
+async def record_progress(
+    session: AsyncSession, record_id: int, window: Window, now: dt.datetime
+) -> dict[str, Any]:
+    row = (await session.execute(progress_select(window, now, [TeacherProgress.id == record_id]))).one()
+    return _row_item(row)
+
+
+async def summary(
+    session: AsyncSession,
+    *,
+    window: Window,
+    now: dt.datetime,
+    visible_district_ids: frozenset[int] | None,
+    district_id: int | None = None,
+) -> list[dict[str, Any]]:
+    """06 §5 counts: one row per district with nested school rows; Unknown school last."""
+    where = [
+        TeacherProgress.academic_year == window.academic_year,
+        TeacherProgress.is_active.is_(True),
+        *_scope_clause(visible_district_ids),
+    ]
+    if district_id is not None:
+        where.append(TeacherProgress.district_id == district_id)
+    rows = progress_select(window, now, where).subquery("progress")
+
+    def count_of(value: str) -> Any:
+        return func.coalesce(func.sum(case((rows.c.status == value, 1), else_=0)), 0)
+
+    grouped = await session.execute(
+        select(
+            rows.c.district_id,
+            District.name.label("district_name"),
+            rows.c.school_id,
+            School.name.label("school_name"),
+            func.count().label("teachers"),
+            count_of("achieved").label("achieved"),
+            count_of("in_progress").label("in_progress"),
+            count_of("not_started").label("not_started"),
+        )
+        .join(District, District.id == rows.c.district_id)
+        .outerjoin(School, School.id == rows.c.school_id)
+        .group_by(rows.c.district_id, District.name, rows.c.school_id, School.name)
+    )
+    districts: dict[int, dict[str, Any]] = {}
+    for row in grouped:
+        entry = districts.setdefault(
+            row.district_id,
+            {
+                "district": {"id": row.district_id, "name": row.district_name},
+                "schools": 0,
+                "teachers": 0,
+                "achieved": 0,
+                "in_progress": 0,
+                "not_started": 0,
+                "by_school": [],
+            },
+        )
+        counts = {key: int(getattr(row, key)) for key in ("teachers", *STATUSES)}
+        for key, value in counts.items():
+            entry[key] += value
+        if row.school_id is not None:
+            entry["schools"] += 1
+        entry["by_school"].append(
+            {"school": {"id": row.school_id, "name": row.school_name or "Unknown"}, **counts}
+        )
+    if district_id is not None and district_id not in districts:
+        district = await session.get(District, district_id)
+        if district is not None:
+            districts[district_id] = {
+                "district": {"id": district.id, "name": district.name},
+                "schools": 0,
+                "teachers": 0,
+                "achieved": 0,
+                "in_progress": 0,
+                "not_started": 0,
+                "by_school": [],
+            }
+    result = sorted(districts.values(), key=lambda d: (d["district"]["name"].lower(), d["district"]["id"]))
+    for entry in result:
+        entry["by_school"].sort(
+            key=lambda s: (s["school"]["id"] is None, s["school"]["name"].lower(), s["school"]["id"] or 0)
+        )
+    return result
+
+
+async def record_sessions(
+    session: AsyncSession, record: TeacherProgress, window: Window
+) -> tuple[list[dict[str, Any]], list[AttendanceOverride]]:
+    """The drill-down: T's sessions in the window and the record's overrides (TP-3 made visible).
+
+    ``counted`` is true for exactly the events that make up ``attended_count``.
+    """
+    overrides = list(
+        (
+            await session.execute(
+                select(AttendanceOverride)
+                .where(AttendanceOverride.teacher_progress_id == record.id)
+                .order_by(AttendanceOverride.id)
+            )
+        ).scalars()
+    )
+    links: list[tuple[EventTeacher, Event]] = []
+    if record.teacher_id is not None:
+        links = [
+            (row[0], row[1])
+            for row in await session.execute(
+                select(EventTeacher, Event)
+                .join(Event, Event.id == EventTeacher.event_id)
+                .where(
+                    EventTeacher.teacher_id == record.teacher_id,
+                    EventTeacher.is_deleted.is_(False),
+                    Event.is_deleted.is_(False),
+                    is_virtual(Event),
+                    Event.start_date >= window.start,
+                    Event.start_date < window.end,
+                )
+            )
+        ]
+    counted = {event.id for link, event in links if link.attendance_confirmed_at is not None}
+    active = [o for o in overrides if o.is_active]
+    removed = {o.event_id for o in active if o.action == "remove" and o.event_id in counted}
+    add_ids = [o.event_id for o in active if o.action == "add" and o.event_id not in counted]
+    added_events: list[Event] = []
+    if add_ids:
+        added_events = list(
+            (
+                await session.execute(
+                    select(Event).where(
+                        Event.id.in_(add_ids),
+                        Event.is_deleted.is_(False),
+                        Event.start_date >= window.start,
+                        Event.start_date < window.end,
+                    )
+                )
+            ).scalars()
+        )
+    sessions = [
+        {
+            "event_id": event.id,
+            "title": event.title,
+            "start_date": event.start_date,
+            "status": link.status,
+            "event_status": event.status,
+            "counted": event.id in counted and event.id not in removed,
+            "source": "import",
+        }
+        for link, event in links
+    ]
+    sessions.extend(
+        {
+            "event_id": event.id,
+            "title": event.title,
+            "start_date": event.start_date,
+            "status": "attended",
+            "event_status": event.status,
+            "counted": True,
+            "source": "override",
+        }
+        for event in added_events
+    )
+    sessions.sort(key=lambda s: (s["start_date"] or dt.datetime.min.replace(tzinfo=dt.UTC), s["event_id"]))
+    return sessions, overrides
+
+
+async def progress_meta(
+    session: AsyncSession, zone_name: str, filters: dict[str, Any], window: Window, now: dt.datetime
+) -> dict[str, Any]:
+    """06 §7 ``meta`` for teacher-progress responses (three small queries)."""
+    kinds = sorted(set(_FRESHNESS_KINDS.values()))
+    finished = dict(
+        (
+            await session.execute(
+                select(SyncRun.kind, func.max(SyncRun.finished_at))
+                .where(SyncRun.kind.in_(kinds), SyncRun.status.in_(("succeeded", "partial")))
+                .group_by(SyncRun.kind)
+            )
+        ).all()
+    )
+    pathful = (
+        await session.execute(
+            select(func.max(ImportRun.finished_at)).where(
+                ImportRun.kind.in_(("pathful", "undated_resolution")),
+                ImportRun.status == "succeeded",
+                ImportRun.dry_run.is_(False),
+            )
+        )
+    ).scalar_one()
+    per_teacher = await session.get(AppSetting, VIRTUAL_STUDENTS_PER_TEACHER)
+    local_end = window.end.astimezone(ZoneInfo(zone_name)).date() - dt.timedelta(days=1)
+    return {
+        "metrics_version": METRICS_VERSION,
+        "computed_at": now,
+        "cached": False,
+        "filters": {
+            **filters,
+            "academic_year": window.academic_year,
+            "virtual_year": window.academic_year,
+            "start_date": window.start.astimezone(ZoneInfo(zone_name)).date().isoformat(),
+            "end_date": local_end.isoformat(),
+            "timezone": zone_name,
+        },
+        "parameters": {
+            "virtual_students_per_teacher": (
+                per_teacher.value
+                if per_teacher is not None and isinstance(per_teacher.value, int)
+                else DEFAULT_STUDENTS_PER_TEACHER
+            )
+        },
+        "data_freshness": {
+            "salesforce": {obj: finished.get(kind) for obj, kind in _FRESHNESS_KINDS.items()},
+            "pathful": pathful,
+        },
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# Writes: overrides (TP-5, TP-6, TP-7) and the reporting data version (06 P4)
+
+
+async def bump_reporting_data_version(session: AsyncSession) -> None:
+    """06 P4: ``reporting_data_version + 1`` in the caller's transaction (row created on first use)."""
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
+    now = utcnow()
+    statement = insert(DataVersion).values(name=REPORTING_DATA_VERSION, version=1, updated_at=now)
+    await session.execute(
+        statement.on_conflict_do_update(
+            index_elements=[DataVersion.name],
+            set_={"version": DataVersion.version + 1, "updated_at": now},
+        )
+    )
+
+
+async def event_counted(
+    session: AsyncSession, record: TeacherProgress, event_id: int, window: Window
+) -> bool:
+    """Whether ``event_id`` is in the record's TP-3 ``counted`` set (imported, confirmed attendance)."""
+    if record.teacher_id is None:
+        return False
+    statement = (
+        select(literal(1))
+        .select_from(EventTeacher)
+        .join(Event, Event.id == EventTeacher.event_id)
+        .where(
+            EventTeacher.event_id == event_id, _counted_clause(EventTeacher, Event, record.teacher_id, window)
+        )
+    )
+    return (await session.execute(statement)).first() is not None
+
+
+def _override_snapshot(override: AttendanceOverride) -> dict[str, Any]:
+    return {
+        "teacher_progress_id": override.teacher_progress_id,
+        "event_id": override.event_id,
+        "action": override.action,
+        "is_active": override.is_active,
+        "reversal_reason": override.reversal_reason,
+    }
+
+
+async def create_override(
+    session: AsyncSession,
+    actor: Principal,
+    record_id: int,
+    body: OverrideCreate,
+    *,
+    zone: ZoneInfo,
+    now: dt.datetime | None = None,
+) -> AttendanceOverride:
+    """TP-5: add or remove one event from a record's count; shows on the next read (TP-8)."""
+    now = now or utcnow()
+    record = await session.get(TeacherProgress, record_id)
+    if record is None:
+        raise not_found("teacher progress record")
+    event = await session.get(Event, body.event_id)
+    if event is None or event.is_deleted:
+        raise Problem(422, "unknown_event", "The event does not exist.")
+    if not event_is_virtual(event):
+        raise Problem(422, "event_not_virtual", "Overrides apply to virtual events only.")
+    window = window_for(record.academic_year, zone)
+    if event.start_date is None or not window.start <= event.start_date < window.end:
+        raise Problem(
+            422,
+            "event_outside_academic_year",
+            f"The event is not in the record's academic year {record.academic_year}.",
+        )
+    existing = (
+        await session.execute(
+            select(AttendanceOverride.id).where(
+                AttendanceOverride.teacher_progress_id == record.id,
+                AttendanceOverride.event_id == event.id,
+                AttendanceOverride.is_active.is_(True),
+            )
+        )
+    ).scalar_one_or_none()
+    if existing is not None:
+        raise conflict(
+            "override_exists", "An active override exists for this record and event.", override_id=existing
+        )
+    counted = await event_counted(session, record, event.id, window)
+    if body.action == "add":
+        if event.start_date > now:
+            raise conflict("event_not_started", "An attendance can be added only once the event has started.")
+        if counted:
+            raise conflict("already_counted", "The event is already counted for this teacher.")
+    elif not counted:
+        raise conflict("not_counted", "The event is not counted for this teacher; nothing to remove.")
+    override = AttendanceOverride(
+        teacher_progress_id=record.id,
+        event_id=event.id,
+        action=body.action,
+        reason=body.reason,
+        is_active=True,
+        created_by_id=actor.user_id,
+        created_at=now,
+    )
+    session.add(override)
+    try:
+        await session.flush()
+    except IntegrityError:
+        await session.rollback()
+        raise conflict("override_exists", "An active override exists for this record and event.") from None
+    await audit.record(
+        session,
+        "attendance_override.created",
+        actor=actor,
+        entity_type="attendance_override",
+        entity_id=override.id,
+        changes={key: (None, value) for key, value in _override_snapshot(override).items()},
+        details={"reason_length": len(body.reason)},
+    )
+    await bump_reporting_data_version(session)
+    await session.commit()
+    return override
+
+
+async def reverse_override(
+    session: AsyncSession,
+    actor: Principal,
+    override_id: int,
+    reason: str,
+    *,
+    now: dt.datetime | None = None,
+) -> AttendanceOverride:
+    """TP-6: deactivate an override (never deleted); a second reversal is refused with 409."""
+    override = await session.get(AttendanceOverride, override_id)
+    if override is None:
+        raise not_found("override")
+    if not override.is_active:
+        raise conflict("already_reversed", "The override is already reversed or auto-resolved.")
+    before = _override_snapshot(override)
+    override.is_active = False
+    override.reversed_by_id = actor.user_id
+    override.reversed_at = now or utcnow()
+    override.reversal_reason = reason
+    await audit.record(
+        session,
+        "attendance_override.reversed",
+        actor=actor,
+        entity_type="attendance_override",
+        entity_id=override.id,
+        changes=audit.diff(before, _override_snapshot(override)),
+    )
+    await bump_reporting_data_version(session)
+    await session.commit()
+    return override
+
+
+async def auto_resolve_overrides(
+    session: AsyncSession,
+    import_id: int,
+    *,
+    zone: ZoneInfo,
+    teacher_progress_ids: Sequence[int] | None = None,
+    now: dt.datetime | None = None,
+) -> list[int]:
+    """TP-7, called after an import or replay: close active ``add`` overrides now counted.
+
+    Sets ``is_active=false``, ``reversed_by=null`` and the ``auto-resolved`` reason, and audits
+    each one (actor ``system``). The caller commits. Returns the closed override ids.
+    """
+    now = now or utcnow()
+    statement = (
+        select(AttendanceOverride, TeacherProgress.academic_year, Event.start_date)
+        .join(TeacherProgress, TeacherProgress.id == AttendanceOverride.teacher_progress_id)
+        .join(Event, Event.id == AttendanceOverride.event_id)
+        .where(
+            AttendanceOverride.is_active.is_(True),
+            AttendanceOverride.action == "add",
+            TeacherProgress.teacher_id.is_not(None),
+            Event.is_deleted.is_(False),
+            is_virtual(Event),
+            exists(
+                select(literal(1)).where(
+                    EventTeacher.teacher_id == TeacherProgress.teacher_id,
+                    EventTeacher.event_id == AttendanceOverride.event_id,
+                    EventTeacher.attendance_confirmed_at.is_not(None),
+                    EventTeacher.is_deleted.is_(False),
+                )
+            ),
+        )
+    )
+    if teacher_progress_ids is not None:
+        if not teacher_progress_ids:
+            return []
+        statement = statement.where(AttendanceOverride.teacher_progress_id.in_(list(teacher_progress_ids)))
+    closed: list[int] = []
+    windows: dict[str, Window] = {}
+    for override, academic_year, start_date in (await session.execute(statement)).all():
+        window = windows.setdefault(academic_year, window_for(academic_year, zone))
+        if start_date is None or not window.start <= start_date < window.end:
+            continue
+        before = _override_snapshot(override)
+        override.is_active = False
+        override.reversed_by_id = None
+        override.reversed_at = now
+        override.reversal_reason = f"auto-resolved: attendance imported by import {import_id}"
+        await audit.record(
+            session,
+            "attendance_override.auto_resolved",
+            actor=None,
+            entity_type="attendance_override",
+            entity_id=override.id,
+            changes=audit.diff(before, _override_snapshot(override)),
+            details={"import_id": import_id},
+        )
+        closed.append(override.id)
+    if closed:
+        await bump_reporting_data_version(session)
+    return closed

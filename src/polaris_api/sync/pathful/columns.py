@@ -1,0 +1,137 @@
+"""Header matching and cell checks of a Pathful Session Report (04 PF-3, PF-4; PRIV-4 hostile input).
+
+Hostile cells refuse the whole file (422, nothing written): a cell longer than its column's
+storage width (``cell_too_long``) or a formula text starting with ``=`` (``formula_cell``; an
+XLSX formula is read as its cached value, so only text formulas reach this check).
+
+Headers match a canonical column after trimming, casefolding and collapsing whitespace, either by
+the column's own name (or its field name) or through an admin-managed ``column_alias`` row of
+``import_type='pathful'``. Unknown headers are ignored; two headers for one column → 422
+``ambiguous_columns``. The email column is the first present of ``Email``, ``Educator Email``,
+``Teacher Email``, ``Login Email`` and is stored under ``Email``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from polaris_api.errors import Problem
+from polaris_api.models.imports import ColumnAlias
+from polaris_api.schemas.pathful import CANONICAL_COLUMNS, EMAIL_COLUMNS, ID_COLUMNS, REQUIRED_COLUMNS
+from polaris_api.sync.tabular import Table
+
+IMPORT_TYPE = "pathful"
+EMAIL = EMAIL_COLUMNS[0]
+# Longest accepted cell per column (the width it is stored in): longer → 422 cell_too_long.
+MAX_CELL = {"Title": 500, **dict.fromkeys(ID_COLUMNS, 64)}
+DEFAULT_MAX_CELL = 255
+
+
+def header_key(text: str) -> str:
+    """PF-3: trim, casefold, collapse whitespace."""
+    return " ".join(str(text).split()).casefold()
+
+
+_BY_KEY: dict[str, str] = {}
+for _display, _field in CANONICAL_COLUMNS.items():
+    _BY_KEY[header_key(_display)] = _display
+    _BY_KEY[header_key(_field)] = _display
+for _display in EMAIL_COLUMNS:
+    _BY_KEY[header_key(_display)] = _display
+_BY_KEY[header_key("email")] = EMAIL
+
+
+def canonical_of(name: str) -> str | None:
+    """The canonical display name a header (or a column_alias target) stands for."""
+    return _BY_KEY.get(header_key(name))
+
+
+async def load_aliases(session: AsyncSession) -> dict[str, str]:
+    """``column_alias`` rows for Pathful: normalized alias → canonical display name."""
+    rows = (
+        await session.execute(
+            select(ColumnAlias.alias, ColumnAlias.canonical).where(ColumnAlias.import_type == IMPORT_TYPE)
+        )
+    ).all()
+    aliases: dict[str, str] = {}
+    for alias, canonical in rows:
+        target = canonical_of(canonical)
+        if target is not None:
+            aliases[header_key(alias)] = target
+    return aliases
+
+
+@dataclass(frozen=True)
+class ColumnMap:
+    """canonical display name → the file's header text; ``missing`` required columns."""
+
+    columns: dict[str, str]
+    missing: list[str]
+
+
+def map_headers(headers: Sequence[str], aliases: Mapping[str, str]) -> ColumnMap:
+    found: dict[str, list[str]] = {}
+    for header in headers:
+        if not header:
+            continue
+        key = header_key(header)
+        canonical = _BY_KEY.get(key) or aliases.get(key)
+        if canonical is not None:
+            found.setdefault(canonical, []).append(header)
+    ambiguous = sorted(name for name, sources in found.items() if len(sources) > 1)
+    if ambiguous:
+        raise Problem(
+            422,
+            "ambiguous_columns",
+            "Several headers stand for the same column: " + ", ".join(ambiguous) + ".",
+            details={"ambiguous": ambiguous},
+        )
+    columns = {name: sources[0] for name, sources in found.items() if name not in EMAIL_COLUMNS}
+    email_source = next((found[name][0] for name in EMAIL_COLUMNS if name in found), None)
+    if email_source is not None:
+        columns[EMAIL] = email_source
+    missing = [name for name in REQUIRED_COLUMNS if name not in columns]
+    return ColumnMap(columns=columns, missing=missing)
+
+
+def missing_columns_problem(missing: Sequence[str]) -> Problem:
+    return Problem(
+        422,
+        "missing_columns",
+        "The file lacks required columns: " + ", ".join(missing) + ".",
+        details={"missing": list(missing)},
+    )
+
+
+def canonical_rows(table: Table, column_map: ColumnMap) -> list[dict[str, str | None]]:
+    """Each data row as {canonical column: text or None, "_row": n}; 422 on an over-long cell."""
+    columns = list(column_map.columns.items())
+    limits = [MAX_CELL.get(name, DEFAULT_MAX_CELL) for name, _ in columns]
+    numbers = table.row_numbers or list(range(2, len(table.rows) + 2))
+    result: list[dict[str, str | None]] = []
+    for row, number in zip(table.rows, numbers, strict=False):
+        record: dict[str, str | None] = {"_row": number}  # type: ignore[dict-item]
+        for (name, header), limit in zip(columns, limits, strict=True):
+            value = row.get(header)
+            if value is not None:
+                if len(value) > limit:
+                    raise Problem(
+                        422,
+                        "cell_too_long",
+                        f"Row {number}, column '{name}': a cell is longer than {limit} characters.",
+                        details={"row": number, "column": name, "max_length": limit},
+                    )
+                if value.startswith("="):
+                    raise Problem(
+                        422,
+                        "formula_cell",
+                        f"Row {number}, column '{name}': a cell holds a spreadsheet formula.",
+                        details={"row": number, "column": name},
+                    )
+            record[name] = value
+        result.append(record)
+    return result

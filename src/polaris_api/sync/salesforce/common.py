@@ -1,0 +1,137 @@
+"""Helpers shared by the Salesforce sync kinds: chunked lookups, data-quality flags (SF-15/SF-16)
+and watermarks (SF-8)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any, TypeVar
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from polaris_api.db import utcnow
+from polaris_api.models.sync import DataQualityFlag, SfWatermark
+
+T = TypeVar("T")
+
+IN_CHUNK = 500
+"""Ids per ``IN (...)`` lookup: well under the bind-parameter limits of both databases."""
+
+
+def chunks(items: Sequence[T], size: int = IN_CHUNK) -> Iterator[Sequence[T]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+class FlagBook:
+    """Open flags of a set of records, loaded in chunks, so raising and resolving needs no query
+    per record. At most one open flag per (code, record, field) (SF-16); ``field`` is the SF field
+    API name. A record found clean resolves its open flag."""
+
+    def __init__(
+        self, session: AsyncSession, *, run_id: int, entity_type: str, sf_object: str, codes: Iterable[str]
+    ) -> None:
+        self.session = session
+        self.run_id = run_id
+        self.entity_type = entity_type
+        self.sf_object = sf_object
+        self.codes = tuple(codes)
+        self.open: dict[tuple[str, str, str], DataQualityFlag] = {}
+        self.raised = 0
+        self.resolved = 0
+
+    async def load(self, entity_ids: Iterable[int]) -> None:
+        keys = [str(i) for i in entity_ids]
+        for chunk in chunks(keys):
+            rows = (
+                await self.session.execute(
+                    select(DataQualityFlag).where(
+                        DataQualityFlag.code.in_(self.codes),
+                        DataQualityFlag.entity_type == self.entity_type,
+                        DataQualityFlag.status == "open",
+                        DataQualityFlag.record_key.in_(chunk),
+                    )
+                )
+            ).scalars()
+            for flag in rows:
+                self.open[(flag.code, flag.record_key, flag.field)] = flag
+
+    def raise_flag(
+        self,
+        code: str,
+        *,
+        entity_id: int,
+        salesforce_id: str | None,
+        field: str,
+        vocabulary: str | None = None,
+        raw_value: str | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        key = (code, str(entity_id), field)
+        now = utcnow()
+        flag = self.open.get(key)
+        if flag is not None:
+            flag.last_seen_at = now
+            flag.last_run_id = self.run_id
+            flag.raw_value = raw_value
+            flag.vocabulary = vocabulary
+            if details is not None:
+                flag.details = details
+            return
+        flag = DataQualityFlag(
+            code=code,
+            entity_type=self.entity_type,
+            entity_id=entity_id,
+            record_key=str(entity_id),
+            salesforce_id=salesforce_id,
+            sf_object=self.sf_object,
+            field=field,
+            vocabulary=vocabulary,
+            raw_value=raw_value,
+            details=details or {},
+            status="open",
+            last_seen_at=now,
+            last_run_id=self.run_id,
+        )
+        self.session.add(flag)
+        self.open[key] = flag
+        self.raised += 1
+
+    def resolve(self, code: str, *, entity_id: int, field: str, note: str) -> None:
+        flag = self.open.pop((code, str(entity_id), field), None)
+        if flag is None:
+            return
+        flag.status = "resolved"
+        flag.resolved_at = utcnow()
+        flag.last_run_id = self.run_id
+        flag.resolution_note = note
+        self.resolved += 1
+
+
+async def read_watermark(session: AsyncSession, kind: str, sf_object: str) -> dt.datetime | None:
+    return (
+        await session.execute(
+            select(SfWatermark.watermark).where(SfWatermark.kind == kind, SfWatermark.sf_object == sf_object)
+        )
+    ).scalar_one_or_none()
+
+
+async def advance_watermark(
+    session: AsyncSession, kind: str, sf_object: str, batch_max: dt.datetime | None, run_id: int
+) -> dt.datetime | None:
+    """SF-8: ``max(stored, batch max)``, written in the batch's transaction. Returns the new value."""
+    row = (
+        await session.execute(
+            select(SfWatermark).where(SfWatermark.kind == kind, SfWatermark.sf_object == sf_object)
+        )
+    ).scalar_one_or_none()
+    if batch_max is None:
+        return row.watermark if row else None
+    if row is None:
+        session.add(SfWatermark(kind=kind, sf_object=sf_object, watermark=batch_max, run_id=run_id))
+        return batch_max
+    if batch_max > row.watermark:
+        row.watermark = batch_max
+        row.run_id = run_id
+    return row.watermark
