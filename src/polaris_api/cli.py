@@ -7,6 +7,7 @@ running server through the Python client.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import secrets
 from pathlib import Path
@@ -140,20 +141,41 @@ def serve(
     """Run the API with uvicorn."""
     import uvicorn
 
-    if demo:
-        Path(DEMO_DATABASE).unlink(missing_ok=True)
-        os.environ["POLARIS_DATABASE_URL"] = f"sqlite+aiosqlite:///./{DEMO_DATABASE}"
-    settings = Settings()
-    if migrate is None:
-        migrate = not settings.is_production
-    if migrate:
-        asyncio.run(_upgrade(settings))
-    if demo:
-        password = secrets.token_urlsafe(12)
-        asyncio.run(_create_user(settings, DEMO_ADMIN_EMAIL, password, LEVELS["admin"], []))
-        console.print(f"[bold]Demo admin[/bold]: {DEMO_ADMIN_EMAIL} / {password}")
-        console.print(f"API docs: http://{host}:{port}/docs")
-    uvicorn.run("polaris_api.app:create_app", factory=True, host=host, port=port, log_config=None)
+    with contextlib.ExitStack() as stack:
+        fixtures = None
+        if demo:
+            from polaris_api.demo.seed import demo_salesforce
+
+            Path(DEMO_DATABASE).unlink(missing_ok=True)
+            os.environ["POLARIS_DATABASE_URL"] = f"sqlite+aiosqlite:///./{DEMO_DATABASE}"
+            fixtures = stack.enter_context(demo_salesforce(Settings()))
+        settings = Settings()
+        if migrate is None:
+            migrate = not settings.is_production
+        if migrate or demo:
+            asyncio.run(_upgrade(settings))
+        if demo and fixtures is not None:
+            _seed_demo(settings, fixtures)
+            password = secrets.token_urlsafe(12)
+            asyncio.run(_create_user(settings, DEMO_ADMIN_EMAIL, password, LEVELS["admin"], []))
+            console.print(f"[bold]Demo admin[/bold]: {DEMO_ADMIN_EMAIL} / {password}")
+            console.print(
+                f"API docs: http://{host}:{port}/docs · website example: http://{host}:{port}/demo/"
+            )
+        uvicorn.run("polaris_api.app:create_app", factory=True, host=host, port=port, log_config=None)
+
+
+def _seed_demo(settings: Settings, fixtures: dict) -> None:  # type: ignore[type-arg]
+    """Demo data through the real code paths: Salesforce syncs, then staff district links."""
+    from polaris_api.demo.seed import link_demo_districts, run_demo_syncs
+
+    statuses = asyncio.run(run_demo_syncs(settings))
+    links = asyncio.run(link_demo_districts(settings, fixtures))
+    console.print(
+        "demo data: "
+        + ", ".join(f"{kind} {status}" for kind, status in statuses.items())
+        + f", {links} district links"
+    )
 
 
 UrlOption = Annotated[str, typer.Option("--url", envvar="POLARIS_URL", help="base URL of a running server")]

@@ -153,4 +153,7 @@ class EventDetail(_EventDetailFields):
 
 EventListEntry = Annotated[EventListItem | DistrictEventListItem, Field(discriminator="view")]
 EventDetailOut = Annotated[EventDetail | DistrictEventDetail, Field(discriminator="view")]
-EventPage = Page[EventListEntry]
+
+
+class EventPage(Page[EventListEntry]):
+    """A page of events: ``staff`` items for global callers, ``district`` items for district users."""

@@ -23,11 +23,14 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, ValidationInfo
 
-from polaris_api.vocabularies import MappedValue, map_import_value
+from polaris_api.vocabularies import MappedValue, is_person_of_color, map_import_value, map_race_ethnicity
 
 __all__ = [
+    "CONTACT_VOLUNTEER_FIELDS",
     "Href",
     "SalesforceAccountDistrict",
+    "SalesforceAccountOrganization",
+    "SalesforceContactVolunteer",
     "SalesforceAccountSchool",
     "SalesforceRecord",
     "SalesforceSessionPublishing",
@@ -405,3 +408,352 @@ class SalesforceSessionPublishing(SalesforceRecord):
             if mapped.unknown:
                 found.append((sf_field, vocabulary, mapped.raw))
         return found
+
+
+# --------------------------------------------------------------------------------------
+# SF-25 organizations, SF-26/SF-27 volunteers
+
+
+def _relationship_name(value: Any) -> Any:
+    """``Rel__r.Name`` as returned by the REST API (``{"Name": ...}``), or already flat."""
+    if isinstance(value, Mapping):
+        return value.get("Name")
+    return value
+
+
+RelName = Annotated[str | None, BeforeValidator(lambda v: trim(_relationship_name(v)))]
+Split = Annotated[list[str], BeforeValidator(lambda v: split_values(v))]
+
+
+def split_values(value: Any) -> list[str]:
+    """``split``: on ``;`` and ``,``, trimmed, blanks dropped, deduplicated case-insensitively."""
+    if isinstance(value, list):
+        parts = [trim(p) for p in value]
+    else:
+        text = _as_text(value)
+        parts = [trim(p) for p in re.split(r"[;,]", text)] if text else []
+    seen: set[str] = set()
+    out: list[str] = []
+    for part in parts:
+        if part and part.casefold() not in seen:
+            seen.add(part.casefold())
+            out.append(part)
+    return out
+
+
+def sf_email(value: Any) -> tuple[str | None, bool]:
+    """``email``: ``(normalized, invalid)``; trimmed and lower-cased, exactly one ``@`` and a dot
+    in the domain, else ``(None, True)``. Blank → ``(None, False)``."""
+    text = trim(value)
+    if text is None:
+        return None, False
+    text = text.lower()
+    local, at, domain = text.partition("@")
+    if text.count("@") != 1 or not local or "." not in domain or domain.startswith(".") or domain.endswith("."):
+        return None, True
+    if " " in text:
+        return None, True
+    return text, False
+
+
+def sf_phone(value: Any) -> tuple[str | None, str | None]:
+    """``phone``: ``(number, e164)``; ``e164`` is ``+1`` and 10 digits, else null."""
+    number = trim(value)
+    if number is None:
+        return None, None
+    digits = re.sub(r"\D", "", number)
+    if len(digits) == 11 and digits.startswith("1"):
+        digits = digits[1:]
+    return number, (f"+1{digits}" if len(digits) == 10 else None)
+
+
+class SalesforceAccountOrganization(SalesforceRecord):
+    """SF-25: Account with ``Type NOT IN ('Household', 'School District', 'School')``."""
+
+    sf_object: ClassVar[str] = "Account"
+    required: ClassVar[tuple[str, ...]] = ("Id", "Name")
+
+    name: Trim = Field(None, alias="Name")
+    type: Trim = Field(None, alias="Type")
+    description: Text = Field(None, alias="Description")
+    parent_id: SfId = Field(None, alias="ParentId")
+    billing_street: Trim = Field(None, alias="BillingStreet")
+    billing_city: Trim = Field(None, alias="BillingCity")
+    billing_state: Trim = Field(None, alias="BillingState")
+    billing_postal_code: Trim = Field(None, alias="BillingPostalCode")
+    billing_country: Trim = Field(None, alias="BillingCountry")
+    last_activity_date: SfDate = Field(None, alias="LastActivityDate")
+
+    def values(self) -> dict[str, Any]:
+        """SF-owned ``organization`` columns except ``parent_id`` (a reference, SF-17)."""
+        return {
+            "name": self.name,
+            "type": self.type,
+            "description": self.description,
+            "parent_salesforce_id": self.parent_id,
+            "billing_street": self.billing_street,
+            "billing_city": self.billing_city,
+            "billing_state": self.billing_state,
+            "billing_postal_code": self.billing_postal_code,
+            "billing_country": self.billing_country,
+            "last_activity_date": self.last_activity_date,
+        }
+
+
+ACCOUNT_ORGANIZATION_FIELDS = (
+    "Id",
+    "SystemModstamp",
+    "IsDeleted",
+    "Name",
+    "Type",
+    "Description",
+    "ParentId",
+    "BillingStreet",
+    "BillingCity",
+    "BillingState",
+    "BillingPostalCode",
+    "BillingCountry",
+    "LastActivityDate",
+)
+
+GenderValue = Annotated[MappedValue, BeforeValidator(picklist("gender"))]
+SalutationValue = Annotated[MappedValue, BeforeValidator(picklist("salutation"))]
+SuffixValue = Annotated[MappedValue, BeforeValidator(picklist("suffix"))]
+EducationValue = Annotated[MappedValue, BeforeValidator(picklist("education"))]
+AgeGroupValue = Annotated[MappedValue, BeforeValidator(picklist("age_group"))]
+
+_EMPTY = MappedValue(None, None)
+
+# SF-27: (SF field, kind), in "first field holding it" order; preferred-field names
+VOLUNTEER_EMAIL_FIELDS = (
+    ("npe01__WorkEmail__c", "work"),
+    ("npe01__HomeEmail__c", "personal"),
+    ("npe01__AlternateEmail__c", "other"),
+    ("Email", "personal"),
+)
+PREFERRED_EMAIL = {
+    "work": "npe01__WorkEmail__c",
+    "personal": "npe01__HomeEmail__c",
+    "home": "npe01__HomeEmail__c",
+    "alternate": "npe01__AlternateEmail__c",
+}
+VOLUNTEER_PHONE_FIELDS = (
+    ("MobilePhone", "mobile"),
+    ("npe01__WorkPhone__c", "work"),
+    ("HomePhone", "home"),
+    ("OtherPhone", "other"),
+    ("Phone", "other"),
+)
+PREFERRED_PHONE = {
+    "mobile": "MobilePhone",
+    "work": "npe01__WorkPhone__c",
+    "home": "HomePhone",
+    "other": "OtherPhone",
+}
+
+
+@dataclass(frozen=True)
+class ContactEmail:
+    email: str
+    email_normalized: str
+    kind: str
+    is_primary: bool
+
+
+@dataclass(frozen=True)
+class ContactPhone:
+    number: str
+    e164: str | None
+    kind: str
+    is_primary: bool
+
+
+class SalesforceContactVolunteer(SalesforceRecord):
+    """SF-26: Contact with ``Contact_Type__c`` Volunteer or blank → ``volunteer`` (00 R2)."""
+
+    sf_object: ClassVar[str] = "Contact"
+    required: ClassVar[tuple[str, ...]] = ("Id", "FirstName", "LastName")
+    picklist_fields: ClassVar[tuple[tuple[str, str, str], ...]] = (
+        ("Salutation", "salutation", "salutation"),
+        ("Suffix", "suffix", "suffix"),
+        ("Gender__c", "gender", "gender"),
+        ("Highest_Level_of_Educational__c", "education", "education"),
+        ("Age_Group__c", "age_group", "age_group"),
+    )
+
+    contact_type: Trim = Field(None, alias="Contact_Type__c")
+    master_record_id: SfId = Field(None, alias="MasterRecordId")
+    account_id: Raw = Field(None, alias="AccountId")
+    primary_affiliation_id: Raw = Field(None, alias="npsp__Primary_Affiliation__c")
+    organization_name: RelName = Field(None, alias="npsp__Primary_Affiliation__r")
+    first_name: Trim = Field(None, alias="FirstName")
+    last_name: Trim = Field(None, alias="LastName")
+    middle_name: Trim = Field(None, alias="MiddleName")
+    title: Trim = Field(None, alias="Title")
+    department: Trim = Field(None, alias="Department")
+    salutation: SalutationValue = Field(_EMPTY, alias="Salutation")
+    suffix: SuffixValue = Field(_EMPTY, alias="Suffix")
+    gender: GenderValue = Field(_EMPTY, alias="Gender__c")
+    race_raw: Trim = Field(None, alias="Racial_Ethnic_Background__c")
+    education: EducationValue = Field(_EMPTY, alias="Highest_Level_of_Educational__c")
+    age_group: AgeGroupValue = Field(_EMPTY, alias="Age_Group__c")
+    birthdate: SfDate = Field(None, alias="Birthdate")
+    first_volunteer_date: SfDate = Field(None, alias="First_Volunteer_Date__c")
+    last_volunteer_date: SfDate = Field(None, alias="Last_Volunteer_Date__c")
+    last_activity_date: SfDate = Field(None, alias="Last_Activity_Date__c")
+    last_email_date: SfDate = Field(None, alias="Last_Email_Message__c")
+    last_mailchimp_email_date: SfDate = Field(None, alias="Last_Mailchimp_Email_Date__c")
+    last_non_internal_email_date: SfDate = Field(None, alias="Last_Non_Internal_Email_Activity__c")
+    skills: Split = Field(default_factory=list, alias="Volunteer_Skills__c")
+    skills_text: Split = Field(default_factory=list, alias="Volunteer_Skills_Text__c")
+    interests: Split = Field(default_factory=list, alias="Volunteer_Interests__c")
+    recruitment_notes: Text = Field(None, alias="Volunteer_Recruitment_Notes__c")
+    description: Text = Field(None, alias="Description")
+    times_volunteered: Int = Field(None, alias="Number_of_Attended_Volunteer_Sessions__c")
+    do_not_call: SfBool = Field(False, alias="DoNotCall")
+    do_not_contact: SfBool = Field(False, alias="npsp__Do_Not_Contact__c")
+    email_opt_out: SfBool = Field(False, alias="HasOptedOutOfEmail")
+    email_bounced_at: SfTimestamp = Field(None, alias="EmailBouncedDate")
+    mailing_street: Trim = Field(None, alias="MailingStreet")
+    mailing_city: Trim = Field(None, alias="MailingCity")
+    mailing_state: Trim = Field(None, alias="MailingState")
+    mailing_postal_code: Trim = Field(None, alias="MailingPostalCode")
+    mailing_country: Trim = Field(None, alias="MailingCountry")
+    email: Raw = Field(None, alias="Email")
+    work_email: Raw = Field(None, alias="npe01__WorkEmail__c")
+    home_email: Raw = Field(None, alias="npe01__HomeEmail__c")
+    alternate_email: Raw = Field(None, alias="npe01__AlternateEmail__c")
+    preferred_email: Trim = Field(None, alias="npe01__Preferred_Email__c")
+    mobile_phone: Raw = Field(None, alias="MobilePhone")
+    work_phone: Raw = Field(None, alias="npe01__WorkPhone__c")
+    home_phone: Raw = Field(None, alias="HomePhone")
+    other_phone: Raw = Field(None, alias="OtherPhone")
+    phone: Raw = Field(None, alias="Phone")
+    preferred_phone: Trim = Field(None, alias="npe01__PreferredPhone__c")
+
+    def _by_alias(self, alias: str) -> Any:
+        name = next(n for n, f in type(self).model_fields.items() if f.alias == alias)
+        return getattr(self, name)
+
+    def emails(self) -> tuple[list[ContactEmail], list[str]]:
+        """SF-27 email rows (one per distinct address) and the SF fields holding invalid ones."""
+        found: dict[str, tuple[str, str, str]] = {}  # normalized → (as received, kind, first field)
+        invalid: list[str] = []
+        for sf_field, kind in VOLUNTEER_EMAIL_FIELDS:
+            raw_value = self._by_alias(sf_field)
+            normalized, bad = sf_email(raw_value)
+            if bad:
+                invalid.append(sf_field)
+            if normalized and normalized not in found:
+                found[normalized] = (trim(raw_value) or normalized, kind, sf_field)
+        if not found:
+            return [], invalid
+        primary: str | None = None
+        wanted = PREFERRED_EMAIL.get((self.preferred_email or "").casefold())
+        for field_name in (wanted, "Email"):
+            if field_name and primary is None:
+                value, _ = sf_email(self._by_alias(field_name))
+                primary = value if value in found else None
+        if primary is None:
+            primary = next(iter(found))
+        rows = [
+            ContactEmail(email=raw_, email_normalized=n, kind=kind, is_primary=n == primary)
+            for n, (raw_, kind, _) in found.items()
+        ]
+        return rows, invalid
+
+    def phones(self) -> list[ContactPhone]:
+        found: dict[str, tuple[str | None, str]] = {}
+        for sf_field, kind in VOLUNTEER_PHONE_FIELDS:
+            number, e164 = sf_phone(self._by_alias(sf_field))
+            if number and number not in found:
+                found[number] = (e164, kind)
+        if not found:
+            return []
+        primary: str | None = None
+        wanted = PREFERRED_PHONE.get((self.preferred_phone or "").casefold())
+        for field_name in (wanted, "Phone"):
+            if field_name and primary is None:
+                number, _ = sf_phone(self._by_alias(field_name))
+                primary = number if number in found else None
+        if primary is None:
+            primary = next(iter(found))
+        return [
+            ContactPhone(number=n, e164=e164, kind=kind, is_primary=n == primary)
+            for n, (e164, kind) in found.items()
+        ]
+
+    def skill_names(self) -> list[str]:
+        return split_values([*self.skills, *self.skills_text])
+
+    def race(self) -> tuple[MappedValue, list[str]]:
+        return map_race_ethnicity(self.race_raw)
+
+    def values(self) -> dict[str, Any]:
+        """SF-owned ``volunteer`` columns (without ``email_normalized``, set from the email rows)."""
+        race, _ = self.race()
+        return {
+            "salesforce_account_id": self.account_id,
+            "primary_affiliation_salesforce_id": self.primary_affiliation_id,
+            "organization_name": self.organization_name,
+            "first_name": self.first_name,
+            "last_name": self.last_name,
+            "middle_name": self.middle_name,
+            "title": self.title,
+            "department": self.department,
+            "salutation": self.salutation.value,
+            "suffix": self.suffix.value,
+            "gender": self.gender.value,
+            "race_ethnicity": race.value,
+            "is_people_of_color": is_person_of_color(race.value),
+            "education": self.education.value,
+            "age_group": self.age_group.value,
+            "birthdate": self.birthdate,
+            "first_volunteer_date": self.first_volunteer_date,
+            "last_volunteer_date": self.last_volunteer_date,
+            "last_activity_date": self.last_activity_date,
+            "last_email_date": self.last_email_date,
+            "last_mailchimp_email_date": self.last_mailchimp_email_date,
+            "last_non_internal_email_date": self.last_non_internal_email_date,
+            "interests": list(self.interests),
+            "sf_recruitment_notes": self.recruitment_notes,
+            "description": self.description,
+            "sf_times_volunteered": self.times_volunteered,
+            "do_not_call": self.do_not_call,
+            "do_not_contact": self.do_not_contact,
+            "email_opt_out": self.email_opt_out,
+            "email_bounced_at": self.email_bounced_at,
+            "mailing_street": self.mailing_street,
+            "mailing_city": self.mailing_city,
+            "mailing_state": self.mailing_state,
+            "mailing_postal_code": self.mailing_postal_code,
+            "mailing_country": self.mailing_country,
+        }
+
+    def unknown_picklists(self) -> list[tuple[str, str, str | None]]:
+        found = []
+        for sf_field, attribute, vocabulary in self.picklist_fields:
+            mapped: MappedValue = getattr(self, attribute)
+            if mapped.unknown:
+                found.append((sf_field, vocabulary, mapped.raw))
+        race, _ = self.race()
+        if race.unknown:
+            found.append(("Racial_Ethnic_Background__c", "race_ethnicity", self.race_raw))
+        return found
+
+
+CONTACT_VOLUNTEER_FIELDS = (
+    "Id",
+    "SystemModstamp",
+    "IsDeleted",
+    "Contact_Type__c",
+    "MasterRecordId",
+    *(
+        f.alias
+        for name, f in SalesforceContactVolunteer.model_fields.items()
+        if f.alias
+        not in ("Id", "SystemModstamp", "IsDeleted", "Contact_Type__c", "MasterRecordId", None)
+        and f.alias != "npsp__Primary_Affiliation__r"
+    ),
+    "npsp__Primary_Affiliation__r.Name",
+)

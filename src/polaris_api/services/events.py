@@ -33,13 +33,14 @@ from polaris_api.models.events import (
 )
 from polaris_api.models.people import Teacher, Volunteer
 from polaris_api.models.reference import District, School
-from polaris_api.pagination import Page, PageParams
+from polaris_api.pagination import PageParams
 from polaris_api.schemas.events import (
     DistrictEventDetail,
     DistrictEventListItem,
     EventDetail,
     EventDistrictRef,
     EventListItem,
+    EventPage,
     EventSchool,
     ParticipantAggregates,
     TeacherParticipant,
@@ -117,7 +118,7 @@ def _filter_conditions(filters: EventFilters) -> list[ColumnElement[bool]]:
     return conditions
 
 
-def _base_statement() -> Select[tuple[Event]]:
+def _base_statement() -> Select[Any]:
     return select(Event).options(selectinload(Event.school))
 
 
@@ -136,7 +137,7 @@ async def _districts_by_event(
     links = await session.execute(
         select(EventDistrict.event_id, EventDistrict.district_id).where(EventDistrict.event_id.in_(ids))
     )
-    pairs.update((row[0], row[1]) for row in links.all())
+    pairs.update((int(row[0]), int(row[1])) for row in links.all())
     teacher_districts = await session.execute(
         select(EventTeacher.event_id, School.district_id)
         .join(Teacher, Teacher.id == EventTeacher.teacher_id)
@@ -148,7 +149,7 @@ async def _districts_by_event(
         )
         .distinct()
     )
-    pairs.update((row[0], row[1]) for row in teacher_districts.all())
+    pairs.update((row[0], row[1]) for row in teacher_districts.all() if row[1] is not None)
     district_ids = sorted({district_id for _, district_id in pairs})
     districts = {}
     if district_ids:
@@ -282,11 +283,11 @@ def _detail_fields(event: Event) -> dict[str, Any]:
 
 async def list_events(
     session: AsyncSession, principal: Principal, filters: EventFilters, params: PageParams
-) -> Page[Any]:
+) -> EventPage:
     """Events newest first (start day descending, unknown days last, then id)."""
     conditions = [*_visible(principal), *_filter_conditions(filters)]
     total = (await session.execute(select(func.count(Event.id)).where(*conditions))).scalar_one()
-    events = (
+    events: Sequence[Event] = (
         (
             await session.execute(
                 _base_statement()
@@ -313,7 +314,7 @@ async def list_events(
             )
         else:
             items.append(DistrictEventListItem(**fields))
-    return Page[Any](items=items, page=params.page, page_size=params.page_size, total=total)
+    return EventPage(items=items, page=params.page, page_size=params.page_size, total=total)
 
 
 async def _volunteers(session: AsyncSession, event_id: int) -> list[VolunteerParticipant]:
@@ -370,7 +371,7 @@ async def _teachers(session: AsyncSession, event_id: int) -> list[TeacherPartici
 
 async def get_event(session: AsyncSession, principal: Principal, event_id: int) -> Any:
     """One event; 404 when it does not exist, is deleted, or is outside a district caller's scope."""
-    event = (
+    event: Event | None = (
         await session.execute(
             _base_statement()
             .options(selectinload(Event.skills))

@@ -23,6 +23,7 @@ non-production allow-list; not retried), ``cancelled``.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import datetime as dt
 import logging
@@ -32,6 +33,9 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
+from cryptography.fernet import Fernet, InvalidToken
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import Select, and_, func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import selectinload
@@ -91,6 +95,26 @@ def is_postgres(session: AsyncSession) -> bool:
 
 
 # --------------------------------------------------------------------------------------
+# Sealed bodies (04 ML-4): a body carrying a secret is stored encrypted and blanked once sent
+
+_BODY_KEY_INFO = b"polaris outbox body v1"
+
+
+def _body_cipher(secret: str) -> Fernet:
+    """Fernet with a key derived (HKDF-SHA256) from ``POLARIS_JWT_SECRET``."""
+    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_BODY_KEY_INFO).derive(secret.encode())
+    return Fernet(base64.urlsafe_b64encode(key))
+
+
+def seal_body(secret: str, text_value: str) -> str:
+    return _body_cipher(secret).encrypt(text_value.encode()).decode()
+
+
+def open_body(secret: str, sealed: str) -> str:
+    return _body_cipher(secret).decrypt(sealed.encode()).decode()
+
+
+# --------------------------------------------------------------------------------------
 # MAIL-1: enqueue
 
 
@@ -104,15 +128,25 @@ def enqueue(
     body_html: str | None = None,
     attachments: Sequence[Attachment] = (),
     related_signup_id: int | None = None,
+    related_magic_link_id: int | None = None,
+    seal_with: str | None = None,
     now: dt.datetime | None = None,
 ) -> OutboxMessage:
-    """Add a message to ``session``; it is sent only if the caller's transaction commits."""
+    """Add a message to ``session``; it is sent only if the caller's transaction commits.
+
+    ``seal_with`` (the JWT secret): store the bodies encrypted (04 ML-4); they are blanked once sent.
+    """
+    if seal_with is not None:
+        body_text = seal_body(seal_with, body_text)
+        body_html = seal_body(seal_with, body_html) if body_html is not None else None
     message = OutboxMessage(
         kind=kind,
         recipient=recipient,
         subject=" ".join(subject.split())[:255],  # one line: no header injection
         body_text=body_text,
         body_html=body_html,
+        body_encrypted=seal_with is not None,
+        related_magic_link_id=related_magic_link_id,
         attachments=[attachment.as_json() for attachment in attachments],
         status="queued",
         attempts=0,
@@ -201,18 +235,24 @@ async def claim_due(
 
 
 async def _load_outgoing(
-    session_factory: async_sessionmaker[AsyncSession], message_id: int
+    session_factory: async_sessionmaker[AsyncSession], message_id: int, secret: str | None = None
 ) -> OutgoingEmail | None:
     async with session_factory() as session:
         message = await session.get(OutboxMessage, message_id)
         if message is None:
             return None
+        body_text, body_html = message.body_text or "", message.body_html
+        if message.body_encrypted and message.body_purged_at is None:
+            if secret is None:
+                raise InvalidToken
+            body_text = open_body(secret, body_text) if body_text else ""
+            body_html = open_body(secret, body_html) if body_html else None
         return OutgoingEmail(
             message_id=message.id,
             recipient=message.recipient,
             subject=message.subject,
-            body_text=message.body_text or "",
-            body_html=message.body_html,
+            body_text=body_text,
+            body_html=body_html,
             attachments=tuple(Attachment.from_json(item) for item in message.attachments or ()),
         )
 
@@ -272,6 +312,10 @@ async def record_outcome(
             message.sent_at = now
             message.next_attempt_at = None
             message.last_error = None
+            if message.body_encrypted:  # 04 ML-4: the sealed secret is not kept after sending
+                message.body_text = None
+                message.body_html = None
+                message.body_purged_at = now
         elif outcome == "suppressed":
             message.status = "suppressed"
             message.next_attempt_at = None
@@ -301,7 +345,21 @@ async def deliver_one(
 ) -> str | None:
     """Send one claimed message and store the outcome. A failure never raises."""
     started_at = now or utcnow()
-    outgoing = await _load_outgoing(session_factory, message_id)
+    secret = settings.jwt_secret.get_secret_value() if settings.jwt_secret is not None else None
+    try:
+        outgoing = await _load_outgoing(session_factory, message_id, secret)
+    except InvalidToken:  # sealed with another secret: it can never be sent; keep it for staff
+        await record_outcome(
+            session_factory,
+            message_id,
+            worker=worker,
+            outcome="failed",
+            backend=backend.name if backend is not None else "disabled",
+            error="sealed body cannot be decrypted (POLARIS_JWT_SECRET changed)",
+            started_at=started_at,
+            now=now or utcnow(),
+        )
+        return None
     if outgoing is None:
         return None
     backend_name = backend.name if backend is not None else "disabled"

@@ -194,7 +194,7 @@ def _conditions(filters: VolunteerFilters) -> list[ColumnElement[bool]]:
     start, end = filters.last_volunteered_from, filters.last_volunteered_to
     if start is not None or end is not None:
         # newest attended day in [start, end] <=> an attended day in the range and none after it
-        in_range = [Event.start_day.is_not(None)]
+        in_range: list[ColumnElement[bool]] = [Event.start_day.is_not(None)]
         if start is not None:
             in_range.append(Event.start_day >= start)
         if end is not None:
@@ -208,7 +208,7 @@ def _conditions(filters: VolunteerFilters) -> list[ColumnElement[bool]]:
     return conditions
 
 
-def _sort_keys() -> tuple[ColumnElement[Any], ...]:
+def _sort_keys() -> tuple[Any, ...]:
     return (
         func.lower(Volunteer.last_name),
         func.lower(func.coalesce(Volunteer.first_name, "")),
@@ -336,6 +336,11 @@ async def _live_volunteer_id(session: AsyncSession, volunteer_id: int) -> int:
     return found
 
 
+def _account_name(affiliation: VolunteerAffiliation) -> str | None:
+    account = affiliation.organization or affiliation.school or affiliation.district
+    return account.name if account is not None else None
+
+
 async def get_profile(session: AsyncSession, volunteer_id: int) -> VolunteerProfile:
     volunteer = (
         await session.execute(
@@ -391,9 +396,7 @@ async def get_profile(session: AsyncSession, volunteer_id: int) -> VolunteerProf
                 organization_id=a.organization_id,
                 school_id=a.school_id,
                 district_id=a.district_id,
-                name=(a.organization or a.school or a.district).name
-                if (a.organization or a.school or a.district)
-                else None,
+                name=_account_name(a),
                 role=a.role,
                 is_primary=a.is_primary,
                 status=a.status,
