@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import os
 import re
 import subprocess
@@ -14,6 +15,7 @@ from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from polaris_api.cli import app
+from polaris_api.db import make_sessionmaker
 from polaris_api.models.identity import User
 from tests.conftest import DATABASE_URL
 from tests.live_server import free_port
@@ -137,3 +139,20 @@ def test_readme_run_command_serves_demo(tmp_path):
     finally:
         process.terminate()
         process.wait(timeout=20)
+
+
+async def test_demo_seed_shows_every_teacher_progress_status(db, client, admin, settings):
+    """Issue demo data: the demo roster and Pathful report give achieved, in progress and not started."""
+    from polaris_api.demo.fixtures import DISTRICTS
+    from polaris_api.demo.virtual import import_demo_virtual
+    from polaris_api.models.reference import District
+
+    async with make_sessionmaker(db)() as session:
+        district = District(name=DISTRICTS[0][1], salesforce_id=DISTRICTS[0][0])
+        session.add(district)
+        await session.commit()
+    today = dt.datetime.now(settings.tz).date()
+    totals = await import_demo_virtual(settings, admin["id"], district, today)
+    assert totals["roster_rows_added"] == 6
+    page = (await client.get("/api/v1/teacher-progress", headers=admin["headers"], params={"page_size": 50})).json()
+    assert {item["status"] for item in page["items"]} == {"achieved", "in_progress", "not_started"}

@@ -29,13 +29,16 @@ from polaris_api.routers import (
     outbox,
     public,
     publishing,
+    recruitment,
     reference,
     roster,
     signup,
     sync,
+    teacher_access,
     teacher_progress,
     teachers,
     users,
+    virtual_events,
     volunteers,
 )
 from polaris_api.services import identity, sync_runs
@@ -148,7 +151,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         imports.router,
         teachers.router,
         teacher_progress.router,
+        teacher_access.router,
         events.router,
+        virtual_events.router,
+        recruitment.router,
         volunteers.router,
         organizations.router,
     ):

@@ -155,9 +155,9 @@ def serve(
         if migrate or demo:
             asyncio.run(_upgrade(settings))
         if demo and fixtures is not None:
-            _seed_demo(settings, fixtures)
             password = secrets.token_urlsafe(12)
-            asyncio.run(_create_user(settings, DEMO_ADMIN_EMAIL, password, LEVELS["admin"], []))
+            admin_id = asyncio.run(_create_user(settings, DEMO_ADMIN_EMAIL, password, LEVELS["admin"], []))
+            _seed_demo(settings, fixtures, admin_id)
             console.print(f"[bold]Demo admin[/bold]: {DEMO_ADMIN_EMAIL} / {password}")
             console.print(
                 f"API docs: http://{host}:{port}/docs · website example: http://{host}:{port}/demo/"
@@ -165,17 +165,16 @@ def serve(
         uvicorn.run("polaris_api.app:create_app", factory=True, host=host, port=port, log_config=None)
 
 
-def _seed_demo(settings: Settings, fixtures: dict) -> None:  # type: ignore[type-arg]
-    """Demo data through the real code paths: Salesforce syncs, then staff district links."""
-    from polaris_api.demo.seed import link_demo_districts, run_demo_syncs
+def _seed_demo(settings: Settings, fixtures: dict, admin_id: int) -> None:  # type: ignore[type-arg]
+    """Demo data through the real code paths: Salesforce syncs, staff district links, then a
+    district roster and a Pathful report so teacher progress shows every status."""
+    from polaris_api.demo.seed import link_demo_districts, run_demo_syncs, seed_demo_virtual
 
     statuses = asyncio.run(run_demo_syncs(settings))
     links = asyncio.run(link_demo_districts(settings, fixtures))
-    console.print(
-        "demo data: "
-        + ", ".join(f"{kind} {status}" for kind, status in statuses.items())
-        + f", {links} district links"
-    )
+    virtual = asyncio.run(seed_demo_virtual(settings, admin_id))
+    summary = ", ".join(f"{kind} {status}" for kind, status in statuses.items())
+    console.print(f"demo data: {summary}, {links} district links, virtual: {virtual}")
 
 
 UrlOption = Annotated[str, typer.Option("--url", envvar="POLARIS_URL", help="base URL of a running server")]

@@ -95,3 +95,19 @@ async def link_demo_districts(settings: Settings, fixtures: dict[str, Any]) -> i
             return created
     finally:
         await engine.dispose()
+
+
+async def seed_demo_virtual(settings: Settings, admin_user_id: int) -> dict[str, object]:
+    """Roster and Pathful report for the first demo district (04 demo data)."""
+    from polaris_api.demo.fixtures import DISTRICTS
+    from polaris_api.demo.virtual import import_demo_virtual
+
+    engine = make_engine(settings.database_url)
+    try:
+        async with make_sessionmaker(engine)() as session:
+            district = (
+                await session.execute(select(District).where(District.salesforce_id == DISTRICTS[0][0]))
+            ).scalar_one()
+    finally:
+        await engine.dispose()
+    return await import_demo_virtual(settings, admin_user_id, district, dt.datetime.now(settings.tz).date())

@@ -449,7 +449,13 @@ def sf_email(value: Any) -> tuple[str | None, bool]:
         return None, False
     text = text.lower()
     local, at, domain = text.partition("@")
-    if text.count("@") != 1 or not local or "." not in domain or domain.startswith(".") or domain.endswith("."):
+    if (
+        text.count("@") != 1
+        or not local
+        or "." not in domain
+        or domain.startswith(".")
+        or domain.endswith(".")
+    ):
         return None, True
     if " " in text:
         return None, True
@@ -751,9 +757,305 @@ CONTACT_VOLUNTEER_FIELDS = (
     *(
         f.alias
         for name, f in SalesforceContactVolunteer.model_fields.items()
-        if f.alias
-        not in ("Id", "SystemModstamp", "IsDeleted", "Contact_Type__c", "MasterRecordId", None)
+        if f.alias not in ("Id", "SystemModstamp", "IsDeleted", "Contact_Type__c", "MasterRecordId", None)
         and f.alias != "npsp__Primary_Affiliation__r"
     ),
     "npsp__Primary_Affiliation__r.Name",
+)
+
+
+# --------------------------------------------------------------------------------------
+# SF-32 events
+
+
+class SalesforceSessionEvent(SalesforceSessionPublishing):
+    """SF-32: the full read of Session__c for reporting (never the publishing fields)."""
+
+    required: ClassVar[tuple[str, ...]] = ("Id", "Name")
+
+    additional_information: Text = Field(None, alias="Additional_Information__c")
+    cancellation_reason: Trim = Field(None, alias="Cancellation_Reason__c")
+    school_id: SfId = Field(None, alias="School__c")
+    district_id: SfId = Field(None, alias="District__c")
+    parent_account_id: SfId = Field(None, alias="Parent_Account__c")
+    unscheduled_student_count: Int = Field(None, alias="Non_Scheduled_Students_Count__c")
+    volunteers_requested: Int = Field(None, alias="Total_Requested_Volunteer_Jobs__c")
+    session_host: Trim = Field(None, alias="Session_Host__c")
+    legacy_skills_covered: Split = Field(
+        default_factory=list, alias="Legacy_Skill_Covered_for_the_Session__c"
+    )
+    legacy_skills_needed: Split = Field(default_factory=list, alias="Legacy_Skills_Needed__c")
+    requested_skills: Split = Field(default_factory=list, alias="Requested_Skills__c")
+
+    def skill_names(self) -> list[str]:
+        return split_values([*self.legacy_skills_covered, *self.legacy_skills_needed, *self.requested_skills])
+
+    def cancellation(self) -> MappedValue:
+        """VOC-16 mapping of Cancellation_Reason__c (used only to initialise Polaris' field)."""
+        return map_import_value("cancellation_reason", self.cancellation_reason)
+
+    def event_values(self, tz: dt.tzinfo = DEFAULT_TZ) -> dict[str, Any]:
+        values = super().event_values(tz)
+        if values["start_day"] is None and self.start_datetime is not None:
+            values["start_day"] = self.start_datetime.astimezone(tz).date()
+        values.update(
+            {
+                "additional_information": self.additional_information,
+                "sf_cancellation_reason": self.cancellation_reason,
+                "school_salesforce_id": self.school_id,
+                "unscheduled_student_count": self.unscheduled_student_count,
+                "volunteers_requested": self.volunteers_requested,
+                "session_host": self.session_host,
+            }
+        )
+        return values
+
+
+SESSION_EVENT_FIELDS = (
+    "Id",
+    "SystemModstamp",
+    "IsDeleted",
+    "Name",
+    "Session_Type__c",
+    "Session_Status__c",
+    "Format__c",
+    "Start_Date__c",
+    "Start_Date_and_Time__c",
+    "End_Date_and_Time__c",
+    "Date_and_Time_for_Cal__c",
+    "Location_Information__c",
+    "Description__c",
+    "Additional_Information__c",
+    "Cancellation_Reason__c",
+    "School__c",
+    "District__c",
+    "Parent_Account__c",
+    "Non_Scheduled_Students_Count__c",
+    "Total_Requested_Volunteer_Jobs__c",
+    "Available_Slots__c",
+    "Filled_Volunteer_Jobs__c",
+    "Session_Host__c",
+    "Registration_Link__c",
+    "Legacy_Skill_Covered_for_the_Session__c",
+    "Legacy_Skills_Needed__c",
+    "Requested_Skills__c",
+)
+
+
+# --------------------------------------------------------------------------------------
+# SF-33 / SF-34 participations
+
+
+def hours(value: Any) -> tuple[float | None, bool]:
+    """``hours``: ``(value, invalid)``; a negative number → ``(None, True)``."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None, False
+    try:
+        number = float(Decimal(str(value).strip()))
+    except (InvalidOperation, ValueError):
+        return None, True
+    if number < 0:
+        return None, True
+    return number, False
+
+
+VolunteerParticipationStatus = Annotated[
+    MappedValue, BeforeValidator(picklist("volunteer_participation_status"))
+]
+StudentParticipationStatus = Annotated[MappedValue, BeforeValidator(picklist("student_participation_status"))]
+
+
+class SalesforceVolunteerParticipant(SalesforceRecord):
+    """SF-33: Session_Participant__c with ``Participant_Type__c = 'Volunteer'``."""
+
+    sf_object: ClassVar[str] = "Session_Participant__c"
+    required: ClassVar[tuple[str, ...]] = ("Id", "Contact__c", "Session__c")
+
+    contact_id: SfId = Field(None, alias="Contact__c")
+    session_id: SfId = Field(None, alias="Session__c")
+    participant_type: Trim = Field(None, alias="Participant_Type__c")
+    status: VolunteerParticipationStatus = Field(_EMPTY, alias="Status__c")
+    delivery_hours_raw: Raw = Field(None, alias="Delivery_Hours__c")
+    age_group: Trim = Field(None, alias="Age_Group__c")
+    title: Trim = Field(None, alias="Title__c")
+    email_raw: Raw = Field(None, alias="Email__c")
+
+    def values(self) -> dict[str, Any]:
+        delivery, _ = hours(self.delivery_hours_raw)
+        email, _ = sf_email(self.email_raw)
+        return {
+            "status": self.status.value or "registered",
+            "sf_status_raw": trim(self.status.raw),
+            "delivery_hours": delivery,
+            "age_group_text": self.age_group,
+            "title": self.title,
+            "email": email,
+            "contact_salesforce_id": self.contact_id,
+        }
+
+
+VOLUNTEER_PARTICIPANT_FIELDS = (
+    "Id",
+    "SystemModstamp",
+    "IsDeleted",
+    "Participant_Type__c",
+    "Contact__c",
+    "Session__c",
+    "Status__c",
+    "Delivery_Hours__c",
+    "Age_Group__c",
+    "Title__c",
+    "Email__c",
+)
+
+
+# --------------------------------------------------------------------------------------
+# SF-35 history
+
+_TAG = re.compile(r"<[^>]*>")
+_SCRIPT = re.compile(r"<(script|style)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
+SNIPPET_MAX = 500
+SUBJECT_MAX = 255
+
+
+def plain_snippet(value: Any, limit: int = SNIPPET_MAX) -> str | None:
+    """SF-35 snippet: HTML stripped, entities unescaped, whitespace collapsed, ≤ ``limit`` chars."""
+    text = _as_text(value)
+    if text is None:
+        return None
+    text = _SCRIPT.sub(" ", text)
+    text = re.sub(r"<br\s*/?>|</p>", " ", text, flags=re.IGNORECASE)
+    text = html.unescape(_TAG.sub(" ", text))
+    text = _WHITESPACE.sub(" ", text).strip()
+    return text[:limit] or None
+
+
+def email_list(value: Any) -> list[str]:
+    """Addresses split on ``;`` / ``,``, each through the ``email`` transform (invalid dropped)."""
+    out: list[str] = []
+    for part in split_values(value):
+        email, _ = sf_email(part)
+        if email and email not in out:
+            out.append(email)
+    return out
+
+
+WhoEmail = Annotated[str | None, BeforeValidator(lambda v: sf_email(v.get("Email") if isinstance(v, Mapping) else v)[0])]
+
+
+class SalesforceTask(SalesforceRecord):
+    """SF-35: a Task (``WhoId != null``) → ``communication``."""
+
+    sf_object: ClassVar[str] = "Task"
+
+    who_id: SfId = Field(None, alias="WhoId")
+    who_email: WhoEmail = Field(None, alias="Who")
+    what_id: SfId = Field(None, alias="WhatId")
+    subject: Trim = Field(None, alias="Subject")
+    description: Raw = Field(None, alias="Description")
+    type: Trim = Field(None, alias="Type")
+    task_subtype: Trim = Field(None, alias="TaskSubtype")
+    status: Trim = Field(None, alias="Status")
+    activity_date: SfDate = Field(None, alias="ActivityDate")
+    completed_at: SfTimestamp = Field(None, alias="CompletedDateTime")
+    created_at: SfTimestamp = Field(None, alias="CreatedDate")
+
+    @property
+    def kind(self) -> str:
+        kinds = {(self.type or "").casefold(), (self.task_subtype or "").casefold()}
+        if "email" in kinds:
+            return "email"
+        if "call" in kinds:
+            return "call"
+        return "task"
+
+    def values(self, tz: dt.tzinfo = DEFAULT_TZ) -> dict[str, Any]:
+        occurred_at = self.completed_at or self.created_at
+        occurred_on = self.activity_date or (occurred_at.astimezone(tz).date() if occurred_at else None)
+        return {
+            "kind": self.kind,
+            "direction": None,
+            "subject": self.subject[:SUBJECT_MAX] if self.subject else None,
+            "snippet": plain_snippet(self.description),
+            "occurred_at": occurred_at,
+            "occurred_on": occurred_on,
+            "who_email": self.who_email,
+            "who_salesforce_id": self.who_id,
+            "related_to_salesforce_id": self.what_id,
+            "sf_status": self.status,
+        }
+
+
+class SalesforceEmailMessage(SalesforceRecord):
+    """SF-35: an EmailMessage → ``communication`` (one row with its Task; its values win)."""
+
+    sf_object: ClassVar[str] = "EmailMessage"
+
+    activity_id: SfId = Field(None, alias="ActivityId")
+    related_to_id: SfId = Field(None, alias="RelatedToId")
+    subject: Trim = Field(None, alias="Subject")
+    text_body: Raw = Field(None, alias="TextBody")
+    html_body: Raw = Field(None, alias="HtmlBody")
+    from_address_raw: Raw = Field(None, alias="FromAddress")
+    to_address_raw: Raw = Field(None, alias="ToAddress")
+    cc_address_raw: Raw = Field(None, alias="CcAddress")
+    incoming: bool | None = Field(None, alias="Incoming")
+    message_date: SfTimestamp = Field(None, alias="MessageDate")
+    status: Trim = Field(None, alias="Status")
+
+    @property
+    def activity_key(self) -> str | None:
+        return self.activity_id or self.id
+
+    def values(self, tz: dt.tzinfo = DEFAULT_TZ) -> dict[str, Any]:
+        body = next((b for b in (self.text_body, self.html_body) if b and b.strip()), None)
+        values: dict[str, Any] = {
+            "kind": "email",
+            "direction": None if self.incoming is None else ("inbound" if self.incoming else "outbound"),
+            "subject": self.subject[:SUBJECT_MAX] if self.subject else None,
+            "from_address": sf_email(self.from_address_raw)[0],
+            "to_addresses": email_list(self.to_address_raw),
+            "cc_addresses": email_list(self.cc_address_raw),
+            "related_to_salesforce_id": self.related_to_id,
+            "sf_status": self.status,
+        }
+        if body is not None:
+            values["snippet"] = plain_snippet(body)
+        if self.message_date is not None:
+            values["occurred_at"] = self.message_date
+            values["occurred_on"] = self.message_date.astimezone(tz).date()
+        return values
+
+
+TASK_FIELDS = (
+    "Id",
+    "SystemModstamp",
+    "IsDeleted",
+    "WhoId",
+    "Who.Email",
+    "WhatId",
+    "Subject",
+    "Description",
+    "Type",
+    "TaskSubtype",
+    "Status",
+    "ActivityDate",
+    "CompletedDateTime",
+    "CreatedDate",
+)
+EMAIL_MESSAGE_FIELDS = (
+    "Id",
+    "SystemModstamp",
+    "IsDeleted",
+    "ActivityId",
+    "RelatedToId",
+    "Subject",
+    "TextBody",
+    "HtmlBody",
+    "FromAddress",
+    "ToAddress",
+    "CcAddress",
+    "Incoming",
+    "MessageDate",
+    "Status",
 )

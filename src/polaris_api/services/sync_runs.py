@@ -201,6 +201,10 @@ KINDS: dict[str, KindSpec] = {
 RUNNERS: dict[str, Runner | str] = {
     "salesforce-publishing": "polaris_api.sync.salesforce.publishing:run",
     "salesforce-districts-schools": "polaris_api.sync.salesforce.districts_schools:run",
+    "salesforce-organizations": "polaris_api.sync.salesforce.organizations:run",
+    "salesforce-volunteers": "polaris_api.sync.salesforce.volunteers:run",
+    "salesforce-events": "polaris_api.sync.salesforce.events:run",
+    "salesforce-volunteer-participations": "polaris_api.sync.salesforce.volunteer_participations:run",
 }
 """kind → runner, or ``"module:function"`` imported on first use. Kinds absent here are not available."""
 

@@ -12,6 +12,7 @@ from it commit (or roll back) together. A dry run calls none of them (PF-20).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from typing import Any
 
 from sqlalchemy import and_, exists, false, insert, select, update
@@ -46,7 +47,10 @@ def desired_flags(
     return flags
 
 
-async def recompute_virtual_session_flags(session: AsyncSession, now: dt.datetime) -> dict[str, int]:
+async def recompute_virtual_session_flags(
+    session: AsyncSession, now: dt.datetime, event_ids: Collection[int] | None = None
+) -> dict[str, int]:
+    """VS-6 for every virtual session, or only for ``event_ids`` (one event after a VS-5 edit)."""
     has_teacher = exists().where(EventTeacher.event_id == Event.id, EventTeacher.is_deleted == false())
     has_presenter = exists().where(
         EventParticipation.event_id == Event.id,
@@ -62,7 +66,11 @@ async def recompute_virtual_session_flags(session: AsyncSession, now: dt.datetim
                 Event.cancellation_reason,
                 has_teacher.label("has_teacher"),
                 has_presenter.label("has_presenter"),
-            ).where(Event.type == "virtual_session", Event.is_deleted == false())
+            ).where(
+                Event.type == "virtual_session",
+                Event.is_deleted == false(),
+                *([Event.id.in_(sorted(event_ids))] if event_ids is not None else []),
+            )
         )
     ).all()
     wanted: set[tuple[int, str]] = set()
@@ -82,7 +90,10 @@ async def recompute_virtual_session_flags(session: AsyncSession, now: dt.datetim
             await session.execute(
                 select(
                     VirtualSessionFlag.id, VirtualSessionFlag.event_id, VirtualSessionFlag.flag_type
-                ).where(VirtualSessionFlag.status == "open")
+                ).where(
+                    VirtualSessionFlag.status == "open",
+                    *([VirtualSessionFlag.event_id.in_(sorted(event_ids))] if event_ids is not None else []),
+                )
             )
         ).all()
     }

@@ -1,0 +1,581 @@
+"""The generic Salesforce import engine (02 §2), extracted from ``districts_schools``.
+
+A kind declares its :class:`SfObject` reads and a writer class per read; the engine does the rest:
+
+* SF-6/SF-7 query shape (``SystemModstamp >= wm``); an incremental run without a watermark runs
+  full and records that (``ctx.effective_mode``, ``ctx.watermarks``);
+* pages streamed with ``connector.iter_pages(include_deleted=True)`` and processed as they arrive;
+* SF-8/SF-9 ``salesforce_batch_size`` records per transaction, one savepoint per record, the
+  watermark ``max(stored, batch max)`` committed in the batch's transaction; a failed batch rolls
+  back and the run stops (the error propagates);
+* SF-19 rejections (invalid values, missing required fields);
+* SF-18 pending queue: a writer raises :class:`MissingParent`; the record is stored in
+  ``sf_pending_record`` and retried by :func:`sweep_pending` at the end of the run;
+* SF-12 full snapshot (:func:`full_snapshot`, with the ``mass_absence`` brake);
+* SF-60 one re-query from the watermark after a transient mid-stream failure.
+
+A writer is constructed per batch as ``Writer(session, ctx, obj)`` and offers
+``async prepare(records)`` (chunked preloads, no query per record) and
+``async apply(index, record)`` (raises :class:`MissingParent` to queue the record).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from polaris_api.db import utcnow
+from polaris_api.models.sync import DataQualityFlag, SfPendingRecord
+from polaris_api.schemas.salesforce import SalesforceRecord, ValidationError, invalid_aliases
+from polaris_api.services.sync_runs import RunContext
+from polaris_api.sync.salesforce.client import SalesforceConnector, SalesforceError, soql_datetime
+from polaris_api.sync.salesforce.common import FlagBook, advance_watermark, chunks, read_watermark
+
+__all__ = [
+    "BASE_COUNTS",
+    "MissingParent",
+    "SfObject",
+    "Writer",
+    "build_soql",
+    "full_snapshot",
+    "run_import",
+    "sweep_pending",
+]
+
+log = logging.getLogger(__name__)
+
+MASS_ABSENCE_MIN = 50
+MASS_ABSENCE_SHARE = 0.05
+PENDING_ABANDON_AFTER = dt.timedelta(days=7)
+
+BASE_COUNTS = (
+    "read",
+    "created",
+    "updated",
+    "unchanged",
+    "skipped",
+    "pending",
+    "deleted_in_source",
+    "restored",
+    "pending_resolved",
+    "pending_abandoned",
+    "links_resolved",
+)
+
+
+class MissingParent(Exception):
+    """SF-17: a required parent is unknown or deleted; the record goes to the pending queue."""
+
+    def __init__(self, reasons: Sequence[str], missing_refs: Sequence[dict[str, Any]]) -> None:
+        super().__init__("+".join(reasons))
+        self.reason = "+".join(dict.fromkeys(reasons))
+        self.missing_refs = list(missing_refs)
+
+
+class Writer(Protocol):
+    async def prepare(self, records: Sequence[Any]) -> None: ...
+
+    async def apply(self, index: int, record: Any) -> None: ...
+
+
+@dataclass(frozen=True)
+class SfObject:
+    key: str  # sf_watermark.sf_object
+    sf_object: str  # FROM
+    base_filter: str | None
+    fields: tuple[str, ...]
+    model: type[SalesforceRecord]
+    writer: Callable[[AsyncSession, RunContext, SfObject], Writer]
+    label: str = ""  # count prefix: "<label>_read"
+
+
+def build_soql(obj: SfObject, watermark: dt.datetime | None) -> str:
+    """SF-7: ``SELECT … FROM <object> [WHERE (<filter>) [AND SystemModstamp >= <wm>]] ORDER BY …``."""
+    conditions = []
+    if obj.base_filter:
+        conditions.append(f"({obj.base_filter})")
+    if watermark is not None:
+        conditions.append(f"SystemModstamp >= {soql_datetime(watermark)}")
+    where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
+    return f"SELECT {', '.join(obj.fields)} FROM {obj.sf_object}{where} ORDER BY SystemModstamp ASC, Id ASC"
+
+
+@dataclass
+class Progress:
+    mode: str
+    before: dt.datetime | None
+    after: dt.datetime | None
+    committed_batches: int = 0
+    index: int = 0
+    complete: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+async def run_import(
+    ctx: RunContext,
+    kind: str,
+    objects: Sequence[SfObject],
+    *,
+    after_object: Callable[[RunContext, SfObject, Progress], Awaitable[None]] | None = None,
+    at_end: Sequence[Callable[[RunContext], Awaitable[None]]] = (),
+) -> dict[str, Progress]:
+    """Read every object in order, then sweep the pending queue and run the ``at_end`` steps
+    (link resolvers). ``after_object`` runs after each complete object (e.g. the full snapshot)."""
+    for key in BASE_COUNTS:
+        ctx.counts.setdefault(key, 0)
+    progress: dict[str, Progress] = {}
+    try:
+        async with ctx.connector() as connector:
+            for obj in objects:
+                progress[obj.key] = await sync_object(ctx, connector, kind, obj)
+                if after_object is not None:
+                    await after_object(ctx, obj, progress[obj.key])
+                await ctx.heartbeat()
+                if connector.api_usage is not None:
+                    ctx.counts["api_usage"] = connector.api_usage
+    finally:
+        record_watermarks(ctx, progress, len(objects))
+    await sweep_pending(ctx, kind, objects)
+    for step in at_end:
+        await step(ctx)
+    return progress
+
+
+def record_watermarks(ctx: RunContext, progress: dict[str, Progress], expected: int) -> None:
+    if not progress:
+        return
+    modes = {p.mode for p in progress.values()}
+    ctx.effective_mode = "incremental" if modes == {"incremental"} and len(progress) == expected else "full"
+    ctx.watermarks = {
+        key: {
+            "mode": p.mode,
+            "before": p.before.isoformat() if p.before else None,
+            "after": p.after.isoformat() if p.after else None,
+            "complete": p.complete,
+        }
+        for key, p in progress.items()
+    }
+    befores = [p.before for p in progress.values()]
+    ctx.watermark_before = None if None in befores else min(b for b in befores if b is not None)
+    afters = [p.after for p in progress.values() if p.after is not None]
+    ctx.watermark_after = max(afters) if afters else None
+
+
+async def sync_object(ctx: RunContext, connector: SalesforceConnector, kind: str, obj: SfObject) -> Progress:
+    async with ctx.sessionmaker() as session:
+        before = await read_watermark(session, kind, obj.key)
+    full = ctx.mode == "full" or before is None
+    progress = Progress(mode="full" if full else "incremental", before=before, after=before)
+    batch_size = ctx.settings.salesforce_batch_size
+    start_from = None if full else before
+    requeried = False
+    while True:
+        soql = build_soql(obj, start_from)
+        batch: list[tuple[int, dict[str, Any]]] = []
+        try:
+            async for page in connector.iter_pages(soql, include_deleted=True):
+                for record in page:
+                    batch.append((progress.index, record))
+                    progress.index += 1
+                    if len(batch) >= batch_size:
+                        await commit_batch(ctx, kind, obj, batch, progress)
+                        batch = []
+            if batch:
+                await commit_batch(ctx, kind, obj, batch, progress)
+            break
+        except SalesforceError as exc:
+            transient = exc.code in ("sf_unavailable", "sf_rate_limited")
+            if requeried or not transient or progress.committed_batches == 0 or progress.after is None:
+                raise
+            log.warning(
+                "%s %s: stream failed mid-way (%s); re-querying from the watermark", kind, obj.key, exc.code
+            )
+            requeried = True
+            start_from = progress.after
+    progress.complete = True
+    return progress
+
+
+def parse(ctx: RunContext, obj: SfObject, index: int, raw: dict[str, Any]) -> SalesforceRecord | None:
+    try:
+        record = obj.model.from_sf(raw, tz=ctx.settings.tz)
+    except ValidationError as exc:
+        sf_id = raw.get("Id") if isinstance(raw.get("Id"), str) else None
+        ctx.add_error(
+            {
+                "salesforce_id": sf_id,
+                "sf_object": obj.key,
+                "index": index,
+                "code": "invalid_value",
+                "fields": invalid_aliases(obj.model, exc),
+            }
+        )
+        return None
+    if record.id is None:
+        ctx.add_error(
+            {
+                "salesforce_id": None,
+                "sf_object": obj.key,
+                "index": index,
+                "code": "missing_required_field",
+                "fields": ["Id"],
+            }
+        )
+        return None
+    return record
+
+
+def reject_missing(ctx: RunContext, obj: SfObject, index: int, record: SalesforceRecord) -> bool:
+    """SF-19: True (and an error listed, run partial) when a required field is blank."""
+    missing = record.missing_fields()
+    if missing:
+        ctx.add_error(
+            {
+                "salesforce_id": record.id,
+                "sf_object": obj.key,
+                "index": index,
+                "code": "missing_required_field",
+                "fields": missing,
+            }
+        )
+    return bool(missing)
+
+
+class PendingBook:
+    """The pending rows of one batch's records (SF-18), loaded with chunked lookups."""
+
+    def __init__(self, session: AsyncSession, ctx: RunContext, kind: str, obj: SfObject) -> None:
+        self.session, self.ctx, self.kind, self.obj = session, ctx, kind, obj
+        self.rows: dict[str, SfPendingRecord] = {}
+
+    async def load(self, ids: Sequence[str]) -> None:
+        for chunk in chunks(list(ids)):
+            rows = (
+                await self.session.execute(
+                    select(SfPendingRecord).where(
+                        SfPendingRecord.kind == self.kind, SfPendingRecord.salesforce_id.in_(chunk)
+                    )
+                )
+            ).scalars()
+            self.rows.update({row.salesforce_id: row for row in rows})
+
+    def queue(self, record: SalesforceRecord, raw: dict[str, Any], exc: MissingParent) -> None:
+        row = self.rows.get(record.id or "")
+        now = utcnow()
+        if row is None:
+            row = SfPendingRecord(
+                kind=self.kind,
+                salesforce_id=record.id,
+                sf_object=self.obj.key,
+                first_queued_at=now,
+                attempts=0,
+                status="pending",
+            )
+            self.session.add(row)
+            self.rows[record.id or ""] = row
+        elif row.sf_modstamp is None or (
+            record.system_modstamp is not None and record.system_modstamp > row.sf_modstamp
+        ):
+            row.attempts = 0  # a newer read replaces the payload and resets attempts
+        if row.status != "pending":
+            row.status = "pending"
+            row.first_queued_at = now
+            row.resolved_at = None
+            row.attempts = 0
+        row.sf_modstamp = record.system_modstamp
+        row.payload = dict(raw)
+        row.reason = exc.reason
+        row.missing_refs = exc.missing_refs
+        row.last_run_id = self.ctx.run_id
+
+    def settle(self, sf_id: str, status: str) -> bool:
+        row = self.rows.get(sf_id)
+        if row is None or row.status != "pending":
+            return False
+        row.status = status
+        row.resolved_at = utcnow()
+        row.last_run_id = self.ctx.run_id
+        return True
+
+
+async def _apply_records(
+    session: AsyncSession,
+    ctx: RunContext,
+    kind: str,
+    obj: SfObject,
+    items: Sequence[tuple[int, SalesforceRecord, dict[str, Any]]],
+    pending: PendingBook,
+    *,
+    sweeping: bool = False,
+) -> None:
+    writer = obj.writer(session, ctx, obj)
+    await writer.prepare([record for _, record, _ in items])
+    for index, record, raw in items:
+        try:
+            async with session.begin_nested():
+                await writer.apply(index, record)
+        except MissingParent as exc:
+            if sweeping:
+                row = pending.rows[record.id or ""]
+                row.attempts += 1
+                row.last_attempt_at = utcnow()
+                row.reason = exc.reason
+                row.missing_refs = exc.missing_refs
+                row.last_run_id = ctx.run_id
+            else:
+                pending.queue(record, raw, exc)
+                ctx.count("pending")
+            continue
+        except IntegrityError:
+            ctx.add_error(
+                {"salesforce_id": record.id, "sf_object": obj.key, "index": index, "code": "db_conflict"}
+            )
+            continue
+        if record.is_deleted:
+            if pending.settle(record.id or "", "discarded"):
+                ctx.count("pending_discarded")
+        elif pending.settle(record.id or "", "resolved"):
+            ctx.count("pending_resolved")
+
+
+async def commit_batch(
+    ctx: RunContext, kind: str, obj: SfObject, batch: Sequence[tuple[int, dict[str, Any]]], progress: Progress
+) -> None:
+    """One transaction: upserts, pending rows, rejections, flags and the watermark (SF-9)."""
+    items = []
+    for index, raw in batch:
+        record = parse(ctx, obj, index, raw)
+        if record is not None:
+            items.append((index, record, raw))
+    modstamps = [r.system_modstamp for _, r, _ in items if r.system_modstamp is not None]
+    ctx.count("read", len(batch))
+    if obj.label:
+        ctx.count(f"{obj.label}_read", len(batch))
+    async with ctx.sessionmaker() as session:
+        try:
+            pending = PendingBook(session, ctx, kind, obj)
+            await pending.load([r.id for _, r, _ in items if r.id])
+            await _apply_records(session, ctx, kind, obj, items, pending)
+            progress.after = await advance_watermark(
+                session, kind, obj.key, max(modstamps) if modstamps else None, ctx.run_id
+            )
+            await session.commit()
+        except BaseException:
+            await session.rollback()
+            raise
+    progress.committed_batches += 1
+    await ctx.heartbeat()
+
+
+async def sweep_pending(ctx: RunContext, kind: str, objects: Sequence[SfObject]) -> None:
+    """SF-18: retry this kind's pending rows in object order; abandon old, often-tried ones."""
+    by_key = {obj.key: obj for obj in objects}
+    max_attempts = ctx.settings.salesforce_pending_max_attempts
+    for obj in objects:
+        async with ctx.sessionmaker() as session:
+            ids = (
+                (
+                    await session.execute(
+                        select(SfPendingRecord.id)
+                        .where(
+                            SfPendingRecord.kind == kind,
+                            SfPendingRecord.sf_object == obj.key,
+                            SfPendingRecord.status == "pending",
+                        )
+                        .order_by(SfPendingRecord.id)
+                    )
+                )
+                .scalars()
+                .all()
+            )
+        for chunk in chunks(list(ids), ctx.settings.salesforce_batch_size):
+            async with ctx.sessionmaker() as session:
+                rows = (
+                    (await session.execute(select(SfPendingRecord).where(SfPendingRecord.id.in_(chunk))))
+                    .scalars()
+                    .all()
+                )
+                pending = PendingBook(session, ctx, kind, by_key[obj.key])
+                pending.rows = {row.salesforce_id: row for row in rows}
+                items = []
+                for row in rows:
+                    record = parse(ctx, obj, -1, row.payload)
+                    if record is None:
+                        row.status = "discarded"
+                        row.resolved_at = utcnow()
+                        continue
+                    items.append((-1, record, row.payload))
+                await _apply_records(session, ctx, kind, obj, items, pending, sweeping=True)
+                flags = FlagBook(
+                    session,
+                    run_id=ctx.run_id,
+                    entity_type="sf_pending_record",
+                    sf_object=obj.sf_object,
+                    codes=("orphan_reference",),
+                )
+                now = utcnow()
+                for row in rows:
+                    if (
+                        row.status == "pending"
+                        and row.attempts >= max_attempts
+                        and row.first_queued_at <= now - PENDING_ABANDON_AFTER
+                    ):
+                        row.status = "abandoned"
+                        row.resolved_at = now
+                        ctx.count("pending_abandoned")
+                        flags.raise_flag(
+                            "orphan_reference",
+                            entity_id=row.id,
+                            salesforce_id=row.salesforce_id,
+                            field="",
+                            details={"kind": kind, "reason": row.reason, "missing_refs": row.missing_refs},
+                        )
+                await session.commit()
+
+
+async def full_snapshot(
+    ctx: RunContext,
+    table: Any,
+    sf_object: str,
+    *,
+    label: str,
+    live_filter: Any = None,
+    after: Callable[[AsyncSession], Awaitable[None]] | None = None,
+) -> int:
+    """SF-12: live SF rows of ``table`` a complete full run did not see are soft-deleted — unless
+    that exceeds max(50, 5 %) of live rows: then flag ``mass_absence`` and the run is partial.
+    Returns the number soft-deleted."""
+    live = and_(table.salesforce_id.is_not(None), table.is_deleted.is_(False))
+    if live_filter is not None:
+        live = and_(live, live_filter)
+    unseen = and_(live, or_(table.sf_last_seen_run_id.is_(None), table.sf_last_seen_run_id != ctx.run_id))
+    deleted = 0
+    async with ctx.sessionmaker() as session:
+        total = (await session.execute(select(func.count()).select_from(table).where(live))).scalar_one()
+        absent = (await session.execute(select(func.count()).select_from(table).where(unseen))).scalar_one()
+        flag_key = {"code": "mass_absence", "entity_type": table.__tablename__, "record_key": "", "field": ""}
+        open_flag = (
+            await session.execute(
+                select(DataQualityFlag).where(
+                    *(getattr(DataQualityFlag, k) == v for k, v in flag_key.items()),
+                    DataQualityFlag.status == "open",
+                )
+            )
+        ).scalar_one_or_none()
+        limit = max(MASS_ABSENCE_MIN, MASS_ABSENCE_SHARE * total)
+        if absent > limit:
+            details = {"sf_object": label, "absent": absent, "live": total, "limit": limit}
+            if open_flag is None:
+                session.add(
+                    DataQualityFlag(
+                        **flag_key,
+                        sf_object=sf_object,
+                        details=details,
+                        status="open",
+                        last_seen_at=utcnow(),
+                        last_run_id=ctx.run_id,
+                    )
+                )
+            else:
+                open_flag.details = details
+                open_flag.last_seen_at = utcnow()
+                open_flag.last_run_id = ctx.run_id
+            ctx.add_error({"sf_object": label, "code": "mass_absence", "absent": absent, "live": total})
+        else:
+            if absent:
+                await session.execute(
+                    update(table)
+                    .where(unseen)
+                    .values(
+                        is_deleted=True,
+                        deleted_in_source_at=utcnow(),
+                        deleted_in_source_reason="absent_from_full_snapshot",
+                    )
+                    .execution_options(synchronize_session=False)
+                )
+                ctx.count("deleted_in_source", absent)
+                deleted = absent
+                if after is not None:
+                    await after(session)
+            if open_flag is not None:
+                open_flag.status = "resolved"
+                open_flag.resolved_at = utcnow()
+                open_flag.resolution_note = f"full snapshot within limits in run {ctx.run_id}"
+        await session.commit()
+    return deleted
+
+
+def soft_delete(row: Any, ctx: RunContext, record: SalesforceRecord, reason: str = "deleted") -> bool:
+    """SF-11 on a mirrored row; True when it changed. Always marks the row seen."""
+    row.sf_last_seen_run_id = ctx.run_id
+    if (
+        row.sf_modstamp is not None
+        and record.system_modstamp is not None
+        and record.system_modstamp < row.sf_modstamp
+    ):
+        return False
+    row.sf_modstamp = record.system_modstamp
+    if row.is_deleted and row.deleted_in_source_reason == reason:
+        return False
+    row.is_deleted = True
+    row.deleted_in_source_at = record.system_modstamp or utcnow()
+    row.deleted_in_source_reason = reason
+    return True
+
+
+def is_stale(row: Any, record: SalesforceRecord) -> bool:
+    """SF-10 stale-write guard."""
+    return (
+        row is not None
+        and row.sf_modstamp is not None
+        and record.system_modstamp is not None
+        and record.system_modstamp < row.sf_modstamp
+    )
+
+
+def assign(row: Any, values: dict[str, Any]) -> bool:
+    changed = False
+    for name, value in values.items():
+        if getattr(row, name) != value:
+            setattr(row, name, value)
+            changed = True
+    return changed
+
+
+def restore(row: Any) -> bool:
+    if not row.is_deleted:
+        return False
+    row.is_deleted = False
+    row.deleted_in_source_at = None
+    row.deleted_in_source_reason = None
+    return True
+
+
+async def load_by_sf_id(
+    session: AsyncSession, table: Any, ids: Sequence[str], column: Any = None
+) -> dict[str, Any]:
+    column = column if column is not None else table.salesforce_id
+    out: dict[str, Any] = {}
+    for chunk in chunks(sorted(set(ids))):
+        rows = (await session.execute(select(table).where(column.in_(chunk)))).scalars()
+        out.update({getattr(row, column.key): row for row in rows})
+    return out
+
+
+async def load_ids_by_sf_id(session: AsyncSession, table: Any, ids: Sequence[str]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for chunk in chunks(sorted({i for i in ids if i})):
+        rows = await session.execute(
+            select(table.salesforce_id, table.id).where(
+                table.salesforce_id.in_(chunk), table.is_deleted.is_(False)
+            )
+        )
+        out.update(dict(rows.all()))
+    return out

@@ -1,0 +1,306 @@
+"""Kind ``salesforce-events``: every non-draft session for reporting (02 SF-32).
+
+Filter ``Session_Status__c != 'Draft' AND Session_Type__c != 'Connector Session'``, key
+``event.salesforce_id`` — the same row the hourly publishing sync (SF-40) writes. New rows get
+``source='salesforce'``. Publishing-owned fields (display_on_website, publish_status,
+archived_reason, publishing_first_seen_at, note, district links), Polaris-owned and
+Pathful-owned fields are never written; ``cancellation_reason`` / ``cancellation_notes`` are only
+initialised while null (VOC-16). ``School__c`` and ``District__c`` (else ``Parent_Account__c``
+when that is a district) are optional references (SF-17). Skill links are the union of the three
+skill fields; the import replaces only links with ``source='salesforce'``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import exists, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from polaris_api.models.events import Event, EventSkill
+from polaris_api.models.reference import District, School, Skill, normalize_name
+from polaris_api.schemas.salesforce import SESSION_EVENT_FIELDS, SalesforceSessionEvent
+from polaris_api.services.sync_runs import RunContext
+from polaris_api.sync.salesforce.common import FlagBook, chunks
+from polaris_api.sync.salesforce.engine import (
+    SfObject,
+    assign,
+    full_snapshot,
+    is_stale,
+    load_by_sf_id,
+    reject_missing,
+    restore,
+    run_import,
+    soft_delete,
+)
+
+__all__ = ["KIND", "SESSIONS", "run"]
+
+KIND = "salesforce-events"
+FLAG_CODES = (
+    "unknown_picklist_value",
+    "invalid_registration_link",
+    "missing_start_date",
+    "unresolved_reference",
+)
+PICKLIST_FIELDS = ("Session_Type__c", "Session_Status__c", "Format__c")
+
+
+class _Writer:
+    def __init__(self, session: AsyncSession, ctx: RunContext, obj: SfObject) -> None:
+        self.session, self.ctx, self.obj = session, ctx, obj
+        self.rows: dict[str, Event] = {}
+        self.schools: dict[str, int] = {}
+        self.districts: dict[str, str] = {}  # SF id → name
+        self.skills: dict[str, Skill] = {}
+        self.skill_links: dict[int, list[EventSkill]] = {}
+        self.flags = FlagBook(
+            session, run_id=ctx.run_id, entity_type="event", sf_object="Session__c", codes=FLAG_CODES
+        )
+
+    async def prepare(self, records: Sequence[SalesforceSessionEvent]) -> None:
+        session = self.session
+        self.rows = await load_by_sf_id(session, Event, [r.id for r in records if r.id])
+        schools = sorted({r.school_id for r in records if r.school_id})
+        for chunk in chunks(schools):
+            result = await session.execute(
+                select(School.salesforce_id, School.id).where(
+                    School.salesforce_id.in_(chunk), School.is_deleted.is_(False)
+                )
+            )
+            self.schools.update(dict(result.all()))
+        accounts = sorted({a for r in records for a in (r.district_id, r.parent_account_id) if a})
+        for chunk in chunks(accounts):
+            result = await session.execute(
+                select(District.salesforce_id, District.name).where(
+                    District.salesforce_id.in_(chunk), District.is_deleted.is_(False)
+                )
+            )
+            self.districts.update(dict(result.all()))
+        event_ids = [row.id for row in self.rows.values()]
+        for chunk in chunks(event_ids):
+            for link in (
+                await session.execute(select(EventSkill).where(EventSkill.event_id.in_(chunk)))
+            ).scalars():
+                self.skill_links.setdefault(link.event_id, []).append(link)
+        names = sorted({normalize_name(n) for r in records for n in r.skill_names()} - {None})
+        for chunk in chunks(names):
+            for skill in (
+                await session.execute(select(Skill).where(Skill.name_normalized.in_(chunk)))
+            ).scalars():
+                self.skills[skill.name_normalized] = skill
+        await self.flags.load(event_ids)
+
+    async def apply(self, index: int, record: SalesforceSessionEvent) -> None:
+        ctx = self.ctx
+        row = self.rows.get(record.id or "")
+        if record.is_deleted:
+            if row is None:
+                ctx.count("skipped")
+            elif soft_delete(row, ctx, record):
+                ctx.count("deleted_in_source")
+            else:
+                ctx.count("unchanged")
+            return
+        if reject_missing(ctx, self.obj, index, record):
+            if row is not None:
+                row.sf_last_seen_run_id = ctx.run_id
+            return
+        values = record.event_values(ctx.settings.tz)
+        values["school_id"] = self.schools.get(record.school_id) if record.school_id else None
+        district_sf = record.district_id
+        if district_sf is None and record.parent_account_id in self.districts:
+            district_sf = record.parent_account_id
+        values["district_salesforce_id"] = district_sf
+        values["district_partner"] = self.districts.get(district_sf) if district_sf else None
+        created = False
+        if row is None:
+            row = Event(salesforce_id=record.id, source="salesforce", is_deleted=False, **values)
+            row.sf_modstamp = record.system_modstamp
+            row.sf_last_seen_run_id = ctx.run_id
+            self._init_cancellation(row, record)
+            self.session.add(row)
+            await self.session.flush()
+            self.rows[record.id or ""] = row
+            created = True
+            changed = True
+        else:
+            row.sf_last_seen_run_id = ctx.run_id
+            if is_stale(row, record):
+                ctx.count("unchanged")
+                return
+            changed = assign(row, values)
+            self._init_cancellation(row, record)
+            row.sf_modstamp = record.system_modstamp
+            if restore(row):
+                changed = True
+                ctx.count("restored")
+        changed |= await self._skills(row, record)
+        self._flags(row, record, values)
+        if created:
+            ctx.count("created")
+        else:
+            ctx.count("updated" if changed else "unchanged")
+
+    @staticmethod
+    def _init_cancellation(row: Event, record: SalesforceSessionEvent) -> None:
+        """VOC-16: SF only initialises Polaris' cancellation_reason while it is null."""
+        if row.cancellation_reason is not None or record.cancellation_reason is None:
+            return
+        mapped = record.cancellation()
+        row.cancellation_reason = mapped.value or "other"
+        if mapped.unknown and row.cancellation_notes is None:
+            row.cancellation_notes = record.cancellation_reason
+
+    async def _skills(self, row: Event, record: SalesforceSessionEvent) -> bool:
+        wanted: dict[str, Skill] = {}
+        for name in record.skill_names():
+            key = normalize_name(name) or ""
+            if key not in self.skills:
+                skill = Skill(name=name, name_normalized=key)
+                self.session.add(skill)
+                self.skills[key] = skill
+            wanted[key] = self.skills[key]
+        if any(skill.id is None for skill in wanted.values()):
+            await self.session.flush()
+        wanted_ids = {skill.id for skill in wanted.values()}
+        links = self.skill_links.setdefault(row.id, [])
+        have = {link.skill_id: link for link in links}
+        changed = False
+        for skill_id, link in have.items():
+            if link.source == "salesforce" and skill_id not in wanted_ids:
+                links.remove(link)
+                await self.session.delete(link)
+                changed = True
+        for skill_id in wanted_ids - set(have):
+            link = EventSkill(event_id=row.id, skill_id=skill_id, source="salesforce")
+            self.session.add(link)
+            links.append(link)
+            changed = True
+        if changed:
+            await self.session.flush()
+        return changed
+
+    def _flags(self, row: Event, record: SalesforceSessionEvent, values: dict[str, Any]) -> None:
+        flags, note = self.flags, f"run {self.ctx.run_id}"
+        unknown = {sf_field: (vocabulary, raw) for sf_field, vocabulary, raw in record.unknown_picklists()}
+        for sf_field in PICKLIST_FIELDS:
+            if sf_field in unknown:
+                vocabulary, raw = unknown[sf_field]
+                flags.raise_flag(
+                    "unknown_picklist_value",
+                    entity_id=row.id,
+                    salesforce_id=record.id,
+                    field=sf_field,
+                    vocabulary=vocabulary,
+                    raw_value=raw,
+                    details={"sf_object": "Session__c", "salesforce_id": record.id, "sf_field": sf_field},
+                )
+            else:
+                flags.resolve("unknown_picklist_value", entity_id=row.id, field=sf_field, note=note)
+        if record.registration_link.invalid:
+            flags.raise_flag(
+                "invalid_registration_link",
+                entity_id=row.id,
+                salesforce_id=record.id,
+                field="Registration_Link__c",
+            )
+        else:
+            flags.resolve(
+                "invalid_registration_link", entity_id=row.id, field="Registration_Link__c", note=note
+            )
+        if values["start_day"] is None:
+            flags.raise_flag(
+                "missing_start_date", entity_id=row.id, salesforce_id=record.id, field="Start_Date__c"
+            )
+        else:
+            flags.resolve("missing_start_date", entity_id=row.id, field="Start_Date__c", note=note)
+        for sf_field, ref, resolved in (
+            ("School__c", record.school_id, values["school_id"]),
+            ("District__c", record.district_id, values["district_partner"]),
+        ):
+            if ref and resolved is None:
+                flags.raise_flag(
+                    "unresolved_reference",
+                    entity_id=row.id,
+                    salesforce_id=record.id,
+                    field=sf_field,
+                    raw_value=ref,
+                    details={"sf_object": "Session__c", "sf_field": sf_field, "salesforce_id": ref},
+                )
+            else:
+                flags.resolve("unresolved_reference", entity_id=row.id, field=sf_field, note=note)
+
+
+SESSIONS = SfObject(
+    "Session__c",
+    "Session__c",
+    "Session_Status__c != 'Draft' AND Session_Type__c != 'Connector Session'",
+    SESSION_EVENT_FIELDS,
+    SalesforceSessionEvent,
+    _Writer,
+    label="sessions",
+)
+
+
+async def _snapshot(ctx: RunContext, obj: SfObject, progress: Any) -> None:
+    if progress.mode == "full":
+        await full_snapshot(ctx, Event, "Session__c", label=obj.key)
+
+
+async def resolve_links(ctx: RunContext) -> None:
+    """SF-17: fill ``school_id`` and ``district_partner`` once the school / district exists."""
+    school = select(School.id).where(School.salesforce_id == Event.school_salesforce_id).correlate(Event)
+    district = (
+        select(District.name).where(District.salesforce_id == Event.district_salesforce_id).correlate(Event)
+    )
+    resolved = 0
+    async with ctx.sessionmaker() as session:
+        for column, lookup, sf_column, sf_field in (
+            (Event.school_id, school, Event.school_salesforce_id, "School__c"),
+            (Event.district_partner, district, Event.district_salesforce_id, "District__c"),
+        ):
+            waiting = (
+                (
+                    await session.execute(
+                        select(Event.id).where(
+                            Event.salesforce_id.is_not(None),
+                            column.is_(None),
+                            sf_column.is_not(None),
+                            exists(lookup),
+                        )
+                    )
+                )
+                .scalars()
+                .all()
+            )
+            for chunk in chunks(list(waiting)):
+                await session.execute(
+                    update(Event)
+                    .where(Event.id.in_(chunk))
+                    .values({column.key: lookup.scalar_subquery()})
+                    .execution_options(synchronize_session=False)
+                )
+            flags = FlagBook(
+                session,
+                run_id=ctx.run_id,
+                entity_type="event",
+                sf_object="Session__c",
+                codes=("unresolved_reference",),
+            )
+            await flags.load(waiting)
+            for event_id in waiting:
+                flags.resolve(
+                    "unresolved_reference",
+                    entity_id=event_id,
+                    field=sf_field,
+                    note=f"linked by run {ctx.run_id}",
+                )
+            resolved += len(waiting)
+        await session.commit()
+    ctx.count("links_resolved", resolved)
+
+
+async def run(ctx: RunContext) -> None:
+    await run_import(ctx, KIND, [SESSIONS], after_object=_snapshot, at_end=[resolve_links])

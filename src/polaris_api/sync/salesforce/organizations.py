@@ -1,0 +1,191 @@
+"""Kind ``salesforce-organizations``: partner organizations from Account (02 SF-25).
+
+Filter ``Type NOT IN ('Household', 'School District', 'School')`` (a null Type included), key
+``organization.salesforce_id``, watermark ``Account:organization``. ``ParentId`` is an optional
+reference (SF-17): kept in ``parent_salesforce_id``, flag ``unresolved_reference`` until the
+link resolver at the end of the run finds the parent. A blank Type raises
+``missing_organization_type``. The common rules are the engine's (SF-6..SF-19).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import exists, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from polaris_api.models.reference import Organization
+from polaris_api.schemas.salesforce import ACCOUNT_ORGANIZATION_FIELDS, SalesforceAccountOrganization
+from polaris_api.services.sync_runs import RunContext
+from polaris_api.sync.salesforce.common import FlagBook, chunks
+from polaris_api.sync.salesforce.engine import (
+    SfObject,
+    assign,
+    full_snapshot,
+    is_stale,
+    load_by_sf_id,
+    reject_missing,
+    restore,
+    run_import,
+    soft_delete,
+)
+
+__all__ = ["KIND", "ORGANIZATIONS", "run"]
+
+KIND = "salesforce-organizations"
+
+
+class _Writer:
+    def __init__(self, session: AsyncSession, ctx: RunContext, obj: SfObject) -> None:
+        self.session, self.ctx, self.obj = session, ctx, obj
+        self.rows: dict[str, Organization] = {}
+        self.parents: dict[str, int] = {}
+        self.flags = FlagBook(
+            session,
+            run_id=ctx.run_id,
+            entity_type="organization",
+            sf_object="Account",
+            codes=("unresolved_reference", "missing_organization_type"),
+        )
+
+    async def prepare(self, records: Sequence[SalesforceAccountOrganization]) -> None:
+        self.rows = await load_by_sf_id(self.session, Organization, [r.id for r in records if r.id])
+        parents = [r.parent_id for r in records if r.parent_id]
+        for chunk in chunks(sorted(set(parents))):
+            result = await self.session.execute(
+                select(Organization.salesforce_id, Organization.id).where(
+                    Organization.salesforce_id.in_(chunk)
+                )
+            )
+            self.parents.update(dict(result.all()))
+        await self.flags.load(row.id for row in self.rows.values())
+
+    async def apply(self, index: int, record: SalesforceAccountOrganization) -> None:
+        ctx = self.ctx
+        row = self.rows.get(record.id or "")
+        if record.is_deleted:
+            if row is None:
+                ctx.count("skipped")
+            elif soft_delete(row, ctx, record):
+                ctx.count("deleted_in_source")
+            else:
+                ctx.count("unchanged")
+            return
+        if reject_missing(ctx, self.obj, index, record):
+            if row is not None:
+                row.sf_last_seen_run_id = ctx.run_id
+            return
+        values = record.values()
+        values["parent_id"] = self.parents.get(record.parent_id) if record.parent_id else None
+        if row is None:
+            row = Organization(
+                salesforce_id=record.id, sf_modstamp=record.system_modstamp, is_deleted=False, **values
+            )
+            row.sf_last_seen_run_id = ctx.run_id
+            self.session.add(row)
+            await self.session.flush()
+            self.rows[record.id or ""] = row
+            self.parents[record.id or ""] = row.id
+            ctx.count("created")
+        else:
+            row.sf_last_seen_run_id = ctx.run_id
+            if is_stale(row, record):
+                ctx.count("unchanged")
+                return
+            changed = assign(row, values)
+            row.sf_modstamp = record.system_modstamp
+            restored = restore(row)
+            await self.session.flush()
+            ctx.count("updated" if changed or restored else "unchanged")
+            if restored:
+                ctx.count("restored")
+        if record.parent_id and values["parent_id"] is None:
+            self.flags.raise_flag(
+                "unresolved_reference",
+                entity_id=row.id,
+                salesforce_id=record.id,
+                field="ParentId",
+                raw_value=record.parent_id,
+                details={"sf_object": "Account", "sf_field": "ParentId", "salesforce_id": record.parent_id},
+            )
+        else:
+            self.flags.resolve(
+                "unresolved_reference", entity_id=row.id, field="ParentId", note=f"run {ctx.run_id}"
+            )
+        if record.type is None:
+            self.flags.raise_flag(
+                "missing_organization_type", entity_id=row.id, salesforce_id=record.id, field="Type"
+            )
+        else:
+            self.flags.resolve(
+                "missing_organization_type", entity_id=row.id, field="Type", note=f"run {ctx.run_id}"
+            )
+
+
+ORGANIZATIONS = SfObject(
+    "Account:organization",
+    "Account",
+    "Type NOT IN ('Household', 'School District', 'School')",
+    ACCOUNT_ORGANIZATION_FIELDS,
+    SalesforceAccountOrganization,
+    _Writer,
+    label="organizations",
+)
+
+
+async def _snapshot(ctx: RunContext, obj: SfObject, progress: Any) -> None:
+    if progress.mode == "full":
+        await full_snapshot(ctx, Organization, "Account", label=obj.key)
+
+
+async def resolve_links(ctx: RunContext) -> None:
+    """SF-17: organizations whose ParentId organization now exists get their ``parent_id``."""
+    parent = aliased(Organization)
+    lookup = (
+        select(parent.id)
+        .where(parent.salesforce_id == Organization.parent_salesforce_id)
+        .correlate(Organization)
+    )
+    async with ctx.sessionmaker() as session:
+        waiting = (
+            (
+                await session.execute(
+                    select(Organization.id).where(
+                        Organization.parent_id.is_(None),
+                        Organization.parent_salesforce_id.is_not(None),
+                        exists(lookup),
+                    )
+                )
+            )
+            .scalars()
+            .all()
+        )
+        if not waiting:
+            return
+        for chunk in chunks(list(waiting)):
+            await session.execute(
+                update(Organization)
+                .where(Organization.id.in_(chunk))
+                .values(parent_id=lookup.scalar_subquery())
+                .execution_options(synchronize_session=False)
+            )
+        flags = FlagBook(
+            session,
+            run_id=ctx.run_id,
+            entity_type="organization",
+            sf_object="Account",
+            codes=("unresolved_reference",),
+        )
+        await flags.load(waiting)
+        for org_id in waiting:
+            flags.resolve(
+                "unresolved_reference", entity_id=org_id, field="ParentId", note=f"linked by run {ctx.run_id}"
+            )
+        ctx.count("links_resolved", len(waiting))
+        await session.commit()
+
+
+async def run(ctx: RunContext) -> None:
+    await run_import(ctx, KIND, [ORGANIZATIONS], after_object=_snapshot, at_end=[resolve_links])

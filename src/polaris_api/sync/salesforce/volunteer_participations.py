@@ -1,0 +1,244 @@
+"""Kind ``salesforce-volunteer-participations``: who volunteered where (02 SF-33).
+
+Session_Participant__c with ``Participant_Type__c = 'Volunteer'`` → ``event_participation``
+(``participant_type='volunteer'``, new rows ``source='salesforce'``), watermark
+``Session_Participant__c:volunteer``. Required parents: the volunteer (``Contact__c`` via a live
+``volunteer_sf_contact``) and the live event (``Session__c``); a missing one sends the record to
+the pending queue (SF-18), swept at the end of the run. A null Contact__c / Session__c is a
+rejection (SF-19).
+
+Key: ``salesforce_id``, else the unique (event, volunteer, 'volunteer') pair. A row of that pair
+without SF id (a website signup) is adopted. A second SF record for the pair merges into the
+first: the higher VOC-13 status wins and keeps its ``salesforce_id``; flag
+``duplicate_participation``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from polaris_api.models.events import Event, EventParticipation
+from polaris_api.models.people import VolunteerSfContact
+from polaris_api.schemas.salesforce import (
+    VOLUNTEER_PARTICIPANT_FIELDS,
+    SalesforceVolunteerParticipant,
+    hours,
+    sf_email,
+)
+from polaris_api.services.sync_runs import RunContext
+from polaris_api.sync.salesforce.common import FlagBook, chunks
+from polaris_api.sync.salesforce.engine import (
+    MissingParent,
+    SfObject,
+    assign,
+    full_snapshot,
+    is_stale,
+    load_by_sf_id,
+    load_ids_by_sf_id,
+    reject_missing,
+    restore,
+    run_import,
+    soft_delete,
+)
+from polaris_api.vocabularies import participation_rank
+
+__all__ = ["KIND", "PARTICIPANTS", "run"]
+
+KIND = "salesforce-volunteer-participations"
+VOCABULARY = "volunteer_participation_status"
+FLAG_CODES = ("duplicate_participation", "unknown_picklist_value", "invalid_number", "invalid_email")
+
+
+class _Writer:
+    def __init__(self, session: AsyncSession, ctx: RunContext, obj: SfObject) -> None:
+        self.session, self.ctx, self.obj = session, ctx, obj
+        self.rows: dict[str, EventParticipation] = {}
+        self.by_pair: dict[tuple[int, int], EventParticipation] = {}
+        self.volunteers: dict[str, int] = {}
+        self.events: dict[str, int] = {}
+        self.flags = FlagBook(
+            session,
+            run_id=ctx.run_id,
+            entity_type="event_participation",
+            sf_object="Session_Participant__c",
+            codes=FLAG_CODES,
+        )
+
+    async def prepare(self, records: Sequence[SalesforceVolunteerParticipant]) -> None:
+        session = self.session
+        self.rows = await load_by_sf_id(session, EventParticipation, [r.id for r in records if r.id])
+        contacts = sorted({r.contact_id for r in records if r.contact_id})
+        for chunk in chunks(contacts):
+            result = await session.execute(
+                select(VolunteerSfContact.salesforce_id, VolunteerSfContact.volunteer_id).where(
+                    VolunteerSfContact.salesforce_id.in_(chunk), VolunteerSfContact.is_deleted.is_(False)
+                )
+            )
+            self.volunteers.update(dict(result.all()))
+        self.events = await load_ids_by_sf_id(session, Event, [r.session_id for r in records if r.session_id])
+        pairs = sorted(
+            {
+                (self.events[r.session_id], self.volunteers[r.contact_id])
+                for r in records
+                if r.session_id in self.events and r.contact_id in self.volunteers
+            }
+        )
+        for chunk in chunks(pairs):
+            result = await session.execute(
+                select(EventParticipation).where(
+                    EventParticipation.participant_type == "volunteer",
+                    tuple_(EventParticipation.event_id, EventParticipation.volunteer_id).in_(chunk),
+                )
+            )
+            for row in result.scalars():
+                self.by_pair[(row.event_id, row.volunteer_id)] = row
+        for row in self.rows.values():
+            self.by_pair.setdefault((row.event_id, row.volunteer_id), row)
+        await self.flags.load({row.id for row in [*self.rows.values(), *self.by_pair.values()]})
+
+    async def apply(self, index: int, record: SalesforceVolunteerParticipant) -> None:
+        ctx = self.ctx
+        row = self.rows.get(record.id or "")
+        if record.is_deleted:
+            if row is None:
+                ctx.count("skipped")
+            elif soft_delete(row, ctx, record):
+                ctx.count("deleted_in_source")
+            else:
+                ctx.count("unchanged")
+            return
+        if reject_missing(ctx, self.obj, index, record):
+            if row is not None:
+                row.sf_last_seen_run_id = ctx.run_id
+            return
+        volunteer_id = self.volunteers.get(record.contact_id or "")
+        event_id = self.events.get(record.session_id or "")
+        if volunteer_id is None or event_id is None:
+            reasons, refs = [], []
+            if volunteer_id is None:
+                reasons.append("unknown_volunteer")
+                refs.append({"sf_field": "Contact__c", "salesforce_id": record.contact_id})
+            if event_id is None:
+                reasons.append("unknown_event")
+                refs.append({"sf_field": "Session__c", "salesforce_id": record.session_id})
+            raise MissingParent(reasons, refs)
+        values = {**record.values(), "event_id": event_id, "volunteer_id": volunteer_id}
+        if row is None:
+            pair_row = self.by_pair.get((event_id, volunteer_id))
+            if pair_row is not None and pair_row.salesforce_id is None:  # a website signup: adopted
+                pair_row.salesforce_id = record.id
+                self.rows[record.id or ""] = pair_row
+                row = pair_row
+                ctx.count("adopted")
+            elif pair_row is not None:  # a second SF record for the pair (VOC-13 precedence)
+                await self._merge(pair_row, record, values)
+                return
+        if row is None:
+            row = EventParticipation(
+                salesforce_id=record.id,
+                participant_type="volunteer",
+                source="salesforce",
+                is_deleted=False,
+                sf_modstamp=record.system_modstamp,
+                sf_last_seen_run_id=ctx.run_id,
+                **values,
+            )
+            self.session.add(row)
+            await self.session.flush()
+            self.rows[record.id or ""] = row
+            self.by_pair[(event_id, volunteer_id)] = row
+            ctx.count("created")
+        else:
+            row.sf_last_seen_run_id = ctx.run_id
+            if is_stale(row, record):
+                ctx.count("unchanged")
+                return
+            changed = assign(row, values)
+            row.sf_modstamp = record.system_modstamp
+            if restore(row):
+                changed = True
+                ctx.count("restored")
+            await self.session.flush()
+            ctx.count("updated" if changed else "unchanged")
+        self._flags(row, record)
+
+    async def _merge(
+        self, row: EventParticipation, record: SalesforceVolunteerParticipant, values: dict[str, Any]
+    ) -> None:
+        ctx = self.ctx
+        row.sf_last_seen_run_id = ctx.run_id
+        new_rank = participation_rank(VOCABULARY, values["status"])
+        old_rank = participation_rank(VOCABULARY, row.status)
+        ids = sorted({row.salesforce_id or "", record.id or ""})
+        if new_rank > old_rank:
+            assign(row, values)
+            row.salesforce_id = record.id
+            row.sf_modstamp = record.system_modstamp
+            restore(row)
+            await self.session.flush()
+            self.rows[record.id or ""] = row
+            ctx.count("updated")
+        else:
+            ctx.count("unchanged")
+        ctx.count("merged")
+        self.flags.raise_flag(
+            "duplicate_participation",
+            entity_id=row.id,
+            salesforce_id=row.salesforce_id,
+            field="",
+            details={"salesforce_ids": ids, "kept": row.salesforce_id},
+        )
+
+    def _flags(self, row: EventParticipation, record: SalesforceVolunteerParticipant) -> None:
+        flags, note = self.flags, f"run {self.ctx.run_id}"
+        if record.status.unknown:
+            flags.raise_flag(
+                "unknown_picklist_value",
+                entity_id=row.id,
+                salesforce_id=record.id,
+                field="Status__c",
+                vocabulary=VOCABULARY,
+                raw_value=record.status.raw,
+            )
+        else:
+            flags.resolve("unknown_picklist_value", entity_id=row.id, field="Status__c", note=note)
+        if hours(record.delivery_hours_raw)[1]:
+            flags.raise_flag(
+                "invalid_number", entity_id=row.id, salesforce_id=record.id, field="Delivery_Hours__c"
+            )
+        else:
+            flags.resolve("invalid_number", entity_id=row.id, field="Delivery_Hours__c", note=note)
+        if sf_email(record.email_raw)[1]:
+            flags.raise_flag("invalid_email", entity_id=row.id, salesforce_id=record.id, field="Email__c")
+        else:
+            flags.resolve("invalid_email", entity_id=row.id, field="Email__c", note=note)
+
+
+PARTICIPANTS = SfObject(
+    "Session_Participant__c:volunteer",
+    "Session_Participant__c",
+    "Participant_Type__c = 'Volunteer'",
+    VOLUNTEER_PARTICIPANT_FIELDS,
+    SalesforceVolunteerParticipant,
+    _Writer,
+    label="participants",
+)
+
+
+async def _snapshot(ctx: RunContext, obj: SfObject, progress: Any) -> None:
+    if progress.mode == "full":
+        await full_snapshot(
+            ctx,
+            EventParticipation,
+            "Session_Participant__c",
+            label=obj.key,
+            live_filter=EventParticipation.participant_type == "volunteer",
+        )
+
+
+async def run(ctx: RunContext) -> None:
+    await run_import(ctx, KIND, [PARTICIPANTS], after_object=_snapshot)

@@ -1,0 +1,452 @@
+"""Kind ``salesforce-volunteers``: volunteer profiles from Contact (02 SF-26, SF-27, 00 R2).
+
+Filter: ``Contact_Type__c`` Volunteer or blank; watermark ``Contact:volunteer``. A contact is
+resolved to a volunteer by (1) its ``volunteer_sf_contact`` link, (2) else the live volunteer
+owning one of its normalized emails (flag ``multiple_sf_contacts`` when that volunteer already
+had a contact), (3) else a new volunteer. ``volunteer.email_normalized`` is unique: two contacts
+with the same address (any case) are one volunteer with two contact rows.
+
+When a volunteer has several contacts, the newest SystemModstamp writes the SF-owned fields; an
+older contact only refreshes its own link row. SF child rows (emails, phones, skill links) carry
+``sf_source_id``: each contact replaces only its own rows; Polaris rows are never touched.
+Deleted contacts (SF-11): the link is soft-deleted (reason ``merged`` + flag
+``sf_contact_merged`` when ``MasterRecordId`` is set); the volunteer counts as deleted only when
+all its contacts are. The full snapshot (SF-12) applies to contact links.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import and_, exists, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from polaris_api.db import utcnow
+from polaris_api.models.people import (
+    Volunteer,
+    VolunteerEmail,
+    VolunteerPhone,
+    VolunteerSfContact,
+    VolunteerSkill,
+)
+from polaris_api.models.reference import Skill, normalize_name
+from polaris_api.schemas.salesforce import CONTACT_VOLUNTEER_FIELDS, SalesforceContactVolunteer
+from polaris_api.services.sync_runs import RunContext
+from polaris_api.sync.salesforce.common import FlagBook, chunks
+from polaris_api.sync.salesforce.engine import (
+    SfObject,
+    assign,
+    full_snapshot,
+    is_stale,
+    load_by_sf_id,
+    reject_missing,
+    restore,
+    run_import,
+    soft_delete,
+)
+
+__all__ = ["CONTACTS", "KIND", "run"]
+
+KIND = "salesforce-volunteers"
+FLAG_CODES = (
+    "unknown_picklist_value",
+    "invalid_email",
+    "all_caps_name",
+    "multiple_sf_contacts",
+    "sf_contact_merged",
+)
+PICKLIST_FIELDS = (
+    "Salutation",
+    "Suffix",
+    "Gender__c",
+    "Highest_Level_of_Educational__c",
+    "Age_Group__c",
+    "Racial_Ethnic_Background__c",
+)
+EMAIL_FIELDS = ("npe01__WorkEmail__c", "npe01__HomeEmail__c", "npe01__AlternateEmail__c", "Email")
+
+
+def _all_caps(name: str | None) -> bool:
+    return bool(name) and name.isupper() and sum(c.isalpha() for c in name) > 1  # type: ignore[union-attr]
+
+
+class _Writer:
+    def __init__(self, session: AsyncSession, ctx: RunContext, obj: SfObject) -> None:
+        self.session, self.ctx, self.obj = session, ctx, obj
+        self.links: dict[str, VolunteerSfContact] = {}
+        self.volunteers: dict[int, Volunteer] = {}
+        self.by_email: dict[str, int] = {}  # normalized email → live volunteer id
+        self.contacts_of: dict[int, list[VolunteerSfContact]] = {}
+        self.emails_of: dict[int, list[VolunteerEmail]] = {}
+        self.phones_of: dict[int, list[VolunteerPhone]] = {}
+        self.skills_of: dict[int, list[VolunteerSkill]] = {}
+        self.skills: dict[str, Skill] = {}
+        self._pending_deletes: list[Any] = []
+        self.flags = FlagBook(
+            session, run_id=ctx.run_id, entity_type="volunteer", sf_object="Contact", codes=FLAG_CODES
+        )
+
+    async def prepare(self, records: Sequence[SalesforceContactVolunteer]) -> None:
+        session = self.session
+        self.links = await load_by_sf_id(session, VolunteerSfContact, [r.id for r in records if r.id])
+        emails = sorted({e.email_normalized for r in records for e in r.emails()[0]})
+        for chunk in chunks(emails):
+            rows = await session.execute(
+                select(Volunteer.email_normalized, Volunteer.id).where(
+                    Volunteer.email_normalized.in_(chunk), Volunteer.is_deleted.is_(False)
+                )
+            )
+            self.by_email.update(dict(rows.all()))
+        for chunk in chunks(emails):
+            rows = await session.execute(
+                select(VolunteerEmail.email_normalized, VolunteerEmail.volunteer_id)
+                .join(Volunteer, Volunteer.id == VolunteerEmail.volunteer_id)
+                .where(VolunteerEmail.email_normalized.in_(chunk), Volunteer.is_deleted.is_(False))
+                .order_by(VolunteerEmail.volunteer_id)
+            )
+            for email, volunteer_id in rows.all():
+                self.by_email.setdefault(email, volunteer_id)
+        ids = sorted({link.volunteer_id for link in self.links.values()} | set(self.by_email.values()))
+        for chunk in chunks(ids):
+            for row in (await session.execute(select(Volunteer).where(Volunteer.id.in_(chunk)))).scalars():
+                self.volunteers[row.id] = row
+            for table, target in (
+                (VolunteerSfContact, self.contacts_of),
+                (VolunteerEmail, self.emails_of),
+                (VolunteerPhone, self.phones_of),
+                (VolunteerSkill, self.skills_of),
+            ):
+                for child in (
+                    await session.execute(select(table).where(table.volunteer_id.in_(chunk)))
+                ).scalars():
+                    target.setdefault(child.volunteer_id, []).append(child)
+        names = sorted({normalize_name(n) for r in records for n in r.skill_names()} - {None})
+        for chunk in chunks(names):
+            for skill in (
+                await session.execute(select(Skill).where(Skill.name_normalized.in_(chunk)))
+            ).scalars():
+                self.skills[skill.name_normalized] = skill
+        linked = sorted({link.skill_id for links in self.skills_of.values() for link in links})
+        for chunk in chunks(linked):
+            for skill in (await session.execute(select(Skill).where(Skill.id.in_(chunk)))).scalars():
+                self.skills[skill.name_normalized] = skill
+        await self.flags.load(ids)
+
+    # ---------------------------------------------------------------------------------------
+    async def apply(self, index: int, record: SalesforceContactVolunteer) -> None:
+        ctx = self.ctx
+        sf_id = record.id or ""
+        link = self.links.get(sf_id)
+        if record.is_deleted:
+            self._delete(link, record)
+            return
+        if reject_missing(ctx, self.obj, index, record):
+            if link is not None:
+                link.sf_last_seen_run_id = ctx.run_id
+            return
+        emails, invalid = record.emails()
+        primary = next((e.email_normalized for e in emails if e.is_primary), None)
+        created = False
+        if link is not None:
+            volunteer = self.volunteers[link.volunteer_id]
+        else:
+            volunteer_id = next(
+                (self.by_email[e.email_normalized] for e in emails if e.email_normalized in self.by_email),
+                None,
+            )
+            if volunteer_id is not None:
+                volunteer = self.volunteers[volunteer_id]
+                method = "email"
+            else:
+                volunteer = Volunteer(
+                    source="salesforce",
+                    last_name=record.last_name,
+                    email_normalized=primary,
+                    is_deleted=False,
+                    sf_last_seen_run_id=ctx.run_id,
+                )
+                self.session.add(volunteer)
+                await self.session.flush()
+                self.volunteers[volunteer.id] = volunteer
+                method = "new"
+                created = True
+            for email in emails:
+                self.by_email.setdefault(email.email_normalized, volunteer.id)
+            others = [c for c in self.contacts_of.get(volunteer.id, []) if c.salesforce_id != sf_id]
+            link = VolunteerSfContact(
+                salesforce_id=sf_id,
+                volunteer_id=volunteer.id,
+                link_method=method,
+                is_deleted=False,
+                master_record_id=record.master_record_id,
+                contact_type=record.contact_type,
+                linked_at=utcnow(),
+            )
+            self.session.add(link)
+            self.links[sf_id] = link
+            self.contacts_of.setdefault(volunteer.id, []).append(link)
+            if others:
+                self.flags.raise_flag(
+                    "multiple_sf_contacts",
+                    entity_id=volunteer.id,
+                    salesforce_id=sf_id,
+                    field="",
+                    details={"salesforce_ids": sorted([c.salesforce_id for c in others] + [sf_id])},
+                )
+        # the contact's own mirror row
+        link.sf_last_seen_run_id = ctx.run_id
+        link_changed = False
+        if not is_stale(link, record):
+            link_changed = assign(
+                link, {"contact_type": record.contact_type, "master_record_id": record.master_record_id}
+            )
+            link.sf_modstamp = record.system_modstamp
+            if restore(link):
+                link_changed = True
+                ctx.count("restored")
+        volunteer.sf_last_seen_run_id = ctx.run_id
+        if not created and is_stale(volunteer, record):  # a newer contact of this volunteer wrote
+            ctx.count("updated" if link_changed else "unchanged")
+            return
+        values = record.values()
+        owner = self.by_email.get(primary) if primary else None
+        if owner is None or owner == volunteer.id:
+            values["email_normalized"] = primary
+        changed = assign(volunteer, values)
+        volunteer.sf_modstamp = record.system_modstamp
+        if restore(volunteer):
+            changed = True
+        changed |= self._emails(volunteer, sf_id, emails)
+        changed |= self._phones(volunteer, sf_id, record)
+        changed |= self._skills(volunteer, sf_id, record)
+        for child in self._pending_deletes:
+            await self.session.delete(child)
+        self._pending_deletes.clear()
+        await self.session.flush()
+        self._flags(volunteer, record, invalid)
+        if created:
+            ctx.count("created")
+        else:
+            ctx.count("updated" if changed or link_changed else "unchanged")
+
+    def _delete(self, link: VolunteerSfContact | None, record: SalesforceContactVolunteer) -> None:
+        ctx = self.ctx
+        if link is None:
+            ctx.count("skipped")  # a deleted Id unknown to Polaris is ignored (SF-11)
+            return
+        merged = record.master_record_id is not None
+        changed = soft_delete(link, ctx, record, "merged" if merged else "deleted")
+        link.master_record_id = record.master_record_id
+        volunteer = self.volunteers[link.volunteer_id]
+        if merged:
+            self.flags.raise_flag(
+                "sf_contact_merged",
+                entity_id=volunteer.id,
+                salesforce_id=record.id,
+                field=record.id or "",
+                details={"salesforce_id": record.id, "master_record_id": record.master_record_id},
+            )
+        contacts = self.contacts_of.get(volunteer.id, [link])
+        if all(c.is_deleted for c in contacts) and not volunteer.is_deleted:
+            volunteer.is_deleted = True
+            volunteer.deleted_in_source_at = link.deleted_in_source_at
+            volunteer.deleted_in_source_reason = link.deleted_in_source_reason
+        ctx.count("deleted_in_source" if changed else "unchanged")
+
+    def _emails(self, volunteer: Volunteer, sf_id: str, emails: Sequence[Any]) -> bool:
+        rows = self.emails_of.setdefault(volunteer.id, [])
+        by_email = {row.email_normalized: row for row in rows}
+        wanted = {e.email_normalized: e for e in emails}
+        changed = False
+        for row in list(rows):
+            if row.sf_source_id == sf_id and row.email_normalized not in wanted:
+                rows.remove(row)
+                self._pending_deletes.append(row)
+                changed = True
+        has_primary = any(e.is_primary for e in emails)
+        for normalized, email in wanted.items():
+            row = by_email.get(normalized)
+            if row is None:
+                row = VolunteerEmail(
+                    volunteer_id=volunteer.id,
+                    email=email.email,
+                    email_normalized=normalized,
+                    kind=email.kind,
+                    is_primary=email.is_primary,
+                    source="salesforce",
+                    sf_source_id=sf_id,
+                )
+                self.session.add(row)
+                rows.append(row)
+                changed = True
+            elif row.source == "salesforce":
+                changed |= assign(
+                    row,
+                    {
+                        "email": email.email,
+                        "kind": email.kind,
+                        "is_primary": email.is_primary,
+                        "sf_source_id": sf_id,
+                    },
+                )
+        if has_primary:
+            for row in rows:
+                if row.source == "salesforce" and row.is_primary and row.email_normalized not in wanted:
+                    row.is_primary = False
+                    changed = True
+        return changed
+
+    def _phones(self, volunteer: Volunteer, sf_id: str, record: SalesforceContactVolunteer) -> bool:
+        phones = record.phones()
+        rows = self.phones_of.setdefault(volunteer.id, [])
+        by_number = {row.number: row for row in rows}
+        wanted = {p.number: p for p in phones}
+        changed = False
+        for row in list(rows):
+            if row.sf_source_id == sf_id and row.number not in wanted:
+                rows.remove(row)
+                self._pending_deletes.append(row)
+                changed = True
+        for number, phone in wanted.items():
+            row = by_number.get(number)
+            if row is None:
+                row = VolunteerPhone(
+                    volunteer_id=volunteer.id,
+                    number=number,
+                    e164=phone.e164,
+                    kind=phone.kind,
+                    is_primary=phone.is_primary,
+                    source="salesforce",
+                    sf_source_id=sf_id,
+                )
+                self.session.add(row)
+                rows.append(row)
+                changed = True
+            elif row.source == "salesforce":
+                changed |= assign(
+                    row,
+                    {
+                        "e164": phone.e164,
+                        "kind": phone.kind,
+                        "is_primary": phone.is_primary,
+                        "sf_source_id": sf_id,
+                    },
+                )
+        return changed
+
+    def _skills(self, volunteer: Volunteer, sf_id: str, record: SalesforceContactVolunteer) -> bool:
+        links = self.skills_of.setdefault(volunteer.id, [])
+        key_by_id = {skill.id: key for key, skill in self.skills.items() if skill.id is not None}
+        wanted_keys: set[str] = set()
+        for name in record.skill_names():
+            key = normalize_name(name) or ""
+            if key not in self.skills:
+                skill = Skill(name=name, name_normalized=key)
+                self.session.add(skill)
+                self.skills[key] = skill
+            wanted_keys.add(key)
+        changed = False
+        have = {
+            (
+                key_by_id.get(link.skill_id, f"#{link.skill_id}")
+                if link.skill_id is not None
+                else link.skill.name_normalized
+            ): link
+            for link in links
+        }
+        for key, link in list(have.items()):
+            if link.sf_source_id == sf_id and link.source == "salesforce" and key not in wanted_keys:
+                links.remove(link)
+                self._pending_deletes.append(link)
+                changed = True
+        for key in wanted_keys:
+            if key not in have:
+                link = VolunteerSkill(
+                    volunteer=volunteer, skill=self.skills[key], source="salesforce", sf_source_id=sf_id
+                )
+                self.session.add(link)
+                links.append(link)
+                changed = True
+        return changed
+
+    def _flags(
+        self, volunteer: Volunteer, record: SalesforceContactVolunteer, invalid: Sequence[str]
+    ) -> None:
+        flags, note = self.flags, f"run {self.ctx.run_id}"
+        unknown = {sf_field: (vocabulary, raw) for sf_field, vocabulary, raw in record.unknown_picklists()}
+        for sf_field in PICKLIST_FIELDS:
+            if sf_field in unknown:
+                vocabulary, raw = unknown[sf_field]
+                flags.raise_flag(
+                    "unknown_picklist_value",
+                    entity_id=volunteer.id,
+                    salesforce_id=record.id,
+                    field=sf_field,
+                    vocabulary=vocabulary,
+                    raw_value=raw,
+                    details={
+                        "sf_object": "Contact",
+                        "salesforce_id": record.id,
+                        "sf_field": sf_field,
+                        "vocabulary": vocabulary,
+                    },
+                )
+            else:
+                flags.resolve("unknown_picklist_value", entity_id=volunteer.id, field=sf_field, note=note)
+        for sf_field in EMAIL_FIELDS:
+            if sf_field in invalid:
+                flags.raise_flag(
+                    "invalid_email", entity_id=volunteer.id, salesforce_id=record.id, field=sf_field
+                )
+            else:
+                flags.resolve("invalid_email", entity_id=volunteer.id, field=sf_field, note=note)
+        for sf_field, value in (("FirstName", record.first_name), ("LastName", record.last_name)):
+            if _all_caps(value):
+                flags.raise_flag(
+                    "all_caps_name", entity_id=volunteer.id, salesforce_id=record.id, field=sf_field
+                )
+            else:
+                flags.resolve("all_caps_name", entity_id=volunteer.id, field=sf_field, note=note)
+
+
+CONTACTS = SfObject(
+    "Contact:volunteer",
+    "Contact",
+    "Contact_Type__c = 'Volunteer' OR Contact_Type__c = '' OR Contact_Type__c = null",
+    CONTACT_VOLUNTEER_FIELDS,
+    SalesforceContactVolunteer,
+    _Writer,
+    label="contacts",
+)
+
+
+async def _volunteers_follow_contacts(session: AsyncSession) -> None:
+    """A volunteer is deleted when all of its contacts are (after the full snapshot)."""
+    live_contact = exists(
+        select(VolunteerSfContact.id).where(
+            VolunteerSfContact.volunteer_id == Volunteer.id, VolunteerSfContact.is_deleted.is_(False)
+        )
+    )
+    any_contact = exists(select(VolunteerSfContact.id).where(VolunteerSfContact.volunteer_id == Volunteer.id))
+    await session.execute(
+        update(Volunteer)
+        .where(and_(Volunteer.is_deleted.is_(False), any_contact, ~live_contact))
+        .values(
+            is_deleted=True,
+            deleted_in_source_at=utcnow(),
+            deleted_in_source_reason="absent_from_full_snapshot",
+        )
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def _snapshot(ctx: RunContext, obj: SfObject, progress: Any) -> None:
+    if progress.mode == "full":
+        await full_snapshot(
+            ctx, VolunteerSfContact, "Contact", label=obj.key, after=_volunteers_follow_contacts
+        )
+
+
+async def run(ctx: RunContext) -> None:
+    await run_import(ctx, KIND, [CONTACTS], after_object=_snapshot)
