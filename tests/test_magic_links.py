@@ -426,3 +426,22 @@ async def test_ml_10_limit_ten_a_day(client, app, session):
         for i in range(11)
     ]
     assert codes == [201] * 10 + [429]
+
+
+async def test_ml_5_link_expires_after_magic_link_ttl_hours(client, app, session, db, settings):
+    """A link issued 48 h + 1 s ago (the service takes ``now``) is refused; one issued 47 h ago works."""
+    from polaris_api.services import magic_links
+
+    await roster(session, sessions=False)
+    async with make_sessionmaker(db)() as s:
+        await magic_links.request_link(
+            s, settings, EMAIL, client_ip=None, now=utcnow() - dt.timedelta(hours=48, seconds=1)
+        )
+    [sent] = await deliver(app)
+    assert (await client.post(EXCHANGE, json={"token": token_from(sent.body_text)})).status_code == 401
+    async with make_sessionmaker(db)() as s:
+        await magic_links.request_link(
+            s, settings, EMAIL, client_ip=None, now=utcnow() - dt.timedelta(hours=47)
+        )
+    [sent] = await deliver(app)
+    assert (await client.post(EXCHANGE, json={"token": token_from(sent.body_text)})).status_code == 200

@@ -28,7 +28,9 @@ async def _rows(session) -> dict[str, Event]:
 
 async def _skill_names(session, event_id: int) -> list[str]:
     rows = await session.execute(
-        select(Skill.name).join(EventSkill, EventSkill.skill_id == Skill.id).where(EventSkill.event_id == event_id)
+        select(Skill.name)
+        .join(EventSkill, EventSkill.skill_id == Skill.id)
+        .where(EventSkill.event_id == event_id)
     )
     return sorted(rows.scalars())
 
@@ -59,7 +61,9 @@ async def test_sf_32_full_import_maps_sessions_skills_and_skips_drafts(client, a
     )
     run = await sync(client, admin["headers"], KIND, mode="full")
     assert run["status"] == "succeeded" and run["counts"]["created"] == 2
-    soql = [r["soql"] for r in sf.admin.requests() if r["endpoint"] == "queryAll" and "Session__c" in r["soql"]]
+    soql = [
+        r["soql"] for r in sf.admin.requests() if r["endpoint"] == "queryAll" and "Session__c" in r["soql"]
+    ]
     assert soql[0].endswith(
         "FROM Session__c WHERE (Session_Status__c != 'Draft' AND Session_Type__c != 'Connector Session') "
         "ORDER BY SystemModstamp ASC, Id ASC"
@@ -73,7 +77,11 @@ async def test_sf_32_full_import_maps_sessions_skills_and_skips_drafts(client, a
         "confirmed",
         120,
     )
-    assert (one.additional_information, one.unscheduled_student_count, one.volunteers_requested) == ("Bring ID", 12, 3)
+    assert (one.additional_information, one.unscheduled_student_count, one.volunteers_requested) == (
+        "Bring ID",
+        12,
+        3,
+    )
     assert (one.district_salesforce_id, one.district_partner) == (account_id(1), "KCPS")
     assert (one.sf_cancellation_reason, one.cancellation_reason) == ("Weather", "weather")
     assert one.registration_link == "https://f.example/x?a=1&b=2"
@@ -95,7 +103,15 @@ async def test_sf_40_same_row_as_publishing_and_publishing_fields_survive(client
     row.cancellation_reason = "other"
     await session.commit()
     sf.admin.upsert(
-        "Session__c", [{"Id": session_id(1), "Name": "Renamed", "Display_on_Website__c": "No", "Cancellation_Reason__c": "Weather"}]
+        "Session__c",
+        [
+            {
+                "Id": session_id(1),
+                "Name": "Renamed",
+                "Display_on_Website__c": "No",
+                "Cancellation_Reason__c": "Weather",
+            }
+        ],
     )
     run = await sync(client, admin["headers"], KIND)
     assert run["counts"]["updated"] == 1 and run["counts"]["created"] == 0
@@ -104,13 +120,20 @@ async def test_sf_40_same_row_as_publishing_and_publishing_fields_survive(client
     row = rows[session_id(1)]
     assert row.title == "Renamed"
     assert (row.publish_status, row.display_on_website, row.note) == ("active", True, "staff note")
-    assert (row.attendance_status, row.pathful_session_id, row.cancellation_reason) == ("taken", "PF-1", "other")
+    assert (row.attendance_status, row.pathful_session_id, row.cancellation_reason) == (
+        "taken",
+        "PF-1",
+        "other",
+    )
 
 
 async def test_sf_8_reimport_unchanged_incremental_reads_only_edits(client, admin, sf, session):
     sf.admin.replace(
         "Session__c",
-        [sf_session(n, SystemModstamp=f"2020-01-0{n}T00:00:00.000+0000", Requested_Skills__c="Welding") for n in range(1, 5)],
+        [
+            sf_session(n, SystemModstamp=f"2020-01-0{n}T00:00:00.000+0000", Requested_Skills__c="Welding")
+            for n in range(1, 5)
+        ],
         keep_modstamps=True,
     )
     await sync(client, admin["headers"], KIND)
@@ -118,7 +141,11 @@ async def test_sf_8_reimport_unchanged_incremental_reads_only_edits(client, admi
     assert (again["counts"]["created"], again["counts"]["updated"], again["counts"]["unchanged"]) == (0, 0, 4)
     sf.admin.upsert("Session__c", [{"Id": session_id(2), "Requested_Skills__c": "Robotics"}])
     inc = await sync(client, admin["headers"], KIND)
-    assert inc["effective_mode"] == "incremental" and inc["counts"]["read"] == 2 and inc["counts"]["updated"] == 1
+    assert (
+        inc["effective_mode"] == "incremental"
+        and inc["counts"]["read"] == 2
+        and inc["counts"]["updated"] == 1
+    )
     assert await _skill_names(session, (await _rows(session))[session_id(2)].id) == ["Robotics"]
     assert len((await session.execute(select(Skill))).scalars().all()) == 2
 
@@ -157,4 +184,6 @@ async def test_sf_9_failure_mid_run_then_resumed_nothing_skipped_or_duplicated(c
     assert resumed["status"] == "succeeded" and resumed["counts"]["created"] == 5
     assert sorted(await _rows(session)) == [session_id(n) for n in range(1, 8)]
     assert len((await session.execute(select(EventSkill))).scalars().all()) == 7
-    assert isinstance(resumed["watermark_after"], str) and dt.datetime.fromisoformat(resumed["watermark_after"])
+    assert isinstance(resumed["watermark_after"], str) and dt.datetime.fromisoformat(
+        resumed["watermark_after"]
+    )

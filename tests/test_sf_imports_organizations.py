@@ -103,7 +103,9 @@ async def test_sf_17_parent_read_later_is_linked_by_the_resolver(client, admin, 
     assert (await session.execute(select(DataQualityFlag.status))).scalar_one() == "resolved"
 
 
-async def test_sf_11_deleted_account_soft_deleted_and_sf_13_polaris_fields_survive(client, admin, sf, session):
+async def test_sf_11_deleted_account_soft_deleted_and_sf_13_polaris_fields_survive(
+    client, admin, sf, session
+):
     sf.admin.replace("Account", [org(1), org(2)])
     await sync(client, admin["headers"], KIND)
     row = (await _rows(session))[account_id(1)]

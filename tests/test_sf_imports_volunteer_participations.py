@@ -70,7 +70,11 @@ async def test_sf_33_full_import_maps_participants_and_skips_students(client, ad
     await _parents(client, admin, sf)
     sf.admin.replace(
         "Session_Participant__c",
-        [participant(1, 1, 1), participant(2, 2, 1, Status__c="No Show"), participant(3, 3, 2) | {"Participant_Type__c": "Student"}],
+        [
+            participant(1, 1, 1),
+            participant(2, 2, 1, Status__c="No Show"),
+            participant(3, 3, 2) | {"Participant_Type__c": "Student"},
+        ],
     )
     run = await sync(client, admin["headers"], KIND, mode="full")
     assert run["status"] == "succeeded" and run["counts"]["created"] == 2
@@ -89,7 +93,11 @@ async def test_sf_33_full_import_maps_participants_and_skips_students(client, ad
         "v1@example.org",
         "salesforce",
     )
-    assert (one.participant_type, one.contact_salesforce_id, one.title) == ("volunteer", contact_id(1), "Engineer")
+    assert (one.participant_type, one.contact_salesforce_id, one.title) == (
+        "volunteer",
+        contact_id(1),
+        "Engineer",
+    )
     assert rows[participant_id(2)].status == "no_show"
 
     again = await sync(client, admin["headers"], KIND, mode="full")
@@ -132,7 +140,11 @@ async def test_sf_33_adopts_a_website_signup_row_for_the_same_pair(client, admin
     event = (await session.execute(select(Event))).scalar_one()
     volunteer = (await session.execute(select(Volunteer))).scalar_one()
     website = EventParticipation(
-        event_id=event.id, volunteer_id=volunteer.id, participant_type="volunteer", status="registered", source="website"
+        event_id=event.id,
+        volunteer_id=volunteer.id,
+        participant_type="volunteer",
+        status="registered",
+        source="website",
     )
     session.add(website)
     await session.commit()
@@ -166,7 +178,9 @@ async def test_sf_33_duplicate_pair_merges_by_voc_13_rank_with_flag(client, admi
     assert len((await session.execute(select(DataQualityFlag))).scalars().all()) == 1
 
 
-async def test_sf_11_deleted_participant_soft_deleted_and_sf_19_null_contact_rejected(client, admin, sf, session):
+async def test_sf_11_deleted_participant_soft_deleted_and_sf_19_null_contact_rejected(
+    client, admin, sf, session
+):
     await _parents(client, admin, sf)
     sf.admin.replace("Session_Participant__c", [participant(1, 1, 1), participant(2, 2, 1)])
     await sync(client, admin["headers"], KIND)
@@ -174,7 +188,9 @@ async def test_sf_11_deleted_participant_soft_deleted_and_sf_19_null_contact_rej
     sf.admin.upsert("Session_Participant__c", [participant(3, 3, 1) | {"Contact__c": None}])
     run = await sync(client, admin["headers"], KIND)
     assert run["status"] == "partial" and run["counts"]["deleted_in_source"] == 1
-    assert run["errors"][0]["code"] == "missing_required_field" and run["errors"][0]["fields"] == ["Contact__c"]
+    assert run["errors"][0]["code"] == "missing_required_field" and run["errors"][0]["fields"] == [
+        "Contact__c"
+    ]
     row = (await _rows(session))[participant_id(1)]
     assert row.is_deleted and row.deleted_in_source_reason == "deleted"
 
@@ -202,10 +218,34 @@ async def test_sf_50_daily_composite_runs_its_parts_in_dependency_order(client, 
     assert parts == [
         "salesforce-organizations",
         "salesforce-volunteers",
+        "salesforce-affiliations",
         "salesforce-events",
         "salesforce-volunteer-participations",
+        "salesforce-history",
     ]
+    assert run["status"] == "succeeded" and run["mode"] == "incremental"
     assert all(p["status"] == "succeeded" for p in run["parts"])
     assert len(await _rows(session)) == 1
     links = (await session.execute(select(VolunteerSfContact))).scalars().all()
     assert len(links) == 1
+
+
+async def test_sf_50_weekly_composite_runs_every_import_in_order_then_reimport_adds_nothing(
+    client, admin, sf, session
+):
+    sf.admin.replace("Contact", [contact(1)])
+    sf.admin.replace("Session__c", [sf_session(1)])
+    sf.admin.replace("Session_Participant__c", [participant(1, 1, 1)])
+    run = await sync(client, admin["headers"], "weekly")
+    assert run["status"] == "succeeded" and run["counts"]["parts_run"] == 11
+    assert [p["kind"] for p in run["parts"]][:3] == [
+        "salesforce-districts-schools",
+        "salesforce-organizations",
+        "salesforce-volunteers",
+    ]
+    again = await sync(client, admin["headers"], "weekly")
+    assert again["status"] == "succeeded"
+    for part in again["parts"]:
+        child = (await client.get(f"/api/v1/sync/runs/{part['id']}", headers=admin["headers"])).json()
+        assert child["counts"].get("created", 0) == 0, part["kind"]
+    assert len(await _rows(session)) == 1

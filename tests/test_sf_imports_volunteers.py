@@ -8,7 +8,13 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from polaris_api.models.people import Volunteer, VolunteerEmail, VolunteerPhone, VolunteerSfContact, VolunteerSkill
+from polaris_api.models.people import (
+    Volunteer,
+    VolunteerEmail,
+    VolunteerPhone,
+    VolunteerSfContact,
+    VolunteerSkill,
+)
 from polaris_api.models.reference import Skill
 from polaris_api.models.sync import DataQualityFlag, SfWatermark
 from tests.sync_helpers import sync
@@ -51,12 +57,16 @@ async def _volunteer_of(session, n: int) -> Volunteer:
     ).scalar_one()
     return (
         await session.execute(
-            select(Volunteer).where(Volunteer.id == link.volunteer_id).execution_options(populate_existing=True)
+            select(Volunteer)
+            .where(Volunteer.id == link.volunteer_id)
+            .execution_options(populate_existing=True)
         )
     ).scalar_one()
 
 
-async def test_sf_26_full_import_maps_profile_emails_phones_skills_and_demographics(client, admin, sf, session):
+async def test_sf_26_full_import_maps_profile_emails_phones_skills_and_demographics(
+    client, admin, sf, session
+):
     sf.admin.replace("Account", [{"Id": "001000000000001AAA", "Name": "Acme Corp", "Type": "Business"}])
     sf.admin.replace(
         "Contact",
@@ -90,7 +100,9 @@ async def test_sf_26_full_import_maps_profile_emails_phones_skills_and_demograph
     assert run["status"] == "succeeded", run["errors"]
     assert run["counts"]["created"] == 2 and run["counts"]["read"] == 2
     soql = [r["soql"] for r in sf.admin.requests() if r["endpoint"] == "queryAll"]
-    assert len(soql) == 1 and soql[0].startswith("SELECT Id, SystemModstamp, IsDeleted, Contact_Type__c, MasterRecordId")
+    assert len(soql) == 1 and soql[0].startswith(
+        "SELECT Id, SystemModstamp, IsDeleted, Contact_Type__c, MasterRecordId"
+    )
     assert soql[0].endswith(
         "FROM Contact WHERE (Contact_Type__c = 'Volunteer' OR Contact_Type__c = '' OR Contact_Type__c = null)"
         " ORDER BY SystemModstamp ASC, Id ASC"
@@ -191,7 +203,9 @@ async def test_sf_11_deleted_and_merged_contacts_soft_delete_and_restore(client,
     merged = await _volunteer_of(session, 2)
     assert merged.is_deleted and merged.deleted_in_source_reason == "merged"
     link = (
-        await session.execute(select(VolunteerSfContact).where(VolunteerSfContact.salesforce_id == contact_id(2)))
+        await session.execute(
+            select(VolunteerSfContact).where(VolunteerSfContact.salesforce_id == contact_id(2))
+        )
     ).scalar_one()
     assert link.master_record_id == contact_id(3) and link.deleted_in_source_reason == "merged"
     assert [f.code for f in await _all(session, DataQualityFlag)] == ["sf_contact_merged"]
@@ -253,7 +267,10 @@ async def test_sf_15_unknown_picklist_invalid_email_and_all_caps_flags(client, a
         ("all_caps_name", "LastName"),
     }
     assert flags[("unknown_picklist_value", "Gender__c")].raw_value == "Martian"
-    sf.admin.upsert("Contact", [{"Id": contact_id(1), "Gender__c": "Male", "npe01__WorkEmail__c": None, "LastName": "Smith"}])
+    sf.admin.upsert(
+        "Contact",
+        [{"Id": contact_id(1), "Gender__c": "Male", "npe01__WorkEmail__c": None, "LastName": "Smith"}],
+    )
     await sync(client, admin["headers"], KIND)
     assert {f.status for f in await _all(session, DataQualityFlag)} == {"resolved"}
 
@@ -285,7 +302,9 @@ async def test_sf_12_full_snapshot_soft_deletes_absent_contacts(client, admin, s
     assert not (await _volunteer_of(session, 1)).is_deleted
 
 
-async def test_sf_9_failure_mid_run_rolls_back_then_resumes_without_gaps_or_duplicates(client, admin, sf, session):
+async def test_sf_9_failure_mid_run_rolls_back_then_resumes_without_gaps_or_duplicates(
+    client, admin, sf, session
+):
     sf.admin.set_page_size(2)
     sf.admin.replace("Contact", [contact(n) for n in range(1, 8)])
     sf.admin.add_fault("http_500", endpoint="more", after_pages=1, times=None)

@@ -119,7 +119,9 @@ async def test_vs_5_create_unknown_references_and_malformed_json(client, admin):
     )
     assert response.status_code == 422 and response.json()["code"] == "unknown_district"
     response = await client.post(
-        "/api/v1/events", headers=admin["headers"], json={"title": "S", "start_date": "2031-01-15", "school_id": 5}
+        "/api/v1/events",
+        headers=admin["headers"],
+        json={"title": "S", "start_date": "2031-01-15", "school_id": 5},
     )
     assert response.status_code == 422 and response.json()["code"] == "unknown_school"
     response = await client.post(
@@ -171,11 +173,15 @@ async def test_vs_5_patch_pathful_and_salesforce_owned_fields_409(client, admin,
         assert response.status_code == 409, response.text
         assert response.json()["code"] == "owned_by_pathful"
         assert response.json()["owner"] == "pathful"
-    response = await client.patch(url(pathful.id), headers=admin["headers"], json={"description": "Polaris's"})
+    response = await client.patch(
+        url(pathful.id), headers=admin["headers"], json={"description": "Polaris's"}
+    )
     assert response.status_code == 200 and response.json()["description"] == "Polaris's"
     response = await client.patch(url(sf_event.id), headers=admin["headers"], json={"title": "x"})
     assert response.status_code == 409 and response.json()["code"] == "owned_by_salesforce"
-    response = await client.patch(url(sf_event.id), headers=admin["headers"], json={"district_ids": [district.id]})
+    response = await client.patch(
+        url(sf_event.id), headers=admin["headers"], json={"district_ids": [district.id]}
+    )
     assert response.status_code == 409 and response.json()["code"] == "owned_by_publishing"
 
 
@@ -200,14 +206,22 @@ async def test_vs_5_cancellation_reason_only_while_cancelled_codes_and_notes_req
         response = await client.patch(url(event.id), headers=headers, json={"cancellation_reason": bad})
         assert response.status_code == 422 and response.json()["code"] == "validation_error", bad
 
-    for body in ({"cancellation_reason": "OTHER"}, {"cancellation_reason": "other", "cancellation_notes": "   "}):
+    for body in (
+        {"cancellation_reason": "OTHER"},
+        {"cancellation_reason": "other", "cancellation_notes": "   "},
+    ):
         response = await client.patch(url(event.id), headers=headers, json=body)
         assert response.status_code == 422 and response.json()["code"] == "notes_required", body
     response = await client.patch(
-        url(event.id), headers=headers, json={"cancellation_reason": "OTHER", "cancellation_notes": "Power cut"}
+        url(event.id),
+        headers=headers,
+        json={"cancellation_reason": "OTHER", "cancellation_notes": "Power cut"},
     )
     assert response.status_code == 200
-    assert (response.json()["cancellation_reason"], response.json()["cancellation_notes"]) == ("other", "Power cut")
+    assert (response.json()["cancellation_reason"], response.json()["cancellation_notes"]) == (
+        "other",
+        "Power cut",
+    )
     # removing the notes of an `other` reason is refused too
     response = await client.patch(url(event.id), headers=headers, json={"cancellation_notes": None})
     assert response.status_code == 422 and response.json()["code"] == "notes_required"
@@ -258,18 +272,28 @@ async def test_vs_5_district_user_cancellation_in_scope_ok_out_of_scope_and_othe
         assert response.json()["teachers"] == [] and response.json()["presenters"] == []  # DV-1
     response = await client.patch(url(outside.id), headers=headers, json={"cancellation_reason": "WEATHER"})
     assert response.status_code == 403 and response.headers["content-type"] == PROBLEM
-    for body in ({"title": "x"}, {"status": "completed"}, {"cancellation_reason": "weather", "description": "x"}):
+    for body in (
+        {"title": "x"},
+        {"status": "completed"},
+        {"cancellation_reason": "weather", "description": "x"},
+    ):
         response = await client.patch(url(linked.id), headers=headers, json=body)
         assert response.status_code == 403, body
     # codes, not_cancelled and notes_required apply to district users too
     response = await client.patch(url(linked.id), headers=headers, json={"cancellation_reason": "other"})
     assert response.status_code == 422 and response.json()["code"] == "notes_required"
     # everything else on virtual events is for global users only
-    assert (await client.post("/api/v1/events", headers=headers, json={"title": "x", "start_date": "2031-01-01"})).status_code == 403
-    response = await client.post(url(linked.id, "/presenters"), headers=headers, json={"volunteer_id": volunteer.id})
+    assert (
+        await client.post("/api/v1/events", headers=headers, json={"title": "x", "start_date": "2031-01-01"})
+    ).status_code == 403
+    response = await client.post(
+        url(linked.id, "/presenters"), headers=headers, json={"volunteer_id": volunteer.id}
+    )
     assert response.status_code == 403
     response = await client.patch(
-        url(via_teacher.id, f"/teachers/{teacher.id}"), headers=headers, json={"status": "attended", "notes": "x"}
+        url(via_teacher.id, f"/teachers/{teacher.id}"),
+        headers=headers,
+        json={"status": "attended", "notes": "x"},
     )
     assert response.status_code == 403
 
@@ -278,7 +302,9 @@ async def test_vs_5_district_user_without_districts_is_refused(client, make_user
     event = await make_manual_event(session, dt.datetime(2031, 1, 15, 15, tzinfo=dt.UTC), status="cancelled")
     await session.commit()
     user = await make_user(level=0, districts=[])
-    response = await client.patch(url(event.id), headers=user["headers"], json={"cancellation_reason": "WEATHER"})
+    response = await client.patch(
+        url(event.id), headers=user["headers"], json={"cancellation_reason": "WEATHER"}
+    )
     assert response.status_code == 403
 
 
@@ -297,17 +323,27 @@ async def test_vs_5_presenter_tags_recompute_flags(client, admin, session):
     response = await client.patch(url(event.id), headers=headers, json={"description": "trigger recompute"})
     assert response.json()["open_flags"] == ["missing_presenter"]
 
-    response = await client.post(url(event.id, "/presenters"), headers=headers, json={"volunteer_id": volunteer.id})
+    response = await client.post(
+        url(event.id, "/presenters"), headers=headers, json={"volunteer_id": volunteer.id}
+    )
     assert response.status_code == 201, response.text
-    assert response.json()["presenters"] == [{"volunteer_id": volunteer.id, "status": "registered", "source": "manual"}]
+    assert response.json()["presenters"] == [
+        {"volunteer_id": volunteer.id, "status": "registered", "source": "manual"}
+    ]
     assert response.json()["open_flags"] == []
     assert await flags(session, event.id) == [("missing_presenter", "resolved")]
 
-    response = await client.post(url(event.id, "/presenters"), headers=headers, json={"volunteer_id": volunteer.id})
+    response = await client.post(
+        url(event.id, "/presenters"), headers=headers, json={"volunteer_id": volunteer.id}
+    )
     assert response.status_code == 409 and response.json()["code"] == "already_tagged"
-    response = await client.post(url(event.id, "/presenters"), headers=headers, json={"volunteer_id": 999_999})
+    response = await client.post(
+        url(event.id, "/presenters"), headers=headers, json={"volunteer_id": 999_999}
+    )
     assert response.status_code == 404
-    response = await client.post(url(999_999, "/presenters"), headers=headers, json={"volunteer_id": volunteer.id})
+    response = await client.post(
+        url(999_999, "/presenters"), headers=headers, json={"volunteer_id": volunteer.id}
+    )
     assert response.status_code == 404
     for bad in ({}, {"volunteer_id": "abc"}, {"volunteer_id": -1}, {"volunteer_id": 1, "x": 1}):
         response = await client.post(url(event.id, "/presenters"), headers=headers, json=bad)
@@ -315,7 +351,10 @@ async def test_vs_5_presenter_tags_recompute_flags(client, admin, session):
 
     response = await client.delete(url(event.id, f"/presenters/{volunteer.id}"), headers=headers)
     assert response.status_code == 200 and response.json() == {"event_id": event.id, "removed": True}
-    assert await flags(session, event.id) == [("missing_presenter", "resolved"), ("missing_presenter", "open")]
+    assert await flags(session, event.id) == [
+        ("missing_presenter", "resolved"),
+        ("missing_presenter", "open"),
+    ]
     response = await client.delete(url(event.id, f"/presenters/{volunteer.id}"), headers=headers)
     assert response.json()["removed"] is False
     actions = [e.action for e in await audit_entries(session, "event.presenter_added")] + [
@@ -364,15 +403,23 @@ async def test_vs_5_teacher_tags_and_admin_correction(client, admin, session):
     assert response.status_code == 404
 
     correction = url(event.id, f"/teachers/{teacher.id}")
-    response = await client.patch(correction, headers=headers, json={"status": "attended", "notes": "Confirmed"})
+    response = await client.patch(
+        correction, headers=headers, json={"status": "attended", "notes": "Confirmed"}
+    )
     assert response.status_code == 200, response.text
     assert response.json()["attendance_confirmed_at"] is not None and response.json()["protected"] is True
-    response = await client.patch(correction, headers=headers, json={"status": "no_show", "notes": "Was absent"})
+    response = await client.patch(
+        correction, headers=headers, json={"status": "no_show", "notes": "Was absent"}
+    )
     assert response.json()["attendance_confirmed_at"] is None and response.json()["status"] == "no_show"
     response = await client.patch(correction, headers=headers, json={"notes": None})
     assert response.status_code == 200 and response.json()["protected"] is False
     assert response.json()["status"] == "no_show"
-    for bad in ({"status": "attended"}, {"status": "Attended", "notes": "x"}, {"status": "attended", "notes": 5}):
+    for bad in (
+        {"status": "attended"},
+        {"status": "Attended", "notes": "x"},
+        {"status": "attended", "notes": 5},
+    ):
         response = await client.patch(correction, headers=headers, json=bad)
         assert response.status_code == 422, bad
     response = await client.patch(url(event.id, "/teachers/999999"), headers=headers, json={"notes": "x"})
@@ -396,11 +443,15 @@ async def test_vs_5_correction_hands_pathful_row_to_polaris(client, admin, sessi
     session.add(EventTeacher(event_id=event.id, teacher_id=teacher.id, source="pathful", status="no_show"))
     await session.commit()
     response = await client.patch(
-        url(event.id, f"/teachers/{teacher.id}"), headers=admin["headers"], json={"status": "attended", "notes": "Zoom log"}
+        url(event.id, f"/teachers/{teacher.id}"),
+        headers=admin["headers"],
+        json={"status": "attended", "notes": "Zoom log"},
     )
     assert response.status_code == 200 and response.json()["source"] == "pathful"
     row = await session.scalar(
-        select(EventTeacher).where(EventTeacher.event_id == event.id).execution_options(populate_existing=True)
+        select(EventTeacher)
+        .where(EventTeacher.event_id == event.id)
+        .execution_options(populate_existing=True)
     )
     assert row.notes == "Zoom log" and row.notes_updated_by_id == admin["id"]
     assert owner_of("event_teacher", "status", admin_annotated=row.notes is not None) == Owner.polaris

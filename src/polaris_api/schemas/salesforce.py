@@ -940,7 +940,9 @@ def email_list(value: Any) -> list[str]:
     return out
 
 
-WhoEmail = Annotated[str | None, BeforeValidator(lambda v: sf_email(v.get("Email") if isinstance(v, Mapping) else v)[0])]
+WhoEmail = Annotated[
+    str | None, BeforeValidator(lambda v: sf_email(v.get("Email") if isinstance(v, Mapping) else v)[0])
+]
 
 
 class SalesforceTask(SalesforceRecord):
@@ -1058,4 +1060,236 @@ EMAIL_MESSAGE_FIELDS = (
     "Incoming",
     "MessageDate",
     "Status",
+)
+
+
+# --------------------------------------------------------------------------------------
+# SF-28 teachers, SF-29 students, SF-30 classes, SF-31 affiliations, SF-34 students at events
+
+AffiliationStatusValue = Annotated[MappedValue, BeforeValidator(picklist("affiliation_status"))]
+
+
+class SalesforceAffiliation(SalesforceRecord):
+    """SF-31: npe5__Affiliation__c of a volunteer contact → ``volunteer_affiliation``."""
+
+    sf_object: ClassVar[str] = "npe5__Affiliation__c"
+    required: ClassVar[tuple[str, ...]] = ("Id", "npe5__Contact__c", "npe5__Organization__c")
+
+    contact_id: SfId = Field(None, alias="npe5__Contact__c")
+    account_id: SfId = Field(None, alias="npe5__Organization__c")
+    role: Trim = Field(None, alias="npe5__Role__c")
+    is_primary: SfBool = Field(False, alias="npe5__Primary__c")
+    status: AffiliationStatusValue = Field(_EMPTY, alias="npe5__Status__c")
+    start_date: SfDate = Field(None, alias="npe5__StartDate__c")
+    end_date: SfDate = Field(None, alias="npe5__EndDate__c")
+
+    def values(self) -> dict[str, Any]:
+        return {
+            "contact_salesforce_id": self.contact_id,
+            "account_salesforce_id": self.account_id,
+            "role": self.role,
+            "is_primary": self.is_primary,
+            "status": self.status.value,
+            "start_date": self.start_date,
+            "end_date": self.end_date,
+        }
+
+
+AFFILIATION_FIELDS = (
+    "Id",
+    "SystemModstamp",
+    "IsDeleted",
+    "npe5__Contact__c",
+    "npe5__Organization__c",
+    "npe5__Role__c",
+    "npe5__Primary__c",
+    "npe5__Status__c",
+    "npe5__StartDate__c",
+    "npe5__EndDate__c",
+)
+
+
+class SalesforceClass(SalesforceRecord):
+    """SF-30: Class__c → ``school_class``."""
+
+    sf_object: ClassVar[str] = "Class__c"
+    required: ClassVar[tuple[str, ...]] = ("Id", "Name")
+
+    name: Trim = Field(None, alias="Name")
+    school_id: SfId = Field(None, alias="School__c")
+    class_year: Int = Field(None, alias="Class_Year_Number__c")
+
+    def values(self) -> dict[str, Any]:
+        return {"name": self.name, "school_salesforce_id": self.school_id, "class_year": self.class_year}
+
+
+CLASS_FIELDS = ("Id", "SystemModstamp", "IsDeleted", "Name", "School__c", "Class_Year_Number__c")
+
+
+class SalesforceContactTeacher(SalesforceRecord):
+    """SF-28: Contact with ``Contact_Type__c = 'Teacher'`` → ``teacher``."""
+
+    sf_object: ClassVar[str] = "Contact"
+    required: ClassVar[tuple[str, ...]] = ("Id", "FirstName", "LastName")
+
+    contact_type: Trim = Field(None, alias="Contact_Type__c")
+    master_record_id: SfId = Field(None, alias="MasterRecordId")
+    account_id: Raw = Field(None, alias="AccountId")
+    first_name: Trim = Field(None, alias="FirstName")
+    last_name: Trim = Field(None, alias="LastName")
+    title: Trim = Field(None, alias="Title")
+    department: Trim = Field(None, alias="Department")
+    email_raw: Raw = Field(None, alias="Email")
+    phone_raw: Raw = Field(None, alias="Phone")
+    gender: GenderValue = Field(_EMPTY, alias="Gender__c")
+    school_id: SfId = Field(None, alias="npsp__Primary_Affiliation__c")
+    last_email_date: SfDate = Field(None, alias="Last_Email_Message__c")
+    last_mailchimp_email_date: SfDate = Field(None, alias="Last_Mailchimp_Email_Date__c")
+
+    def email(self) -> tuple[str | None, bool]:
+        return sf_email(self.email_raw)
+
+    def values(self) -> dict[str, Any]:
+        return {
+            "salesforce_account_id": self.account_id,
+            "first_name": self.first_name,
+            "last_name": self.last_name,
+            "title": self.title,
+            "department": self.department,
+            "email_normalized": self.email()[0],
+            "gender": self.gender.value,
+            "school_salesforce_id": self.school_id,
+            "last_email_date": self.last_email_date,
+            "last_mailchimp_email_date": self.last_mailchimp_email_date,
+        }
+
+
+CONTACT_TEACHER_FIELDS = (
+    "Id",
+    "SystemModstamp",
+    "IsDeleted",
+    "Contact_Type__c",
+    "MasterRecordId",
+    "AccountId",
+    "FirstName",
+    "LastName",
+    "Title",
+    "Department",
+    "Email",
+    "Phone",
+    "Gender__c",
+    "npsp__Primary_Affiliation__c",
+    "Last_Email_Message__c",
+    "Last_Mailchimp_Email_Date__c",
+)
+
+
+def grade(value: Any) -> tuple[int | None, bool]:
+    """SF-29 ``Current_Grade__c``: 0–12, ``K`` → 0; any other value → ``(None, True)``."""
+    text = trim(value)
+    if text is None:
+        return None, False
+    if text.casefold() in ("k", "kindergarten"):
+        return 0, False
+    try:
+        number = Decimal(text)
+    except InvalidOperation:
+        return None, True
+    if number != number.to_integral_value() or not 0 <= number <= 12:
+        return None, True
+    return int(number), False
+
+
+class SalesforceContactStudent(SalesforceRecord):
+    """SF-29: Contact with ``Contact_Type__c = 'Student'`` → ``student`` (no email, no phone)."""
+
+    sf_object: ClassVar[str] = "Contact"
+    required: ClassVar[tuple[str, ...]] = ("Id", "FirstName", "LastName")
+
+    contact_type: Trim = Field(None, alias="Contact_Type__c")
+    master_record_id: SfId = Field(None, alias="MasterRecordId")
+    account_id: Raw = Field(None, alias="AccountId")
+    first_name: Trim = Field(None, alias="FirstName")
+    last_name: Trim = Field(None, alias="LastName")
+    middle_name: Trim = Field(None, alias="MiddleName")
+    legacy_grade: Trim = Field(None, alias="Legacy_Grade__c")
+    local_student_id: Trim = Field(None, alias="Local_Student_ID__c")
+    birthdate: SfDate = Field(None, alias="Birthdate")
+    gender: GenderValue = Field(_EMPTY, alias="Gender__c")
+    race_raw: Trim = Field(None, alias="Racial_Ethnic_Background__c")
+    school_id: SfId = Field(None, alias="npsp__Primary_Affiliation__c")
+    class_id: SfId = Field(None, alias="Class__c")
+    current_grade_raw: Raw = Field(None, alias="Current_Grade__c")
+
+    def values(self) -> dict[str, Any]:
+        race, _ = map_race_ethnicity(self.race_raw)
+        return {
+            "salesforce_account_id": self.account_id,
+            "first_name": self.first_name,
+            "last_name": self.last_name,
+            "middle_name": self.middle_name,
+            "legacy_grade": self.legacy_grade,
+            "student_id": self.local_student_id,
+            "birthdate": self.birthdate,
+            "gender": self.gender.value,
+            "race_ethnicity": race.value,
+            "school_salesforce_id": self.school_id,
+            "class_salesforce_id": self.class_id,
+            "current_grade": grade(self.current_grade_raw)[0],
+        }
+
+
+CONTACT_STUDENT_FIELDS = (
+    "Id",
+    "SystemModstamp",
+    "IsDeleted",
+    "Contact_Type__c",
+    "MasterRecordId",
+    "AccountId",
+    "FirstName",
+    "LastName",
+    "MiddleName",
+    "Legacy_Grade__c",
+    "Local_Student_ID__c",
+    "Birthdate",
+    "Gender__c",
+    "Racial_Ethnic_Background__c",
+    "npsp__Primary_Affiliation__c",
+    "Class__c",
+    "Current_Grade__c",
+)
+
+
+class SalesforceStudentParticipant(SalesforceRecord):
+    """SF-34: Session_Participant__c with ``Participant_Type__c = 'Student'``."""
+
+    sf_object: ClassVar[str] = "Session_Participant__c"
+    required: ClassVar[tuple[str, ...]] = ("Id", "Contact__c", "Session__c")
+
+    contact_id: SfId = Field(None, alias="Contact__c")
+    session_id: SfId = Field(None, alias="Session__c")
+    participant_type: Trim = Field(None, alias="Participant_Type__c")
+    status: StudentParticipationStatus = Field(_EMPTY, alias="Status__c")
+    delivery_hours_raw: Raw = Field(None, alias="Delivery_Hours__c")
+    age_group: Trim = Field(None, alias="Age_Group__c")
+
+    def values(self) -> dict[str, Any]:
+        return {
+            "status": self.status.value,
+            "sf_status_raw": trim(self.status.raw),
+            "delivery_hours": hours(self.delivery_hours_raw)[0],
+            "age_group_text": self.age_group,
+        }
+
+
+STUDENT_PARTICIPANT_FIELDS = (
+    "Id",
+    "SystemModstamp",
+    "IsDeleted",
+    "Participant_Type__c",
+    "Contact__c",
+    "Session__c",
+    "Status__c",
+    "Delivery_Hours__c",
+    "Age_Group__c",
 )

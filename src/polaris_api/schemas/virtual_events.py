@@ -28,14 +28,11 @@ DbId = Annotated[int, Field(ge=1, le=MAX_DB_ID)]
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
 Duration = Annotated[int, Field(ge=1, le=24 * 60, description="minutes")]
 
-def _optional_text(max_length: int) -> object:
-    """Trimmed, whitespace collapsed (00 N-2); blank is null."""
-    return Annotated[Annotated[str, StringConstraints(max_length=max_length)] | None, BeforeValidator(clean_text)]
 
-
-LongText = _optional_text(20_000)
-ShortText = _optional_text(255)
-Notes = _optional_text(4_000)
+# Trimmed, whitespace collapsed (00 N-2); blank is null.
+LongText = Annotated[Annotated[str, StringConstraints(max_length=20_000)] | None, BeforeValidator(clean_text)]
+ShortText = Annotated[Annotated[str, StringConstraints(max_length=255)] | None, BeforeValidator(clean_text)]
+Notes = Annotated[Annotated[str, StringConstraints(max_length=4_000)] | None, BeforeValidator(clean_text)]
 
 CANCELLATION_FIELDS = frozenset({"cancellation_reason", "cancellation_notes"})
 FLAG_TYPES = ("needs_attention", "missing_teacher", "missing_presenter", "needs_reason")

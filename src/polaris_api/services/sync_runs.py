@@ -205,6 +205,12 @@ RUNNERS: dict[str, Runner | str] = {
     "salesforce-volunteers": "polaris_api.sync.salesforce.volunteers:run",
     "salesforce-events": "polaris_api.sync.salesforce.events:run",
     "salesforce-volunteer-participations": "polaris_api.sync.salesforce.volunteer_participations:run",
+    "salesforce-history": "polaris_api.sync.salesforce.history:run",
+    "salesforce-affiliations": "polaris_api.sync.salesforce.affiliations:run",
+    "salesforce-teachers": "polaris_api.sync.salesforce.teachers:run",
+    "salesforce-classes": "polaris_api.sync.salesforce.classes:run",
+    "salesforce-students": "polaris_api.sync.salesforce.students:run",
+    "salesforce-student-participations": "polaris_api.sync.salesforce.student_participations:run",
 }
 """kind → runner, or ``"module:function"`` imported on first use. Kinds absent here are not available."""
 

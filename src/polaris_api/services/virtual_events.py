@@ -724,15 +724,18 @@ async def _teachers_schools_districts(
         rows = await session.execute(
             select(School.id, School.district_id).where(School.id.in_(set(own_schools.values())))
         )
-        school_district = {row[0]: row[1] for row in rows.all()}
+        school_district: dict[int, int | None] = {row[0]: row[1] for row in rows.all()}
         for event_id, school_id in own_schools.items():
-            if school_district.get(school_id) is not None:
-                district_pairs.add((event_id, school_district[school_id]))
+            own_district = school_district.get(school_id)
+            if own_district is not None:
+                district_pairs.add((event_id, own_district))
     names: dict[int, str] = {}
     district_ids = {d for _, d in district_pairs}
     if district_ids:
-        rows = await session.execute(select(District.id, District.name).where(District.id.in_(district_ids)))
-        names = {row[0]: row[1] for row in rows.all()}
+        name_rows = await session.execute(
+            select(District.id, District.name).where(District.id.in_(district_ids))
+        )
+        names = {row[0]: row[1] for row in name_rows.all()}
     districts: dict[int, list[NamedRef]] = defaultdict(list)
     for event_id, district_id in sorted(district_pairs):
         if district_id in names:

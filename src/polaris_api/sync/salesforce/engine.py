@@ -579,3 +579,186 @@ async def load_ids_by_sf_id(session: AsyncSession, table: Any, ids: Sequence[str
         )
         out.update(dict(rows.all()))
     return out
+
+
+# --------------------------------------------------------------------------------------------
+# A writer for plain mirrored tables (one SF record → one row keyed by salesforce_id)
+
+
+@dataclass(frozen=True)
+class OptionalRef:
+    """SF-17 optional reference: ``sf_field`` read from ``attribute``; FK ``column`` → ``target``."""
+
+    sf_field: str
+    attribute: str
+    column: str
+    target: Any
+
+
+class MirrorWriter:
+    """Upserts one batch of a table with ``salesforce_id``: chunked preloads, SF-10 guard, SF-11,
+    SF-19, SF-17 optional references with ``unresolved_reference`` flags. Subclasses set
+    ``table``, ``entity_type``, ``refs``, ``flag_codes`` and implement :meth:`values`."""
+
+    table: Any
+    entity_type: str
+    refs: tuple[OptionalRef, ...] = ()
+    flag_codes: tuple[str, ...] = ()
+    new_row_defaults: dict[str, Any] = {}
+
+    def __init__(self, session: AsyncSession, ctx: RunContext, obj: SfObject) -> None:
+        self.session, self.ctx, self.obj = session, ctx, obj
+        self.rows: dict[str, Any] = {}
+        self.ref_ids: dict[str, dict[str, int]] = {}
+        self.flags = FlagBook(
+            session,
+            run_id=ctx.run_id,
+            entity_type=self.entity_type,
+            sf_object=obj.sf_object,
+            codes=("unresolved_reference", *self.flag_codes),
+        )
+
+    def values(self, record: Any) -> dict[str, Any]:
+        raise NotImplementedError
+
+    async def prepare(self, records: Sequence[Any]) -> None:
+        self.rows = await load_by_sf_id(self.session, self.table, [r.id for r in records if r.id])
+        for ref in self.refs:
+            ids = [getattr(r, ref.attribute) for r in records if getattr(r, ref.attribute)]
+            self.ref_ids[ref.sf_field] = await load_ids_by_sf_id(self.session, ref.target, ids)
+        await self.prepare_more(records)
+        await self.flags.load(row.id for row in self.rows.values())
+
+    async def prepare_more(self, records: Sequence[Any]) -> None:
+        return None
+
+    async def find_existing(self, record: Any, values: dict[str, Any]) -> Any | None:
+        """A row to adopt when no row has this ``salesforce_id`` (default: none)."""
+        return None
+
+    async def after_write(self, row: Any, record: Any, values: dict[str, Any], created: bool) -> bool:
+        """Child rows and flags; returns True when something changed."""
+        return False
+
+    async def apply(self, index: int, record: Any) -> None:
+        ctx = self.ctx
+        row = self.rows.get(record.id or "")
+        if record.is_deleted:
+            if row is None:
+                ctx.count("skipped")
+            elif soft_delete(row, ctx, record):
+                ctx.count("deleted_in_source")
+            else:
+                ctx.count("unchanged")
+            return
+        if reject_missing(ctx, self.obj, index, record):
+            if row is not None:
+                row.sf_last_seen_run_id = ctx.run_id
+            return
+        values = self.values(record)
+        for ref in self.refs:
+            sf_value = getattr(record, ref.attribute)
+            values[ref.column] = self.ref_ids[ref.sf_field].get(sf_value) if sf_value else None
+        created = False
+        if row is None:
+            row = await self.find_existing(record, values)
+            if row is not None:
+                row.salesforce_id = record.id
+                self.rows[record.id or ""] = row
+                ctx.count("adopted")
+                await self.flags.load([row.id])
+        if row is None:
+            row = self.table(salesforce_id=record.id, is_deleted=False, **{**self.new_row_defaults, **values})
+            row.sf_modstamp = record.system_modstamp
+            row.sf_last_seen_run_id = ctx.run_id
+            self.session.add(row)
+            await self.session.flush()
+            self.rows[record.id or ""] = row
+            created = changed = True
+        else:
+            row.sf_last_seen_run_id = ctx.run_id
+            if is_stale(row, record):
+                ctx.count("unchanged")
+                return
+            changed = assign(row, values)
+            row.sf_modstamp = record.system_modstamp
+            if restore(row):
+                changed = True
+                ctx.count("restored")
+        changed |= await self.after_write(row, record, values, created)
+        note = f"run {ctx.run_id}"
+        for ref in self.refs:
+            sf_value = getattr(record, ref.attribute)
+            if sf_value and values[ref.column] is None:
+                self.flags.raise_flag(
+                    "unresolved_reference",
+                    entity_id=row.id,
+                    salesforce_id=record.id,
+                    field=ref.sf_field,
+                    raw_value=sf_value,
+                    details={
+                        "sf_object": self.obj.sf_object,
+                        "sf_field": ref.sf_field,
+                        "salesforce_id": sf_value,
+                    },
+                )
+            else:
+                self.flags.resolve("unresolved_reference", entity_id=row.id, field=ref.sf_field, note=note)
+        await self.session.flush()
+        ctx.count("created" if created else ("updated" if changed else "unchanged"))
+
+
+def link_resolver(
+    table: Any, column: str, sf_column: str, target: Any, sf_field: str, sf_object: str
+) -> Callable[[RunContext], Awaitable[None]]:
+    """SF-17 link resolver: fill ``table.column`` from ``target`` by ``table.sf_column`` at run end."""
+
+    async def resolve(ctx: RunContext) -> None:
+        from sqlalchemy import exists
+
+        fk, sf = getattr(table, column), getattr(table, sf_column)
+        lookup = (
+            select(target.id).where(target.salesforce_id == sf, target.is_deleted.is_(False)).correlate(table)
+        )
+        async with ctx.sessionmaker() as session:
+            waiting = (
+                (await session.execute(select(table.id).where(fk.is_(None), sf.is_not(None), exists(lookup))))
+                .scalars()
+                .all()
+            )
+            if not waiting:
+                return
+            for chunk in chunks(list(waiting)):
+                await session.execute(
+                    update(table)
+                    .where(table.id.in_(chunk))
+                    .values({column: lookup.scalar_subquery()})
+                    .execution_options(synchronize_session=False)
+                )
+            flags = FlagBook(
+                session,
+                run_id=ctx.run_id,
+                entity_type=table.__tablename__,
+                sf_object=sf_object,
+                codes=("unresolved_reference",),
+            )
+            await flags.load(waiting)
+            for entity_id in waiting:
+                flags.resolve(
+                    "unresolved_reference",
+                    entity_id=entity_id,
+                    field=sf_field,
+                    note=f"linked by run {ctx.run_id}",
+                )
+            ctx.count("links_resolved", len(waiting))
+            await session.commit()
+
+    return resolve
+
+
+def snapshot_step(table: Any, sf_object: str, live_filter: Any = None) -> Callable[..., Awaitable[None]]:
+    async def step(ctx: RunContext, obj: SfObject, progress: Progress) -> None:
+        if progress.mode == "full":
+            await full_snapshot(ctx, table, sf_object, label=obj.key, live_filter=live_filter)
+
+    return step

@@ -1,0 +1,364 @@
+"""Benchmark the Salesforce imports (09 SCALE-1) through the Salesforce test double.
+
+Generates the reference volumes (09 §5: 15,000 volunteers with 2 emails, 10,000 teachers,
+150,000 students, 350,000 affiliations, 10,000 events, 25,000 volunteer participations,
+150,000 student participations, 60,000 communication records) times ``--scale`` as fixtures of
+an in-process :class:`FakeSalesforce`, then runs the real sync code (``weekly`` = every import,
+full) and, after editing ``--edit-share`` of the records, ``daily`` + ``weekly`` incremental.
+For each run it prints the duration, records read per second, peak memory (``ru_maxrss`` of
+this process — it includes the double's in-memory record store — and the tracemalloc peak of
+the run when ``--tracemalloc`` is given) and the database round trips per 1,000 records
+(counted with a SQLAlchemy ``before_cursor_execute`` listener).
+
+    python scripts/bench_sf_import.py --scale 0.05                     # SQLite, temporary file
+    python scripts/bench_sf_import.py --database-url postgresql+asyncpg://postgres@127.0.0.1:5432/bench
+
+Use an empty database; the script migrates it and does not clean up.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import resource
+import sys
+import tempfile
+import time
+import tracemalloc
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+
+import polaris_api.models  # noqa: F401  (registers every table)
+from polaris_api.db import make_engine, make_sessionmaker
+from polaris_api.migrations import upgrade
+from polaris_api.models.sync import SyncRun
+from polaris_api.services.sync_runs import create_run, execute_run
+from polaris_api.settings import Settings
+from polaris_api.sync.salesforce.fake import FakeSalesforce
+
+REFERENCE = {
+    "districts": 20,
+    "schools": 300,
+    "organizations": 2_000,
+    "volunteers": 15_000,
+    "teachers": 10_000,
+    "classes": 1_000,
+    "students": 150_000,
+    "affiliations": 350_000,
+    "events": 10_000,
+    "volunteer_participations": 25_000,
+    "student_participations": 150_000,
+    "tasks": 40_000,
+    "email_messages": 20_000,
+}
+
+
+def _id(prefix: str, n: int) -> str:
+    return f"{prefix}{n:012d}AAA"
+
+
+def generate(scale: float) -> tuple[dict[str, list[dict[str, Any]]], dict[str, int]]:
+    n = {k: max(1, int(v * scale)) for k, v in REFERENCE.items()}
+    stamp = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
+    seq = iter(range(10**9))
+
+    def ms() -> str:
+        return (stamp + dt.timedelta(milliseconds=next(seq))).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "+0000"
+
+    account: list[dict[str, Any]] = []
+    for i in range(n["districts"]):
+        account.append(
+            {"Id": _id("001", i), "Name": f"District {i}", "Type": "School District", "SystemModstamp": ms()}
+        )
+    base = n["districts"]
+    for i in range(n["schools"]):
+        account.append(
+            {
+                "Id": _id("001", base + i),
+                "Name": f"School {i}",
+                "Type": "School",
+                "ParentId": _id("001", i % n["districts"]),
+                "SystemModstamp": ms(),
+            }
+        )
+    base += n["schools"]
+    for i in range(n["organizations"]):
+        account.append(
+            {"Id": _id("001", base + i), "Name": f"Org {i}", "Type": "Business", "SystemModstamp": ms()}
+        )
+    org_base = base
+    contacts: list[dict[str, Any]] = []
+    for i in range(n["volunteers"]):
+        contacts.append(
+            {
+                "Id": _id("003", i),
+                "Contact_Type__c": "Volunteer",
+                "FirstName": "Vol",
+                "LastName": f"Unteer{i}",
+                "Email": f"v{i}@example.org",
+                "npe01__WorkEmail__c": f"v{i}@work.example.com",
+                "MobilePhone": f"816555{i % 10000:04d}",
+                "Volunteer_Skills__c": f"Skill {i % 40};Skill {(i + 7) % 40}",
+                "Gender__c": "Female" if i % 2 else "Male",
+                "Racial_Ethnic_Background__c": "Asian; White" if i % 5 == 0 else "Black",
+                "SystemModstamp": ms(),
+            }
+        )
+    tbase = n["volunteers"]
+    for i in range(n["teachers"]):
+        contacts.append(
+            {
+                "Id": _id("003", tbase + i),
+                "Contact_Type__c": "Teacher",
+                "FirstName": "Tea",
+                "LastName": f"Cher{i}",
+                "Email": f"t{i}@school.org",
+                "npsp__Primary_Affiliation__c": _id("001", n["districts"] + i % n["schools"]),
+                "SystemModstamp": ms(),
+            }
+        )
+    sbase = tbase + n["teachers"]
+    classes = [
+        {
+            "Id": _id("a0C", i),
+            "Name": f"Class {i}",
+            "School__c": _id("001", n["districts"] + i % n["schools"]),
+            "SystemModstamp": ms(),
+        }
+        for i in range(n["classes"])
+    ]
+    for i in range(n["students"]):
+        contacts.append(
+            {
+                "Id": _id("003", sbase + i),
+                "Contact_Type__c": "Student",
+                "FirstName": "Stu",
+                "LastName": f"Dent{i}",
+                "Current_Grade__c": str(i % 13),
+                "Class__c": _id("a0C", i % n["classes"]),
+                "npsp__Primary_Affiliation__c": _id("001", n["districts"] + i % n["schools"]),
+                "SystemModstamp": ms(),
+            }
+        )
+    affiliations = [
+        {
+            "Id": _id("a0A", i),
+            "npe5__Contact__c": _id("003", i % n["volunteers"]),
+            "npe5__Organization__c": _id("001", org_base + i % n["organizations"]),
+            "npe5__Role__c": "Member",
+            "npe5__Status__c": "Current",
+            "SystemModstamp": ms(),
+        }
+        for i in range(n["affiliations"])
+    ]
+    sessions = [
+        {
+            "Id": _id("a0S", i),
+            "Name": f"Session {i}",
+            "Session_Type__c": "Career Fair",
+            "Session_Status__c": "Completed",
+            "Start_Date__c": "2025-03-01",
+            "School__c": _id("001", n["districts"] + i % n["schools"]),
+            "Requested_Skills__c": f"Skill {i % 40}",
+            "SystemModstamp": ms(),
+        }
+        for i in range(n["events"])
+    ]
+    participants = [
+        {
+            "Id": _id("a0P", i),
+            "Participant_Type__c": "Volunteer",
+            "Contact__c": _id("003", i % n["volunteers"]),
+            "Session__c": _id("a0S", (i // n["volunteers"] + i) % n["events"]),
+            "Status__c": "Attended",
+            "Delivery_Hours__c": 2,
+            "SystemModstamp": ms(),
+        }
+        for i in range(n["volunteer_participations"])
+    ]
+    pbase = n["volunteer_participations"]
+    participants += [
+        {
+            "Id": _id("a0P", pbase + i),
+            "Participant_Type__c": "Student",
+            "Contact__c": _id("003", sbase + i % n["students"]),
+            "Session__c": _id("a0S", (i // n["students"] + i) % n["events"]),
+            "Status__c": "Attended",
+            "SystemModstamp": ms(),
+        }
+        for i in range(n["student_participations"])
+    ]
+    tasks = [
+        {
+            "Id": _id("00T", i),
+            "WhoId": _id("003", i % n["volunteers"]),
+            "Subject": f"Call {i}",
+            "Type": "Call" if i % 2 else "Email",
+            "Description": "Talked about the next career day " * 5,
+            "CreatedDate": "2025-01-01T10:00:00.000+0000",
+            "SystemModstamp": ms(),
+        }
+        for i in range(n["tasks"])
+    ]
+    messages = [
+        {
+            "Id": _id("02s", i),
+            "ActivityId": _id("00T", i) if i % 2 == 0 and i < n["tasks"] else None,
+            "Subject": f"Email {i}",
+            "TextBody": "Hello " * 200,
+            "FromAddress": "staff@prepkc.org",
+            "ToAddress": f"v{i % n['volunteers']}@example.org",
+            "Incoming": False,
+            "MessageDate": "2025-02-01T10:00:00.000+0000",
+            "SystemModstamp": ms(),
+        }
+        for i in range(n["email_messages"])
+    ]
+    objects = {
+        "Account": account,
+        "Contact": contacts,
+        "Class__c": classes,
+        "npe5__Affiliation__c": affiliations,
+        "Session__c": sessions,
+        "Session_Participant__c": participants,
+        "Task": tasks,
+        "EmailMessage": messages,
+    }
+    return objects, n
+
+
+async def run_kind(sessionmaker: Any, settings: Settings, kind: str, mode: str) -> SyncRun:
+    async with sessionmaker() as session:
+        run = await create_run(session, settings, kind=kind, mode=mode, trigger="manual", principal=None)
+    await execute_run(sessionmaker, settings, run.id, None)
+    async with sessionmaker() as session:
+        finished = await session.get(SyncRun, run.id)
+        assert finished is not None
+        return finished
+
+
+async def child_reads(sessionmaker: Any, parent_id: int) -> int:
+    from sqlalchemy import select
+
+    async with sessionmaker() as session:
+        rows = (
+            (await session.execute(select(SyncRun).where(SyncRun.parent_run_id == parent_id))).scalars().all()
+        )
+        return sum(int((r.counts or {}).get("read", 0)) for r in rows)
+
+
+async def print_parts(sessionmaker: Any, parent_id: int) -> None:
+    from sqlalchemy import select
+
+    async with sessionmaker() as session:
+        rows = (
+            await session.execute(
+                select(SyncRun).where(SyncRun.parent_run_id == parent_id).order_by(SyncRun.id)
+            )
+        ).scalars()
+        for r in rows:
+            seconds = (
+                (r.finished_at - r.started_at).total_seconds() if r.finished_at and r.started_at else 0.0
+            )
+            read = int((r.counts or {}).get("read", 0))
+            rate = read / seconds if seconds else 0.0
+            print(f"    {r.kind:<38} {r.status:<9} {seconds:7.1f}s  read {read:>9,}  {rate:8,.0f} rec/s")
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--database-url", default=None)
+    parser.add_argument(
+        "--scale", type=float, default=1.0, help="share of the reference volumes (default 1.0)"
+    )
+    parser.add_argument(
+        "--edit-share", type=float, default=0.01, help="share of records edited before incremental"
+    )
+    parser.add_argument("--batch-size", type=int, default=500)
+    parser.add_argument("--page-size", type=int, default=2000)
+    parser.add_argument("--parts", action="store_true", help="print each part's duration and rate")
+    parser.add_argument(
+        "--tracemalloc", action="store_true", help="also report the tracemalloc peak (slower)"
+    )
+    args = parser.parse_args()
+    url = args.database_url or f"sqlite+aiosqlite:///{Path(tempfile.mkdtemp()) / 'bench.db'}"
+
+    t0 = time.perf_counter()
+    objects, volumes = generate(args.scale)
+    print(
+        f"generated {sum(len(v) for v in objects.values()):,} SF records in {time.perf_counter() - t0:.1f}s: {volumes}"
+    )
+    with FakeSalesforce(objects, page_size=args.page_size) as fake:
+        settings = Settings(
+            _env_file=None,  # type: ignore[call-arg]
+            env="development",
+            database_url=url,
+            jwt_secret="bench-" + "x" * 40,
+            email_backend="disabled",
+            outbox_worker_enabled=False,
+            salesforce_instance_url=fake.instance_url,
+            salesforce_access_token=fake.token,
+            salesforce_ca_bundle=str(fake.ca_path),
+            salesforce_username=None,
+            salesforce_password=None,
+            salesforce_security_token=None,
+            salesforce_batch_size=args.batch_size,
+            salesforce_read_timeout_s=120,
+        )
+        engine = make_engine(url)
+        await upgrade(engine)
+        statements = {"n": 0}
+
+        def count(*_: Any) -> None:
+            statements["n"] += 1
+
+        event.listen(engine.sync_engine, "before_cursor_execute", count)
+        sessionmaker = make_sessionmaker(engine)
+
+        async def measured(label: str, kind: str, mode: str) -> None:
+            statements["n"] = 0
+            if args.tracemalloc:
+                tracemalloc.start()
+            start = time.perf_counter()
+            run = await run_kind(sessionmaker, settings, kind, mode)
+            elapsed = time.perf_counter() - start
+            peak = tracemalloc.get_traced_memory()[1] if args.tracemalloc else None
+            if args.tracemalloc:
+                tracemalloc.stop()
+            read = await child_reads(sessionmaker, run.id)
+            rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+            per_k = statements["n"] / read * 1000 if read else float("nan")
+            line = (
+                f"{label:<28} {run.status:<9} {elapsed:8.1f}s  read {read:>9,}  {read / elapsed:9,.0f} rec/s  "
+                f"{per_k:7.1f} DB round trips/1,000 rec  maxrss {rss_mb:,.0f} MB"
+            )
+            if peak is not None:
+                line += f"  tracemalloc peak {peak / 2**20:,.0f} MB"
+            print(line, flush=True)
+            if args.parts:
+                await print_parts(sessionmaker, run.id)
+            if run.status == "failed":
+                print(f"  failed: {run.error_code} {run.error_message}", file=sys.stderr)
+
+        print(
+            f"database {engine.url.render_as_string(hide_password=True)}; batch {args.batch_size}; page {args.page_size}"
+        )
+        await measured("weekly full", "weekly", "full")
+        # edit a share of every object, then incremental daily + weekly
+        for obj, records in objects.items():
+            step = max(1, int(1 / args.edit_share)) if args.edit_share > 0 else 0
+            edits = [{"Id": r["Id"]} for r in records[::step]] if step else []
+            for start in range(0, len(edits), 5000):
+                fake.admin.upsert(obj, edits[start : start + 5000])
+        await measured("daily incremental", "daily", "incremental")
+        await measured("weekly incremental", "weekly", "incremental")
+        await engine.dispose()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,371 @@
+"""Kind ``salesforce-history``: Task and EmailMessage → ``communication`` (02 SF-35, SF-36).
+
+Task (``WhoId != null``, watermark ``Task``) then EmailMessage (no filter, watermark
+``EmailMessage``), each with its own watermark. One row per SF activity id: the Task Id, or for
+an EmailMessage its ``ActivityId``, else its own Id — a logged email and its Task are one row and
+the EmailMessage's values win (its Id is kept in ``email_message_salesforce_id``). Only the
+subject and a ≤ 500-character plain-text snippet are stored.
+
+Association (SF-36), first hit wins: the SF contact id (WhoId, then a RelatedToId starting
+``003``) through ``volunteer_sf_contact`` (or ``teacher.salesforce_id``); else the first
+candidate address (Who.Email; To then Cc for outbound mail; From for inbound) owned by exactly
+one live volunteer; else ``unmatched`` (``no_contact_match`` / ``ambiguous_email``). Unmatched
+rows are retried at the end of every run; manual matches never change.
+``volunteer.last_contacted_at`` = the volunteer's latest email ``occurred_at``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from polaris_api.models.comms import Communication
+from polaris_api.models.people import Teacher, Volunteer, VolunteerEmail, VolunteerSfContact
+from polaris_api.schemas.salesforce import (
+    EMAIL_MESSAGE_FIELDS,
+    TASK_FIELDS,
+    SalesforceEmailMessage,
+    SalesforceTask,
+)
+from polaris_api.services.sync_runs import RunContext
+from polaris_api.sync.salesforce.common import chunks
+from polaris_api.sync.salesforce.engine import SfObject, assign, is_stale, restore, run_import, soft_delete
+
+__all__ = ["KIND", "run"]
+
+KIND = "salesforce-history"
+# fields an EmailMessage provides: a Task never overwrites them once the email is known
+_EMAIL_OWNED = {
+    "kind",
+    "direction",
+    "subject",
+    "snippet",
+    "occurred_at",
+    "occurred_on",
+    "related_to_salesforce_id",
+    "sf_status",
+}
+
+
+def _candidates(row: Communication) -> list[str]:
+    out: list[str] = []
+    if row.who_email:
+        out.append(row.who_email)
+    if row.direction == "inbound":
+        if row.from_address:
+            out.append(row.from_address)
+    elif row.direction == "outbound":
+        out.extend([*(row.to_addresses or []), *(row.cc_addresses or [])])
+    return list(dict.fromkeys(out))
+
+
+def _contact_ids(row: Communication) -> list[str]:
+    ids = []
+    if row.who_salesforce_id:
+        ids.append(row.who_salesforce_id)
+    if row.related_to_salesforce_id and row.related_to_salesforce_id.startswith("003"):
+        ids.append(row.related_to_salesforce_id)
+    return ids
+
+
+class Associator:
+    """SF-36 matching for a set of rows with chunked preloads (no query per row)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+        self.contacts: dict[str, int] = {}
+        self.teachers: dict[str, int] = {}
+        self.owners: dict[str, set[int]] = {}
+
+    async def load(self, rows: Iterable[Communication]) -> None:
+        rows = list(rows)
+        ids = sorted({i for row in rows for i in _contact_ids(row)} - set(self.contacts) - set(self.teachers))
+        for chunk in chunks(ids):
+            result = await self.session.execute(
+                select(VolunteerSfContact.salesforce_id, VolunteerSfContact.volunteer_id)
+                .join(Volunteer, Volunteer.id == VolunteerSfContact.volunteer_id)
+                .where(VolunteerSfContact.salesforce_id.in_(chunk), Volunteer.is_deleted.is_(False))
+            )
+            self.contacts.update(dict(result.all()))
+            result = await self.session.execute(
+                select(Teacher.salesforce_id, Teacher.id).where(
+                    Teacher.salesforce_id.in_(chunk), Teacher.is_deleted.is_(False)
+                )
+            )
+            self.teachers.update(dict(result.all()))
+        emails = sorted({e for row in rows for e in _candidates(row)} - set(self.owners))
+        for chunk in chunks(emails):
+            for email in chunk:
+                self.owners.setdefault(email, set())
+            result = await self.session.execute(
+                select(Volunteer.email_normalized, Volunteer.id).where(
+                    Volunteer.email_normalized.in_(chunk), Volunteer.is_deleted.is_(False)
+                )
+            )
+            for email, volunteer_id in result.all():
+                self.owners[email].add(volunteer_id)
+            result = await self.session.execute(
+                select(VolunteerEmail.email_normalized, VolunteerEmail.volunteer_id)
+                .join(Volunteer, Volunteer.id == VolunteerEmail.volunteer_id)
+                .where(VolunteerEmail.email_normalized.in_(chunk), Volunteer.is_deleted.is_(False))
+            )
+            for email, volunteer_id in result.all():
+                self.owners[email].add(volunteer_id)
+
+    def associate(self, row: Communication) -> set[int]:
+        """Sets the association columns (unless manual); returns the volunteer ids touched."""
+        if row.match_method == "manual":
+            return set()
+        before = row.volunteer_id
+        values: dict[str, Any] = {
+            "volunteer_id": None,
+            "teacher_id": None,
+            "match_status": "unmatched",
+            "match_method": None,
+            "unmatched_reason": "no_contact_match",
+        }
+        for sf_id in _contact_ids(row):
+            if sf_id in self.contacts:
+                values.update(
+                    volunteer_id=self.contacts[sf_id],
+                    match_status="matched_volunteer",
+                    match_method="sf_contact_id",
+                    unmatched_reason=None,
+                )
+                break
+            if sf_id in self.teachers:
+                values.update(
+                    teacher_id=self.teachers[sf_id],
+                    match_status="matched_teacher",
+                    match_method="sf_contact_id",
+                    unmatched_reason=None,
+                )
+                break
+        else:
+            ambiguous = False
+            for email in _candidates(row):
+                owners = self.owners.get(email, set())
+                if len(owners) == 1:
+                    values.update(
+                        volunteer_id=next(iter(owners)),
+                        match_status="matched_volunteer",
+                        match_method="email",
+                        unmatched_reason=None,
+                    )
+                    break
+                ambiguous |= len(owners) > 1
+            else:
+                if ambiguous:
+                    values["unmatched_reason"] = "ambiguous_email"
+        assign(row, values)
+        return {v for v in (before, row.volunteer_id) if v is not None}
+
+
+class _State:
+    def __init__(self) -> None:
+        self.touched: set[int] = set()
+
+
+class _Writer:
+    model: type[SalesforceTask] | type[SalesforceEmailMessage]
+
+    def __init__(self, session: AsyncSession, ctx: RunContext, obj: SfObject, state: _State) -> None:
+        self.session, self.ctx, self.obj, self.state = session, ctx, obj, state
+        self.by_activity: dict[str, Communication] = {}
+        self.by_message: dict[str, Communication] = {}
+        self.associator = Associator(session)
+
+    async def _load(self, activity_ids: Sequence[str], message_ids: Sequence[str]) -> None:
+        for chunk in chunks(sorted(set(activity_ids))):
+            result = await self.session.execute(
+                select(Communication).where(Communication.salesforce_activity_id.in_(chunk))
+            )
+            for row in result.scalars():
+                self.by_activity[row.salesforce_activity_id] = row
+        for chunk in chunks(sorted(set(message_ids))):
+            result = await self.session.execute(
+                select(Communication).where(Communication.email_message_salesforce_id.in_(chunk))
+            )
+            for row in result.scalars():
+                self.by_message[row.email_message_salesforce_id or ""] = row
+
+    async def _write(self, key: str, record: Any, values: dict[str, Any], *, email_message: bool) -> None:
+        ctx = self.ctx
+        row = self.by_message.get(record.id) if email_message else None
+        row = row or self.by_activity.get(key)
+        if record.is_deleted:
+            if row is None:
+                ctx.count("skipped")
+            elif soft_delete(row, ctx, record):
+                ctx.count("deleted_in_source")
+            else:
+                ctx.count("unchanged")
+            return
+        created = False
+        if row is None:
+            row = Communication(
+                salesforce_activity_id=key,
+                is_deleted=False,
+                match_status="unmatched",
+                to_addresses=[],
+                cc_addresses=[],
+            )
+            self.session.add(row)
+            self.by_activity[key] = row
+            created = True
+        row.sf_last_seen_run_id = ctx.run_id
+        if email_message:
+            values["email_message_salesforce_id"] = record.id
+            self.by_message[record.id] = row
+        elif row.email_message_salesforce_id is not None:
+            values = {k: v for k, v in values.items() if k not in _EMAIL_OWNED}  # the email's values win
+        elif not created and is_stale(row, record):
+            ctx.count("unchanged")
+            return
+        changed = assign(row, values)
+        if created or not (not email_message and row.email_message_salesforce_id is not None):
+            row.sf_modstamp = max(filter(None, (row.sf_modstamp, record.system_modstamp)), default=None)
+        if restore(row):
+            changed = True
+            ctx.count("restored")
+        await self.associator.load([row])
+        self.state.touched |= self.associator.associate(row)
+        if row.match_status == "unmatched":
+            ctx.count("unmatched")
+        await self.session.flush()
+        ctx.count("created" if created else ("updated" if changed else "unchanged"))
+
+
+class _TaskWriter(_Writer):
+    async def prepare(self, records: Sequence[SalesforceTask]) -> None:
+        await self._load([r.id for r in records if r.id], [])
+        rows = [self._preview(r) for r in records]
+        await self.associator.load(rows)
+
+    def _preview(self, record: SalesforceTask) -> Communication:
+        return Communication(
+            who_salesforce_id=record.who_id,
+            who_email=record.who_email,
+            related_to_salesforce_id=record.what_id,
+        )
+
+    async def apply(self, index: int, record: SalesforceTask) -> None:
+        await self._write(record.id or "", record, record.values(self.ctx.settings.tz), email_message=False)
+
+
+class _EmailWriter(_Writer):
+    async def prepare(self, records: Sequence[SalesforceEmailMessage]) -> None:
+        await self._load([r.activity_key for r in records if r.activity_key], [r.id for r in records if r.id])
+        previews = []
+        for record in records:
+            values = record.values()
+            previews.append(
+                Communication(
+                    direction=values["direction"],
+                    from_address=values["from_address"],
+                    to_addresses=values["to_addresses"],
+                    cc_addresses=values["cc_addresses"],
+                    related_to_salesforce_id=record.related_to_id,
+                )
+            )
+        await self.associator.load([*previews, *self.by_activity.values()])
+
+    async def apply(self, index: int, record: SalesforceEmailMessage) -> None:
+        await self._write(
+            record.activity_key or "", record, record.values(self.ctx.settings.tz), email_message=True
+        )
+
+
+async def retry_unmatched(ctx: RunContext, state: _State) -> None:
+    """SF-36: unmatched rows are retried at the end of each run."""
+    async with ctx.sessionmaker() as session:
+        ids = (
+            (
+                await session.execute(
+                    select(Communication.id).where(
+                        Communication.match_status == "unmatched",
+                        Communication.is_deleted.is_(False),
+                        or_(Communication.match_method.is_(None), Communication.match_method != "manual"),
+                    )
+                )
+            )
+            .scalars()
+            .all()
+        )
+    matched = 0
+    unmatched = 0
+    for chunk in chunks(list(ids)):
+        async with ctx.sessionmaker() as session:
+            rows = (
+                (await session.execute(select(Communication).where(Communication.id.in_(chunk))))
+                .scalars()
+                .all()
+            )
+            associator = Associator(session)
+            await associator.load(rows)
+            for row in rows:
+                state.touched |= associator.associate(row)
+                if row.match_status == "unmatched":
+                    unmatched += 1
+                else:
+                    matched += 1
+            await session.commit()
+    ctx.counts["unmatched"] = unmatched  # rows still unmatched after the retry
+    ctx.count("matched_on_retry", matched)
+
+
+async def update_last_contacted(ctx: RunContext, state: _State) -> None:
+    """``volunteer.last_contacted_at`` = latest ``occurred_at`` of the volunteer's email rows."""
+    latest = (
+        select(func.max(Communication.occurred_at))
+        .where(
+            Communication.volunteer_id == Volunteer.id,
+            Communication.kind == "email",
+            Communication.is_deleted.is_(False),
+        )
+        .correlate(Volunteer)
+        .scalar_subquery()
+    )
+    async with ctx.sessionmaker() as session:
+        for chunk in chunks(sorted(state.touched)):
+            await session.execute(
+                update(Volunteer)
+                .where(Volunteer.id.in_(chunk))
+                .values(last_contacted_at=latest)
+                .execution_options(synchronize_session=False)
+            )
+        await session.commit()
+
+
+async def run(ctx: RunContext) -> None:
+    state = _State()
+    tasks = SfObject(
+        "Task",
+        "Task",
+        "WhoId != null",
+        TASK_FIELDS,
+        SalesforceTask,
+        lambda s, c, o: _TaskWriter(s, c, o, state),
+        label="tasks",
+    )
+    messages = SfObject(
+        "EmailMessage",
+        "EmailMessage",
+        None,
+        EMAIL_MESSAGE_FIELDS,
+        SalesforceEmailMessage,
+        lambda s, c, o: _EmailWriter(s, c, o, state),
+        label="email_messages",
+    )
+    ctx.counts.setdefault("unmatched", 0)
+
+    async def retry(c: RunContext) -> None:
+        await retry_unmatched(c, state)
+
+    async def last_contacted(c: RunContext) -> None:
+        await update_last_contacted(c, state)
+
+    await run_import(ctx, KIND, [tasks, messages], at_end=[retry, last_contacted])

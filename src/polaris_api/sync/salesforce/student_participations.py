@@ -1,0 +1,214 @@
+"""Kind ``salesforce-student-participations``: student attendance (02 SF-34).
+
+Session_Participant__c with ``Participant_Type__c = 'Student'`` → ``event_student_participation``;
+watermark ``Session_Participant__c:student``. Required parents: the live student (``Contact__c``)
+and the live event (``Session__c``) — else the pending queue (SF-18). Key: the unique
+``(event_id, student_id)``; ``salesforce_id`` is stored too. A second SF record for the pair
+merges into the first by VOC-14 precedence (the winner keeps its ``salesforce_id``), with flag
+``duplicate_participation``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from polaris_api.models.events import Event, EventStudentParticipation
+from polaris_api.models.people import Student
+from polaris_api.schemas.salesforce import STUDENT_PARTICIPANT_FIELDS, SalesforceStudentParticipant, hours
+from polaris_api.services.sync_runs import RunContext
+from polaris_api.sync.salesforce.common import FlagBook, chunks
+from polaris_api.sync.salesforce.engine import (
+    MissingParent,
+    SfObject,
+    assign,
+    is_stale,
+    load_by_sf_id,
+    load_ids_by_sf_id,
+    reject_missing,
+    restore,
+    run_import,
+    snapshot_step,
+    soft_delete,
+)
+from polaris_api.vocabularies import participation_rank
+
+__all__ = ["KIND", "PARTICIPANTS", "run"]
+
+KIND = "salesforce-student-participations"
+VOCABULARY = "student_participation_status"
+
+
+class _Writer:
+    def __init__(self, session: AsyncSession, ctx: RunContext, obj: SfObject) -> None:
+        self.session, self.ctx, self.obj = session, ctx, obj
+        self.rows: dict[str, EventStudentParticipation] = {}
+        self.by_pair: dict[tuple[int, int], EventStudentParticipation] = {}
+        self.students: dict[str, int] = {}
+        self.events: dict[str, int] = {}
+        self.flags = FlagBook(
+            session,
+            run_id=ctx.run_id,
+            entity_type="event_student_participation",
+            sf_object="Session_Participant__c",
+            codes=("duplicate_participation", "unknown_picklist_value", "invalid_number"),
+        )
+
+    async def prepare(self, records: Sequence[SalesforceStudentParticipant]) -> None:
+        session = self.session
+        self.rows = await load_by_sf_id(session, EventStudentParticipation, [r.id for r in records if r.id])
+        self.students = await load_ids_by_sf_id(
+            session, Student, [r.contact_id for r in records if r.contact_id]
+        )
+        self.events = await load_ids_by_sf_id(session, Event, [r.session_id for r in records if r.session_id])
+        pairs = sorted(
+            {
+                (self.events[r.session_id], self.students[r.contact_id])
+                for r in records
+                if r.session_id in self.events and r.contact_id in self.students
+            }
+        )
+        for chunk in chunks(pairs):
+            result = await session.execute(
+                select(EventStudentParticipation).where(
+                    tuple_(EventStudentParticipation.event_id, EventStudentParticipation.student_id).in_(
+                        chunk
+                    )
+                )
+            )
+            for row in result.scalars():
+                self.by_pair[(row.event_id, row.student_id)] = row
+        for row in self.rows.values():
+            self.by_pair.setdefault((row.event_id, row.student_id), row)
+        await self.flags.load({row.id for row in [*self.rows.values(), *self.by_pair.values()]})
+
+    async def apply(self, index: int, record: SalesforceStudentParticipant) -> None:
+        ctx = self.ctx
+        row = self.rows.get(record.id or "")
+        if record.is_deleted:
+            if row is None:
+                ctx.count("skipped")
+            elif soft_delete(row, ctx, record):
+                ctx.count("deleted_in_source")
+            else:
+                ctx.count("unchanged")
+            return
+        if reject_missing(ctx, self.obj, index, record):
+            if row is not None:
+                row.sf_last_seen_run_id = ctx.run_id
+            return
+        student_id = self.students.get(record.contact_id or "")
+        event_id = self.events.get(record.session_id or "")
+        if student_id is None or event_id is None:
+            reasons, refs = [], []
+            if student_id is None:
+                reasons.append("unknown_student")
+                refs.append({"sf_field": "Contact__c", "salesforce_id": record.contact_id})
+            if event_id is None:
+                reasons.append("unknown_event")
+                refs.append({"sf_field": "Session__c", "salesforce_id": record.session_id})
+            raise MissingParent(reasons, refs)
+        values = {**record.values(), "event_id": event_id, "student_id": student_id}
+        if row is None:
+            pair_row = self.by_pair.get((event_id, student_id))
+            if pair_row is not None and pair_row.salesforce_id is None:
+                pair_row.salesforce_id = record.id
+                row = pair_row
+                ctx.count("adopted")
+            elif pair_row is not None:
+                await self._merge(pair_row, record, values)
+                return
+        if row is None:
+            row = EventStudentParticipation(
+                salesforce_id=record.id,
+                is_deleted=False,
+                sf_modstamp=record.system_modstamp,
+                sf_last_seen_run_id=ctx.run_id,
+                **values,
+            )
+            self.session.add(row)
+            await self.session.flush()
+            ctx.count("created")
+        else:
+            row.sf_last_seen_run_id = ctx.run_id
+            if is_stale(row, record):
+                ctx.count("unchanged")
+                return
+            changed = assign(row, values)
+            row.sf_modstamp = record.system_modstamp
+            if restore(row):
+                changed = True
+                ctx.count("restored")
+            await self.session.flush()
+            ctx.count("updated" if changed else "unchanged")
+        self.rows[record.id or ""] = row
+        self.by_pair[(event_id, student_id)] = row
+        self._flags(row, record)
+
+    async def _merge(
+        self, row: EventStudentParticipation, record: SalesforceStudentParticipant, values: dict[str, Any]
+    ) -> None:
+        ctx = self.ctx
+        row.sf_last_seen_run_id = ctx.run_id
+        ids = sorted({row.salesforce_id or "", record.id or ""})
+        if participation_rank(VOCABULARY, values["status"]) > participation_rank(VOCABULARY, row.status):
+            assign(row, values)
+            row.salesforce_id = record.id
+            row.sf_modstamp = record.system_modstamp
+            restore(row)
+            await self.session.flush()
+            self.rows[record.id or ""] = row
+            ctx.count("updated")
+        else:
+            ctx.count("unchanged")
+        ctx.count("merged")
+        self.flags.raise_flag(
+            "duplicate_participation",
+            entity_id=row.id,
+            salesforce_id=row.salesforce_id,
+            field="",
+            details={"salesforce_ids": ids, "kept": row.salesforce_id},
+        )
+
+    def _flags(self, row: EventStudentParticipation, record: SalesforceStudentParticipant) -> None:
+        note = f"run {self.ctx.run_id}"
+        if record.status.unknown:
+            self.flags.raise_flag(
+                "unknown_picklist_value",
+                entity_id=row.id,
+                salesforce_id=record.id,
+                field="Status__c",
+                vocabulary=VOCABULARY,
+                raw_value=record.status.raw,
+            )
+        else:
+            self.flags.resolve("unknown_picklist_value", entity_id=row.id, field="Status__c", note=note)
+        if hours(record.delivery_hours_raw)[1]:
+            self.flags.raise_flag(
+                "invalid_number", entity_id=row.id, salesforce_id=record.id, field="Delivery_Hours__c"
+            )
+        else:
+            self.flags.resolve("invalid_number", entity_id=row.id, field="Delivery_Hours__c", note=note)
+
+
+PARTICIPANTS = SfObject(
+    "Session_Participant__c:student",
+    "Session_Participant__c",
+    "Participant_Type__c = 'Student'",
+    STUDENT_PARTICIPANT_FIELDS,
+    SalesforceStudentParticipant,
+    _Writer,
+    label="participants",
+)
+
+
+async def run(ctx: RunContext) -> None:
+    await run_import(
+        ctx,
+        KIND,
+        [PARTICIPANTS],
+        after_object=snapshot_step(EventStudentParticipation, "Session_Participant__c"),
+    )
