@@ -66,7 +66,7 @@ def generate(scale: float) -> tuple[dict[str, list[dict[str, Any]]], dict[str, i
     seq = iter(range(10**9))
 
     def ms() -> str:
-        return (stamp + dt.timedelta(milliseconds=next(seq))).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "+0000"
+        return (stamp + dt.timedelta(seconds=next(seq))).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "+0000"
 
     account: list[dict[str, Any]] = []
     for i in range(n["districts"]):

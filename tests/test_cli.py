@@ -135,6 +135,15 @@ def test_readme_run_command_serves_demo(tmp_path):
         me = httpx.get(f"{base}/api/v1/auth/me", headers={"Authorization": f"Bearer {token}"})
         assert me.status_code == 200 and me.json()["security_level"] == 3
         assert httpx.get(f"{base}/docs").status_code == 200
+        headers = {"Authorization": f"Bearer {token}"}
+        listing = httpx.get(f"{base}/api/v1/public/events", params={"page_size": 100}).json()
+        assert listing["total"] >= 30  # issue demo: at least 30 upcoming sessions listed at once
+        assert any(item["is_dia"] for item in listing["items"])
+        assert all(item["signup_open"] for item in listing["items"])  # full sessions are archived (PUB-1)
+        volunteers = httpx.get(f"{base}/api/v1/volunteers", headers=headers).json()
+        assert volunteers["total"] == 40
+        progress = httpx.get(f"{base}/api/v1/teacher-progress", headers=headers, params={"page_size": 50}).json()
+        assert {item["status"] for item in progress["items"]} == {"achieved", "in_progress", "not_started"}
         assert (tmp_path / "polaris-demo.db").exists()
     finally:
         process.terminate()

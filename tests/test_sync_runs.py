@@ -85,7 +85,7 @@ async def test_ops_1_list_runs_filters_by_kind_and_status_newest_first(client, a
 async def test_ops_1_unknown_kind_is_404_and_known_but_unavailable_kind_is_501(client, admin):
     unknown = await client.post("/api/v1/sync/salesforce-nothing", headers=admin["headers"])
     assert unknown.status_code == 404 and unknown.json()["code"] == "unknown_sync_kind"
-    for kind in ("salesforce-volunteers", "pathful-sheet", "salesforce-signup-push", "daily"):
+    for kind in ("pathful-sheet", "salesforce-signup-push"):
         response = await client.post(f"/api/v1/sync/{kind}", headers=admin["headers"])
         assert response.status_code == 501, kind
         assert response.json()["code"] == "kind_not_available"
@@ -203,97 +203,184 @@ async def test_ops_2_shutdown_cancels_background_runs_which_end_failed(client, a
 # OPS-3 composites
 
 
-async def test_ops_3_weekly_runs_available_parts_as_child_runs_with_worst_status(client, admin, sf):
+# SF-50: the composites' parts, parents before children.
+DAILY_ORDER = [
+    "salesforce-organizations",
+    "salesforce-volunteers",
+    "salesforce-affiliations",
+    "salesforce-events",
+    "salesforce-volunteer-participations",
+    "salesforce-history",
+]
+WEEKLY_ORDER = [
+    "salesforce-districts-schools",
+    "salesforce-organizations",
+    "salesforce-volunteers",
+    "salesforce-affiliations",
+    "salesforce-teachers",
+    "salesforce-classes",
+    "salesforce-students",
+    "salesforce-events",
+    "salesforce-volunteer-participations",
+    "salesforce-student-participations",
+    "salesforce-history",
+]
+
+
+def _recording(calls: list[str], kind: str) -> Any:
+    """The kind's real runner, noting each call in ``calls``."""
+    real = sync_runs.runner_for(kind)
+    assert real is not None, kind
+
+    async def runner(ctx: Any) -> None:
+        calls.append(ctx.kind)
+        await real(ctx)
+
+    return runner
+
+
+async def test_ops_3_weekly_runs_available_parts_as_child_runs_with_worst_status(
+    client, admin, sf, monkeypatch
+):
+    assert list(sync_runs.KINDS["weekly"].parts) == WEEKLY_ORDER
     sf.admin.replace("Account", [{"Id": account_id(1), "Name": "KCPS", "Type": "School District"}])
     run = await sync(client, admin["headers"], "weekly")
     assert run["mode"] == "full" and run["status"] == "succeeded"
     assert [(p["kind"], p["status"], p["mode"]) for p in run["parts"]] == [
-        ("salesforce-districts-schools", "succeeded", "full")
+        (kind, "succeeded", "full") for kind in WEEKLY_ORDER
     ]
-    assert run["counts"]["parts_run"] == 1 and run["counts"]["parts_not_available"] == 10
-    assert {e["code"] for e in run["errors"]} == {"kind_not_available"}
-    child = (await client.get(f"/api/v1/sync/runs/{run['parts'][0]['id']}", headers=admin["headers"])).json()
+    assert run["counts"]["parts_run"] == 11 and run["counts"]["parts_succeeded"] == 11
+    assert "parts_not_available" not in run["counts"] and run["errors"] == []
+    part_ids = [p["id"] for p in run["parts"]]
+    assert part_ids == sorted(part_ids)  # run one after another, in order
+    child = (await client.get(f"/api/v1/sync/runs/{part_ids[0]}", headers=admin["headers"])).json()
+    assert child["kind"] == "salesforce-districts-schools"
     assert child["parent_run_id"] == run["id"] and child["counts"]["created"] == 1
     listed = await client.get(
-        "/api/v1/sync/runs", params={"parent_run_id": run["id"]}, headers=admin["headers"]
+        "/api/v1/sync/runs", params={"parent_run_id": run["id"], "page_size": 50}, headers=admin["headers"]
     )
-    assert [r["id"] for r in listed.json()["items"]] == [child["id"]]
+    assert [r["id"] for r in listed.json()["items"]] == part_ids[::-1]
+    assert {r["parent_run_id"] for r in listed.json()["items"]} == {run["id"]}
 
+    # one partial part among succeeded ones: the composite is partial
+    async def partial(ctx: Any) -> None:
+        ctx.add_error({"salesforce_id": None, "index": 0, "code": "invalid_record"})
+
+    runners = dict(sync_runs.RUNNERS)
+    runners["salesforce-classes"] = partial
+    monkeypatch.setattr(sync_runs, "RUNNERS", runners)
+    mixed = await sync(client, admin["headers"], "weekly")
+    assert mixed["status"] == "partial"
+    assert [(p["kind"], p["status"]) for p in mixed["parts"]] == [
+        (kind, "partial" if kind == "salesforce-classes" else "succeeded") for kind in WEEKLY_ORDER
+    ]
+    monkeypatch.undo()
+
+    # a failed part: the composite is failed
     sf.admin.add_fault("invalid_session", times=None)
     failed = await sync(client, admin["headers"], "weekly")
     assert failed["status"] == "failed"
+    assert [p["kind"] for p in failed["parts"]] == WEEKLY_ORDER
     assert failed["parts"][0]["error_code"] == "sf_auth_failed"
+    assert {p["status"] for p in failed["parts"]} == {"failed"}
 
 
 async def test_sf_50_after_an_auth_failure_remaining_parts_fail_without_calling_salesforce(
     client, admin, sf, monkeypatch
 ):
+    assert list(sync_runs.KINDS["daily"].parts) == DAILY_ORDER
     calls: list[str] = []
-
-    async def fake_runner(ctx: Any) -> None:
-        calls.append(ctx.kind)
-        ctx.counts["created"] = 1
-
-    async def auth_failure(ctx: Any) -> None:
-        calls.append(ctx.kind)
-        raise sync_runs.SalesforceError("sf_auth_failed", "login refused")
-
     runners = dict(sync_runs.RUNNERS)
-    runners.update(
-        {
-            "salesforce-organizations": auth_failure,
-            "salesforce-volunteers": fake_runner,
-            "salesforce-events": fake_runner,
-        }
-    )
+    runners.update({kind: _recording(calls, kind) for kind in DAILY_ORDER})
     monkeypatch.setattr(sync_runs, "RUNNERS", runners)
+    # the volunteers import (second part) is refused once; any later Salesforce call would succeed
+    sf.admin.add_fault("invalid_session", object="Contact", times=1)
+    sf.admin.clear_requests()
+
     run = await sync(client, admin["headers"], "daily")
     assert run["mode"] == "incremental" and run["status"] == "failed"
-    assert calls == ["salesforce-organizations"]
+    assert calls == ["salesforce-organizations", "salesforce-volunteers"]
     assert [(p["kind"], p["status"], p["error_code"]) for p in run["parts"]] == [
-        ("salesforce-organizations", "failed", "sf_auth_failed"),
+        ("salesforce-organizations", "succeeded", None),
         ("salesforce-volunteers", "failed", "sf_auth_failed"),
+        ("salesforce-affiliations", "failed", "sf_auth_failed"),
         ("salesforce-events", "failed", "sf_auth_failed"),
+        ("salesforce-volunteer-participations", "failed", "sf_auth_failed"),
+        ("salesforce-history", "failed", "sf_auth_failed"),
     ]
+    # the request log ends with the refused request: nothing was asked of Salesforce after it
+    requests = sf.admin.requests()
+    assert requests and all(r["status"] == 200 for r in requests[:-1])
+    assert (requests[-1]["status"], requests[-1]["object"]) == (401, "Contact")
+    assert not any(r["object"] == "Contact" for r in requests[:-1])
 
 
 async def test_ops_3_a_part_whose_parent_kind_failed_is_skipped_independent_parts_run(
     client, admin, monkeypatch
 ):
-    calls: list[str] = []
+    # 02 SF-17 parents of the daily parts (KINDS depends_on)
+    depends = {kind: sync_runs.KINDS[kind].depends_on for kind in DAILY_ORDER}
+    assert depends["salesforce-affiliations"] >= {"salesforce-volunteers", "salesforce-organizations"}
+    assert depends["salesforce-volunteer-participations"] == {"salesforce-volunteers", "salesforce-events"}
+    assert not depends["salesforce-events"] and not depends["salesforce-history"]
 
-    async def ok(ctx: Any) -> None:
-        calls.append(ctx.kind)
+    async def daily_with_broken(broken_kind: str) -> tuple[dict[str, Any], list[str]]:
+        calls: list[str] = []
 
-    async def broken(ctx: Any) -> None:
-        calls.append(ctx.kind)
-        raise sync_runs.SalesforceError("sf_query_error", "bad query")
+        async def ok(ctx: Any) -> None:
+            calls.append(ctx.kind)
 
-    runners = dict(sync_runs.RUNNERS)
-    runners.update(
-        {
-            "salesforce-volunteers": broken,
-            "salesforce-events": ok,
-            "salesforce-volunteer-participations": ok,
-            "salesforce-history": ok,
-        }
-    )
-    monkeypatch.setattr(sync_runs, "RUNNERS", runners)
-    run = await sync(client, admin["headers"], "daily")
-    assert calls == ["salesforce-volunteers", "salesforce-events", "salesforce-history"]
+        async def broken(ctx: Any) -> None:
+            calls.append(ctx.kind)
+            raise sync_runs.SalesforceError("sf_query_error", "bad query")
+
+        runners = dict(sync_runs.RUNNERS)
+        runners.update({kind: broken if kind == broken_kind else ok for kind in DAILY_ORDER})
+        monkeypatch.setattr(sync_runs, "RUNNERS", runners)
+        return await sync(client, admin["headers"], "daily"), calls
+
+    # volunteers fail: both of its children are skipped, the independent parts still run
+    run, calls = await daily_with_broken("salesforce-volunteers")
+    ran = ["salesforce-organizations", "salesforce-volunteers", "salesforce-events", "salesforce-history"]
+    assert calls == ran
     assert run["status"] == "failed"
-    skipped = [e for e in run["errors"] if e["code"] == "dependency_failed"]
-    assert skipped == [
+    assert [e for e in run["errors"] if e["code"] == "dependency_failed"] == [
+        {
+            "kind": "salesforce-affiliations",
+            "code": "dependency_failed",
+            "depends_on": ["salesforce-volunteers"],
+        },
         {
             "kind": "salesforce-volunteer-participations",
             "code": "dependency_failed",
             "depends_on": ["salesforce-volunteers"],
+        },
+    ]
+    assert [(p["kind"], p["status"]) for p in run["parts"]] == [
+        ("salesforce-organizations", "succeeded"),
+        ("salesforce-volunteers", "failed"),
+        ("salesforce-events", "succeeded"),
+        ("salesforce-history", "succeeded"),
+    ]
+    assert run["counts"]["parts_skipped"] == 2
+
+    # events fail: only volunteer participations depend on them; affiliations run
+    run, calls = await daily_with_broken("salesforce-events")
+    assert calls == [kind for kind in DAILY_ORDER if kind != "salesforce-volunteer-participations"]
+    assert run["status"] == "failed"
+    assert [e for e in run["errors"] if e["code"] == "dependency_failed"] == [
+        {
+            "kind": "salesforce-volunteer-participations",
+            "code": "dependency_failed",
+            "depends_on": ["salesforce-events"],
         }
     ]
-    assert [p["kind"] for p in run["parts"]] == [
-        "salesforce-volunteers",
-        "salesforce-events",
-        "salesforce-history",
+    assert [(p["kind"], p["status"]) for p in run["parts"]] == [
+        ("salesforce-organizations", "succeeded"),
+        ("salesforce-volunteers", "succeeded"),
+        ("salesforce-affiliations", "succeeded"),
+        ("salesforce-events", "failed"),
+        ("salesforce-history", "succeeded"),
     ]
 
 
@@ -312,7 +399,10 @@ async def test_ops_4_health_lists_every_kind_and_tells_never_run_no_changes_fail
     publishing = _kind(health, PUB)
     assert publishing["state"] == "never_run" and publishing["stale"] is True
     assert publishing["available"] is True and publishing["stale_after_hours"] == 2
-    assert _kind(health, "salesforce-volunteers")["available"] is False
+    assert _kind(health, "salesforce-volunteers")["available"] is True
+    for unavailable in ("salesforce-signup-push", "pathful-sheet"):
+        assert _kind(health, unavailable)["available"] is False
+        assert _kind(health, unavailable)["state"] == "never_run"
     assert _kind(health, "salesforce-districts-schools")["stale_after_hours"] == 192
     assert _kind(health, "pathful-sheet")["stale_after_hours"] == 336
     assert _kind(health, "daily")["composite"] is True and _kind(health, "daily")["stale"] is False

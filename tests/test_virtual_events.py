@@ -96,6 +96,8 @@ async def test_vs_5_create_virtual_event_defaults_naive_time_local_and_audit(cli
         {"duration": 0},
         {"duration": "sixty"},
         {"start_date": "not a date"},
+        {"start_date": "0001-01-01T00:00:00Z"},
+        {"start_date": "9999-12-31T23:59:59"},
         {"district_ids": [0]},
         {"district_ids": "1"},
         {"school_id": 2**40},
@@ -155,7 +157,15 @@ async def test_vs_5_patch_polaris_owned_fields_with_audit_old_new(client, admin,
     assert entry.changes["duration"] == {"old": 60, "new": 90}
     assert entry.changes["districts"] == {"old": [], "new": [district.id]}
     # null on a required field, unknown key, wrong types → 422; unknown event → 404
-    for bad in ({"title": None}, {"status": None}, {"nope": 1}, {"duration": -5}, [], "x"):
+    for bad in (
+        {"title": None},
+        {"status": None},
+        {"start_date": None},
+        {"nope": 1},
+        {"duration": -5},
+        [],
+        "x",
+    ):
         response = await client.patch(url(event.id), headers=admin["headers"], json=bad)
         assert response.status_code == 422, (bad, response.text)
         assert response.headers["content-type"] == PROBLEM
@@ -272,6 +282,10 @@ async def test_vs_5_district_user_cancellation_in_scope_ok_out_of_scope_and_othe
         assert response.json()["teachers"] == [] and response.json()["presenters"] == []  # DV-1
     response = await client.patch(url(outside.id), headers=headers, json={"cancellation_reason": "WEATHER"})
     assert response.status_code == 403 and response.headers["content-type"] == PROBLEM
+    in_person = await make_event(session, districts=[mine], status="cancelled", salesforce_id=None)
+    await session.commit()
+    response = await client.patch(url(in_person.id), headers=headers, json={"cancellation_reason": "WEATHER"})
+    assert response.status_code == 403  # CAP: the cancellation reason of a *virtual* event
     for body in (
         {"title": "x"},
         {"status": "completed"},

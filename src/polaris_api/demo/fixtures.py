@@ -172,9 +172,209 @@ def demo_fixtures(today: dt.date, zone: dt.tzinfo) -> dict[str, Any]:
         add(f"Draft: Career Speaker {number + 1}", "Career Speaker", 10 + number, status="Draft")
     for number in range(3):
         add(f"Past Workplace Visit {number + 1}", "Workplace Visit", -(number + 3))
-    return {"objects": {"Account": accounts, "Session__c": sessions}}
+    people = people_fixtures(today, zone, sessions)
+    accounts.extend(people.pop("_organizations"))
+    return {"objects": {"Account": accounts, "Session__c": sessions, **people}}
 
 
 def district_links_for_demo(sessions: list[dict[str, Any]]) -> dict[str, str]:
     """Which SF session goes to which SF district page: about a third of the sessions."""
     return {s["Id"]: s["District__c"] for index, s in enumerate(sessions) if index % 3 == 0}
+
+
+ORGANIZATIONS = [
+    ("Acme Engineering", "Business"),
+    ("Heartland Health", "Healthcare"),
+    ("Midwest Credit Union", "Financial Services"),
+    ("KC Tech Alliance", "Nonprofit"),
+    ("Prairie Builders", "Construction"),
+]
+FIRST_NAMES = ["Ana", "Ben", "Chloe", "Dev", "Elena", "Farah", "Gus", "Hana", "Ivan", "June", "Kofi", "Lena"]
+LAST_NAMES = ["Lopez", "Nguyen", "Okafor", "Patel", "Quinn", "Rossi", "Smith", "Tanaka", "Umar", "Vega"]
+TITLES = ["Civil Engineer", "Nurse Practitioner", "Loan Officer", "Software Developer", "Project Manager"]
+SKILLS = ["Engineering", "Public Speaking", "Healthcare", "Finance", "Coding", "Construction"]
+GENDERS = ["Male", "Female", "Non-binary", "Prefer not to answer"]
+RACES = ["White", "Black or African American", "Hispanic or Latino", "Asian", "Asian;White"]
+
+
+def _ts(day: dt.date, zone: dt.tzinfo, hour: int = 10) -> str:
+    return _sf_datetime(dt.datetime.combine(day, dt.time(hour), zone))
+
+
+def people_fixtures(
+    today: dt.date, zone: dt.tzinfo, sessions: list[dict[str, Any]]
+) -> dict[str, list[dict[str, Any]]]:
+    """Organizations, volunteers, teachers, students, classes, affiliations, participations and
+    logged emails for the daily and weekly imports (02 SF-25..SF-35)."""
+    rng = random.Random(today.toordinal() + 1)
+    school_ids = [_sf_id("0018X00000SCH", index) for index in range(1, len(SCHOOLS) + 1)]
+    organizations = [
+        {
+            "Id": _sf_id("0018X00000ORG", n),
+            "Name": name,
+            "Type": kind,
+            "BillingCity": "Kansas City",
+            "BillingState": "MO",
+        }
+        for n, (name, kind) in enumerate(ORGANIZATIONS, start=1)
+    ]
+    contacts: list[dict[str, Any]] = []
+    affiliations: list[dict[str, Any]] = []
+    for n in range(1, 41):
+        first, last = FIRST_NAMES[n % len(FIRST_NAMES)], LAST_NAMES[n % len(LAST_NAMES)]
+        organization = organizations[n % len(organizations)]
+        contact_id = _sf_id("0038X00000VOL", n)
+        contacts.append(
+            {
+                "Id": contact_id,
+                "Contact_Type__c": "Volunteer",
+                "FirstName": first,
+                "LastName": f"{last}{n}",
+                "Title": TITLES[n % len(TITLES)],
+                "Email": f"{first.lower()}.{last.lower()}{n}@example.org",
+                "npe01__WorkEmail__c": f"{first.lower()}{n}@{organization['Name'].split()[0].lower()}.example.com",
+                "npe01__Preferred_Email__c": "Work" if n % 2 else "Personal",
+                "MobilePhone": f"(816) 555-{1000 + n}",
+                "Gender__c": GENDERS[n % len(GENDERS)],
+                "Racial_Ethnic_Background__c": RACES[n % len(RACES)],
+                "Age_Group__c": ["25-34", "35-44", "45-54", "55-64"][n % 4],
+                "Highest_Level_of_Educational__c": ["Bachelors", "Masters", "PhD", "High School"][n % 4],
+                "Volunteer_Skills__c": ";".join(rng.sample(SKILLS, 2)),
+                "MailingCity": "Kansas City",
+                "MailingState": "MO",
+                "npsp__Primary_Affiliation__c": organization["Id"],
+            }
+        )
+        affiliations.append(
+            {
+                "Id": _sf_id("a0E8X00000AFF", n),
+                "npe5__Contact__c": contact_id,
+                "npe5__Organization__c": organization["Id"],
+                "npe5__Role__c": contacts[-1]["Title"],
+                "npe5__Primary__c": True,
+                "npe5__Status__c": "Current",
+            }
+        )
+    for n in range(1, 13):
+        contacts.append(
+            {
+                "Id": _sf_id("0038X00000TCH", n),
+                "Contact_Type__c": "Teacher",
+                "FirstName": FIRST_NAMES[(n + 3) % len(FIRST_NAMES)],
+                "LastName": f"Teacher{n}",
+                "Title": "Teacher",
+                "Email": f"teacher{n}@schools.example.org",
+                "Phone": f"(913) 555-{2000 + n}",
+                "npsp__Primary_Affiliation__c": school_ids[n % len(school_ids)],
+            }
+        )
+    classes = [
+        {
+            "Id": _sf_id("a0C8X00000CLS", n),
+            "Name": f"Class of {today.year + n}",
+            "School__c": school_ids[n % len(school_ids)],
+            "Class_Year_Number__c": today.year + n,
+        }
+        for n in range(1, 5)
+    ]
+    for n in range(1, 61):
+        contacts.append(
+            {
+                "Id": _sf_id("0038X00000STU", n),
+                "Contact_Type__c": "Student",
+                "FirstName": FIRST_NAMES[(n + 5) % len(FIRST_NAMES)],
+                "LastName": f"Student{n}",
+                "Local_Student_ID__c": f"S{100000 + n}",
+                "Gender__c": GENDERS[n % 2],
+                "Racial_Ethnic_Background__c": RACES[n % len(RACES)],
+                "Current_Grade__c": str(9 + n % 4),
+                "npsp__Primary_Affiliation__c": school_ids[n % len(school_ids)],
+                "Class__c": classes[n % len(classes)]["Id"],
+            }
+        )
+    past_sessions = [
+        s for s in sessions if s["Start_Date__c"] < today.isoformat() and s["Session_Status__c"] != "Draft"
+    ]
+    upcoming = [
+        s for s in sessions if s["Start_Date__c"] >= today.isoformat() and s["Session_Status__c"] != "Draft"
+    ]
+    participants: list[dict[str, Any]] = []
+    for n, session in enumerate(past_sessions + upcoming[:6], start=1):
+        past = session in past_sessions
+        for k in range(3):
+            volunteer = contacts[(n * 3 + k) % 40]
+            participants.append(
+                {
+                    "Id": _sf_id("a0P8X00000VPT", len(participants) + 1),
+                    "Participant_Type__c": "Volunteer",
+                    "Contact__c": volunteer["Id"],
+                    "Session__c": session["Id"],
+                    "Status__c": "Attended" if past else "Registered",
+                    "Delivery_Hours__c": 2 if past else None,
+                    "Title__c": volunteer["Title"],
+                    "Email__c": volunteer["Email"],
+                }
+            )
+        if past:
+            for k in range(10):
+                participants.append(
+                    {
+                        "Id": _sf_id("a0P8X00000SPT", len(participants) + 1),
+                        "Participant_Type__c": "Student",
+                        "Contact__c": _sf_id("0038X00000STU", (n * 10 + k) % 60 + 1),
+                        "Session__c": session["Id"],
+                        "Status__c": "Attended" if k < 8 else "No Show",
+                        "Delivery_Hours__c": 2,
+                    }
+                )
+    tasks, emails = [], []
+    for n in range(1, 21):
+        volunteer = contacts[n % 40]
+        day = today - dt.timedelta(days=n * 3)
+        tasks.append(
+            {
+                "Id": _sf_id("00T8X00000TSK", n),
+                "WhoId": volunteer["Id"],
+                "Subject": f"Email: Thank you for volunteering ({n})",
+                "Description": "Thanks again for joining us! Students loved your session.",
+                "Type": "Email",
+                "TaskSubtype": "Email",
+                "Status": "Completed",
+                "ActivityDate": day.isoformat(),
+                "CompletedDateTime": _ts(day, zone),
+                "CreatedDate": _ts(day, zone),
+            }
+        )
+        emails.append(
+            {
+                "Id": _sf_id("02s8X00000EML", n),
+                "ActivityId": tasks[-1]["Id"],
+                "Subject": tasks[-1]["Subject"].removeprefix("Email: "),
+                "TextBody": "Thanks again for joining us! Students loved your session. See you next time.",
+                "FromAddress": "staff@prepkc.example.org",
+                "ToAddress": volunteer["Email"],
+                "Incoming": False,
+                "MessageDate": _ts(day, zone, 11),
+                "Status": "3",
+            }
+        )
+    emails.append(
+        {
+            "Id": _sf_id("02s8X00000EML", 99),
+            "Subject": "Question about volunteering",
+            "TextBody": "Hello, how can I sign up?",
+            "FromAddress": "someone.unknown@example.net",
+            "ToAddress": "staff@prepkc.example.org",
+            "Incoming": True,
+            "MessageDate": _ts(today - dt.timedelta(days=2), zone),
+        }
+    )
+    return {
+        "Contact": contacts,
+        "npe5__Affiliation__c": affiliations,
+        "Class__c": classes,
+        "Session_Participant__c": participants,
+        "Task": tasks,
+        "EmailMessage": emails,
+        "_organizations": organizations,
+    }

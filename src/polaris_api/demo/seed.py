@@ -26,7 +26,8 @@ from polaris_api.sync.salesforce.fake.runner import FakeSalesforce
 
 log = logging.getLogger(__name__)
 
-DEMO_SYNC_KINDS = ("salesforce-districts-schools", "salesforce-publishing")
+# The weekly composite runs every Salesforce import in dependency order (02 SF-50).
+DEMO_SYNC_KINDS = ("weekly", "salesforce-publishing")
 
 
 @contextmanager

@@ -14,7 +14,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, StringConstraints
+from pydantic_core import PydanticCustomError
 
 from polaris_api.pagination import Page
 from polaris_api.schemas.common import MAX_DB_ID, StrictBody, clean_text
@@ -34,6 +35,16 @@ LongText = Annotated[Annotated[str, StringConstraints(max_length=20_000)] | None
 ShortText = Annotated[Annotated[str, StringConstraints(max_length=255)] | None, BeforeValidator(clean_text)]
 Notes = Annotated[Annotated[str, StringConstraints(max_length=4_000)] | None, BeforeValidator(clean_text)]
 
+
+def _plausible_start(value: dt.datetime) -> dt.datetime:
+    """Keep time-zone arithmetic (local dates, end = start + duration) inside datetime's range."""
+    if not 1900 <= value.year <= 2200:
+        raise PydanticCustomError("date_out_of_range", "start_date must be between the years 1900 and 2200")
+    return value
+
+
+EventStart = Annotated[dt.datetime, AfterValidator(_plausible_start)]
+
 CANCELLATION_FIELDS = frozenset({"cancellation_reason", "cancellation_notes"})
 FLAG_TYPES = ("needs_attention", "missing_teacher", "missing_presenter", "needs_reason")
 FlagType = Literal["needs_attention", "missing_teacher", "missing_presenter", "needs_reason"]
@@ -46,7 +57,7 @@ class VirtualEventCreate(StrictBody):
     read in ``POLARIS_TIMEZONE`` (R6); ``end_date`` is start + duration."""
 
     title: Title
-    start_date: dt.datetime
+    start_date: EventStart
     duration: Duration | None = 60
     type: EventType = "virtual_session"
     status: EventStatus = "draft"
@@ -62,7 +73,7 @@ class VirtualEventUpdate(StrictBody):
     Pathful (Pathful session) → 409 ``owned_by_<owner>``. Cancellation fields: VS-5 / VOC-16."""
 
     title: Title | None = None
-    start_date: dt.datetime | None = None
+    start_date: EventStart | None = None
     duration: Duration | None = None
     type: EventType | None = None
     status: EventStatus | None = None
@@ -151,7 +162,7 @@ class NamedRef(BaseModel):
 class RecruitmentItem(BaseModel):
     event_id: int
     title: str
-    start_date: dt.datetime
+    start_date: EventStart
     days_until: int = Field(description="local start date − local today")
     urgency: Urgency = Field(description="red ≤ 7 days, yellow 8–14, blue > 14")
     status: str | None

@@ -347,6 +347,8 @@ async def update_event(
         raise forbidden("District users may set only the cancellation reason and notes.")
     event = await _get_event(session, event_id)
     if not full:
+        if event.type != "virtual_session" and event.format != "virtual":
+            raise forbidden("District users may set the cancellation reason of virtual events only.")
         allowed = principal.visible_district_ids() or frozenset()
         if not (await event_district_ids(session, event)) & allowed:
             raise forbidden("This event is outside your districts.")
@@ -356,7 +358,7 @@ async def update_event(
     )
     body = _validate(VirtualEventUpdate if full else CancellationUpdate, raw)
     fields = set(body.model_fields_set)
-    for required in {"title", "type", "status"} & fields:
+    for required in {"title", "type", "status", "start_date"} & fields:
         if getattr(body, required) is None:
             raise validation_problem([{"loc": ("body", required), "msg": "may not be null", "type": "null"}])
 
@@ -376,9 +378,7 @@ async def update_event(
     if "cancellation_notes" in fields:
         event.cancellation_notes = body.cancellation_notes
     if fields & {"start_date", "duration"}:
-        start = to_utc(body.start_date, zone) if "start_date" in fields and body.start_date else None
-        if "start_date" not in fields:
-            start = event.start_date
+        start = to_utc(body.start_date, zone) if body.start_date is not None else event.start_date
         duration = body.duration if "duration" in fields else event.duration
         _set_schedule(event, start, duration, zone)
     changes = audit.diff(before, _snapshot(event))
