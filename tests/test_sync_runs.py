@@ -280,9 +280,10 @@ async def test_ops_3_weekly_runs_available_parts_as_child_runs_with_worst_status
     sf.admin.add_fault("invalid_session", times=None)
     failed = await sync(client, admin["headers"], "weekly")
     assert failed["status"] == "failed"
-    assert [p["kind"] for p in failed["parts"]] == WEEKLY_ORDER
-    assert failed["parts"][0]["error_code"] == "sf_auth_failed"
-    assert {p["status"] for p in failed["parts"]} == {"failed"}
+    assert failed["parts"][0]["kind"] == "salesforce-districts-schools"
+    assert {(p["status"], p["error_code"]) for p in failed["parts"]} == {("failed", "sf_auth_failed")}
+    skipped = [e["kind"] for e in failed["errors"] if e["code"] == "dependency_failed"]
+    assert sorted([p["kind"] for p in failed["parts"]] + skipped, key=WEEKLY_ORDER.index) == WEEKLY_ORDER
 
 
 async def test_sf_50_after_an_auth_failure_remaining_parts_fail_without_calling_salesforce(
@@ -300,14 +301,21 @@ async def test_sf_50_after_an_auth_failure_remaining_parts_fail_without_calling_
     run = await sync(client, admin["headers"], "daily")
     assert run["mode"] == "incremental" and run["status"] == "failed"
     assert calls == ["salesforce-organizations", "salesforce-volunteers"]
+    # every later part fails: with sf_auth_failed, or skipped when it depends on a failed part (OPS-3)
     assert [(p["kind"], p["status"], p["error_code"]) for p in run["parts"]] == [
         ("salesforce-organizations", "succeeded", None),
         ("salesforce-volunteers", "failed", "sf_auth_failed"),
-        ("salesforce-affiliations", "failed", "sf_auth_failed"),
         ("salesforce-events", "failed", "sf_auth_failed"),
-        ("salesforce-volunteer-participations", "failed", "sf_auth_failed"),
         ("salesforce-history", "failed", "sf_auth_failed"),
     ]
+    assert [(e["kind"], e["code"]) for e in run["errors"]] == [
+        ("salesforce-volunteers", "sf_auth_failed"),
+        ("salesforce-affiliations", "dependency_failed"),
+        ("salesforce-events", "sf_auth_failed"),
+        ("salesforce-volunteer-participations", "dependency_failed"),
+        ("salesforce-history", "sf_auth_failed"),
+    ]
+    assert run["counts"]["parts_failed"] == 3 and run["counts"]["parts_skipped"] == 2
     # the request log ends with the refused request: nothing was asked of Salesforce after it
     requests = sf.admin.requests()
     assert requests and all(r["status"] == 200 for r in requests[:-1])

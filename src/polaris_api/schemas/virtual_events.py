@@ -162,7 +162,7 @@ class NamedRef(BaseModel):
 class RecruitmentItem(BaseModel):
     event_id: int
     title: str
-    start_date: EventStart
+    start_date: dt.datetime
     days_until: int = Field(description="local start date − local today")
     urgency: Urgency = Field(description="red ≤ 7 days, yellow 8–14, blue > 14")
     status: str | None
