@@ -1,8 +1,10 @@
 """04 PF-*: the Pathful Session Report import, its report, its queues and its limits.
 
 The fixture file ``tests/data/pathful_worked_example.csv`` is the 04 §2 worked example, imported
-against the §2 existing data (``tests.pathful_factories.seed_worked_example``) with the clock at
-2026-03-01 12:00 local and ``mode=since&since=2025-08-01``.
+against the §2 existing data (``tests.pathful_factories.seed_worked_example``) with
+``mode=since&since=2025-08-01``. Uploads through the API run at the real clock; the checks that
+depend on the example's clock (2026-03-01 12:00 local: what is "future", the current semester)
+call the import service with that ``clock``.
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ from typer.testing import CliRunner
 import polaris_api.services.pathful_import as pathful_service
 from polaris_api.app import create_app
 from polaris_api.cli import app as cli_app
-from polaris_api.db import make_engine
+from polaris_api.db import make_engine, utcnow
+from polaris_api.errors import Problem
 from polaris_api.models.app_setting import REPORTING_DATA_VERSION, DataVersion
 from polaris_api.models.audit import AuditEntry
 from polaris_api.models.events import Event, EventParticipation, EventTeacher, VirtualSessionFlag
@@ -40,6 +43,7 @@ from polaris_api.schemas.pathful import (
     row_context,
 )
 from polaris_api.services.pathful_import import cutoff_date
+from polaris_api.sync.tabular import parse_table
 from tests.conftest import DATABASE_URL, IS_POSTGRES, make_settings
 from tests.live_server import serve_in_thread
 from tests.pathful_factories import (
@@ -88,15 +92,11 @@ REIMPORT = {
 # ----------------------------------------------------------------------------------- helpers
 
 
-@pytest.fixture
-def clock(monkeypatch) -> dt.datetime:
-    frozen = local("2026-03-01", "12:00")
-    monkeypatch.setattr(pathful_service, "now", lambda: frozen)
-    return frozen
+CLOCK = local("2026-03-01", "12:00")  # the worked example's clock (04 §2)
 
 
 @pytest.fixture
-async def example(session, clock):
+async def example(session):
     seeded = await seed_worked_example(session)
     await session.commit()
     return seeded
@@ -155,6 +155,19 @@ async def upload(
         key: str(value).lower() if isinstance(value, bool) else str(value) for key, value in form.items()
     }
     return await client.post(URL, headers=headers, files={"file": (name, data)}, data=fields)
+
+
+async def import_at(session, data: bytes, clock: dt.datetime = CLOCK, **options: Any) -> dict[str, Any]:
+    """The import service itself, at ``clock`` (an upload through the API runs at the real now)."""
+    return await pathful_service.import_pathful_table(
+        session, make_settings(), parse_table(data, "report.csv"), principal=None, clock=clock, **options
+    )
+
+
+async def import_started_at(session, import_id: int) -> dt.datetime:
+    """The import's clock: its run row's ``started_at``."""
+    await fresh(session)
+    return (await session.execute(select(ImportRun.started_at).where(ImportRun.id == import_id))).scalar_one()
 
 
 def counts_of(report: dict[str, Any]) -> dict[str, int]:
@@ -232,11 +245,12 @@ async def snapshot(session) -> dict[str, int]:
 # ----------------------------------------------------------------------------------- worked example
 
 
-async def test_pf_19_worked_example_csv_report_and_row_outcomes(app, client, admin, session, example, clock):
+async def test_pf_19_worked_example_csv_report_and_row_outcomes(app, client, admin, session, example):
     # the same report from the XLSX variant (PF-2) and from a Google Sheet (PF-1), as dry runs
     await _xlsx_same_report(client, admin, session, example)
     await _google_sheet_source(app, client, admin, session, example)
     teachers_before = await count(session, Teacher)
+    before = utcnow()
     response = await upload(client, admin["headers"], EXAMPLE.read_bytes(), **SINCE)
     assert response.status_code == 200, response.text
     report = response.json()
@@ -277,7 +291,9 @@ async def test_pf_19_worked_example_csv_report_and_row_outcomes(app, client, adm
     assert e51872.district_partner == "Riverbend USD"
     t1_link = await link_of(session, "51872", example.t1.id)
     assert t1_link is not None and t1_link.status == "attended" and t1_link.source == "pathful"
-    assert t1_link.attendance_confirmed_at == clock
+    # confirmed at the import's clock
+    clock = await import_started_at(session, report["import_id"])
+    assert before <= clock <= utcnow() and t1_link.attendance_confirmed_at == clock
     assert t1_link.last_import_id == report["import_id"]
 
     # row 3: V1 by ID → presenter, attended, 1 h
@@ -435,7 +451,7 @@ async def _reimport_changes_nothing(client, admin, session, example):
 
 
 async def test_pf_14_pf_15_corrected_reimport_flips_status_except_admin_notes(
-    client, admin, session, example, clock
+    client, admin, session, example
 ):
     assert (await upload(client, admin["headers"], EXAMPLE.read_bytes(), **SINCE)).status_code == 200
     rows = example_rows()
@@ -455,6 +471,7 @@ async def test_pf_14_pf_15_corrected_reimport_flips_status_except_admin_notes(
     assert (await link_of(session, "51872", example.t1.id)).status == "no_show"  # type: ignore[union-attr]
     assert (await link_of(session, "51872", example.t1.id)).attendance_confirmed_at is None  # type: ignore[union-attr]
     t2_link = await link_of(session, "51905", example.t2.id)
+    clock = await import_started_at(session, report["import_id"])
     assert t2_link is not None and t2_link.status == "attended" and t2_link.attendance_confirmed_at == clock
 
     # an admin note protects a row in either direction (PF-15, OWN-3)
@@ -566,7 +583,7 @@ async def _dry_run_reports_the_same_and_writes_nothing(client, admin, session, e
 # ----------------------------------------------------------------------------------- queues (PF-17/18)
 
 
-async def _resolve_teacher_replays_row(client, admin, session, example, clock):
+async def _resolve_teacher_replays_row(client, admin, session, example):
     rows = example_rows()
     header = rows[0]
     # Jordan Blake (2219999) also signed up for 51951: a second pending record with the same ID
@@ -595,18 +612,22 @@ async def _resolve_teacher_replays_row(client, admin, session, example, clock):
     )
     assert listed.status_code == 200 and listed.json()["total"] == 2
 
+    before = utcnow()
     response = await client.post(
         f"/api/v1/imports/unmatched/{by_session['51950']}/resolve",
         json={"teacher_id": jordan},
         headers=admin["headers"],
     )
+    after = utcnow()
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["outcome"] == "created_participations"
     assert body["record"]["status"] == "resolved" and body["record"]["resolved_teacher_id"] == jordan
     assert [record["session_id"] for record in body["also_resolved"]] == ["51951"]
     link = await link_of(session, "51950", jordan)
-    assert link is not None and link.status == "attended" and link.attendance_confirmed_at == clock
+    # confirmed when the replay ran (the resolution)
+    assert link is not None and link.status == "attended"
+    assert link.attendance_confirmed_at is not None and before <= link.attendance_confirmed_at <= after
     other = await link_of(session, "51951", jordan)
     assert other is not None and other.status == "no_show"
     await fresh(session)
@@ -982,15 +1003,26 @@ async def _modes_and_cutoffs(client, admin, session, example):
     assert cutoff_date("current_semester", None, dt.date(2026, 9, 3)) == dt.date(2026, 8, 1)
     assert cutoff_date("last_6_months", None, today) == dt.date(2025, 9, 2)
     assert cutoff_date("since", dt.date(2025, 8, 1), today) == dt.date(2025, 8, 1)
-    # the default mode is current_semester: from 2026-01-01, so 51700 (2025-05-12) is skipped
+    # the default mode is current_semester, from the upload's local today
     default = await upload(client, admin["headers"], EXAMPLE.read_bytes(), dry_run=True)
-    assert default.json()["mode"] == "current_semester" and default.json()["cutoff_date"] == "2026-01-01"
-    assert default.json()["skipped_before_cutoff"] == 1
+    real_today = utcnow().astimezone(ZONE).date()
+    assert default.json()["mode"] == "current_semester"
+    assert default.json()["cutoff_date"] == cutoff_date("current_semester", None, real_today).isoformat()
+    # at the example's clock: from 2026-01-01, so 51700 (2025-05-12) is skipped
+    at_clock = await import_at(session, EXAMPLE.read_bytes(), dry_run=True)
+    assert at_clock["mode"] == "current_semester" and at_clock["cutoff_date"] == "2026-01-01"
+    assert at_clock["skipped_before_cutoff"] == 1
     full = await upload(client, admin["headers"], EXAMPLE.read_bytes(), dry_run=True, mode="full")
     assert full.json()["skipped_before_cutoff"] == 0 and full.json()["created_events"] == 6
-    # future sessions are always kept
-    future = await upload(client, admin["headers"], EXAMPLE.read_bytes(), dry_run=True, since="2026-03-10")
-    assert future.json()["created_events"] == 1  # 52011 on 2026-03-24
+    since = await upload(client, admin["headers"], EXAMPLE.read_bytes(), dry_run=True, since="2026-03-10")
+    assert since.json()["created_events"] == 1  # 52011 on 2026-03-24
+    # future sessions are always kept: 52011 is before a cutoff of 2026-04-01, but after the clock
+    future = await import_at(session, EXAMPLE.read_bytes(), dry_run=True, since=dt.date(2026, 4, 1))
+    assert future["created_events"] == 1 and future["skipped_before_cutoff"] == 9
+    past = await import_at(
+        session, EXAMPLE.read_bytes(), local("2026-04-01", "12:00"), dry_run=True, since=dt.date(2026, 4, 1)
+    )
+    assert past["created_events"] == 0 and past["skipped_before_cutoff"] == 10  # the clock moved past it
 
 
 async def _roster_email_and_candidates(client, admin, session, example):
@@ -1061,9 +1093,9 @@ async def _near_matches_never_linked(client, admin, session, example):
     assert (await session.get(Volunteer, priya)).pathful_user_id == "2288888"  # type: ignore[union-attr]
 
 
-async def test_pf_23_flags_overrides_and_reporting_version(client, admin, session, example, clock):
-    response = await upload(client, admin["headers"], EXAMPLE.read_bytes(), **SINCE)
-    assert response.status_code == 200
+async def test_pf_23_flags_overrides_and_reporting_version(client, admin, session, example):
+    # at the example's clock 52011 (2026-03-24, published) is in the future: no flag
+    await import_at(session, EXAMPLE.read_bytes(), mode="since", since=dt.date(2025, 8, 1))
     await fresh(session)
     flags = (
         await session.execute(
@@ -1262,7 +1294,7 @@ def test_pf_6_dates_in_local_time():
 # ----------------------------------------------------------------------------------- CLI
 
 
-async def test_pf_cli_import_pathful_through_the_client(db, admin, session, clock):
+async def test_pf_cli_import_pathful_through_the_client(db, admin, session):
     await seed_worked_example(session)
     await session.commit()
     app = create_app(make_settings())
@@ -1333,18 +1365,22 @@ async def test_pf_1_limits_types_and_hostile_input(client, admin, session, examp
     await _hostile_input(client, admin, session, example)
 
 
-async def _unexpected_error_rolls_back(client, admin, session, monkeypatch) -> None:
+async def _unexpected_error_rolls_back(client, admin, session) -> None:
     """PF-22: an unexpected error rolls everything back, is logged as failed, answers 500."""
     before = await snapshot(session)
+    reached: list[int] = []
 
-    async def explode(*args: Any, **kwargs: Any) -> None:
+    async def explode(run: ImportRun, report: dict[str, Any]) -> None:
+        # every write of the import is done (events, links, audit, run row) and not yet committed
+        reached.append(report["processed"])
         raise RuntimeError("disk on fire")
 
-    original = pathful_service.after_import
-    monkeypatch.setattr(pathful_service, "after_import", explode)
-    response = await upload(client, admin["headers"], EXAMPLE.read_bytes(), **SINCE)
-    monkeypatch.setattr(pathful_service, "after_import", original)  # keeps the frozen clock
-    assert response.status_code == 500 and response.json()["code"] == "import_failed"
+    with pytest.raises(Problem) as failure:
+        await import_at(
+            session, EXAMPLE.read_bytes(), mode="since", since=dt.date(2025, 8, 1), before_commit=explode
+        )
+    assert reached == [EXPECTED["processed"]]
+    assert failure.value.status == 500 and failure.value.code == "import_failed"
     after = await snapshot(session)
     assert after.pop("import_run") == before.pop("import_run") + 1
     assert after == before
@@ -1354,14 +1390,12 @@ async def _unexpected_error_rolls_back(client, admin, session, monkeypatch) -> N
     assert failed.status == "failed"
 
 
-async def test_pf_22_one_import_at_a_time_errors_and_bulk_statements(
-    client, admin, session, example, db, clock, monkeypatch
-):
-    await _unexpected_error_rolls_back(client, admin, session, monkeypatch)
+async def test_pf_22_one_import_at_a_time_errors_and_bulk_statements(client, admin, session, example, db):
+    await _unexpected_error_rolls_back(client, admin, session)
     await _one_import_at_a_time(client, admin, session, example, db)
     await _statements_do_not_grow(client, admin, session, example)
 
 
-async def test_pf_18_resolve_teacher_then_date_an_undated_session(client, admin, session, example, clock):
-    await _resolve_teacher_replays_row(client, admin, session, example, clock)
+async def test_pf_18_resolve_teacher_then_date_an_undated_session(client, admin, session, example):
+    await _resolve_teacher_replays_row(client, admin, session, example)
     await _no_date_queue_dated_by_hand(client, admin, session, example)

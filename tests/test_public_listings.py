@@ -6,6 +6,7 @@ import asyncio
 import datetime as dt
 
 import icalendar
+from sqlalchemy import event as sa_event
 from sqlalchemy import select, text, update
 
 from polaris_api.db import utcnow
@@ -394,37 +395,42 @@ async def test_list_7_local_writes_at_once_other_processes_within_the_version_tt
     assert listings.local_write_count() == before + 2
 
 
-async def test_scale_3_304_and_unchanged_200_do_no_per_event_work(client, app, session, monkeypatch):
+async def test_scale_3_304_and_unchanged_200_do_no_per_event_work(client, app, session):
     listings.listing_cache(app.state).version_ttl = 3600  # deterministic on a slow machine
-    for _ in range(3):
-        await make_event(session)
-    await session.commit()
-    calls = {"n": 0}
-    original = listings._page_body
+    statements: list[str] = []
 
-    async def counting(*args, **kwargs):
-        calls["n"] += 1
-        return await original(*args, **kwargs)
+    def record(conn, cursor, statement, parameters, context, executemany) -> None:
+        statements.append(statement)
 
-    versions = {"n": 0}
-    original_version = listings.data_version
+    async def statements_of(**headers: str):
+        statements.clear()
+        response = await client.get(MAIN, params={"page_size": 100}, headers=headers)
+        return response, len(statements)
 
-    async def counting_version(*args, **kwargs):
-        versions["n"] += 1
-        return await original_version(*args, **kwargs)
-
-    monkeypatch.setattr(listings, "_page_body", counting)
-    monkeypatch.setattr(listings, "data_version", counting_version)
-    first = await client.get(MAIN, params={"page_size": 100})
-    assert calls["n"] == 1 and versions["n"] == 1
-    for _ in range(3):
-        assert (await client.get(MAIN, params={"page_size": 100})).content == first.content
-        not_modified = await client.get(
-            MAIN, params={"page_size": 100}, headers={"If-None-Match": first.headers["etag"]}
-        )
-        assert not_modified.status_code == 304
-    assert calls["n"] == 1  # encoded once, reused while the data version is unchanged
-    assert versions["n"] == 1  # the version itself is memoised (no local write, within its TTL)
+    engine = app.state.engine.sync_engine  # the app's own engine: the statements of its requests
+    sa_event.listen(engine, "before_cursor_execute", record)
+    try:
+        first_counts = []
+        created = 0
+        for events in (3, 30):
+            while created < events:
+                await make_event(session)
+                created += 1
+            await session.commit()  # a local write: the next request reads the new version
+            first, first_count = await statements_of()
+            assert first.status_code == 200 and len(first.json()["items"]) == events
+            first_counts.append(first_count)
+            for _ in range(3):
+                unchanged, count = await statements_of()
+                assert unchanged.content == first.content
+                assert count == 0  # the encoded page is reused while the data version is unchanged
+                not_modified, count = await statements_of(**{"If-None-Match": first.headers["etag"]})
+                assert not_modified.status_code == 304
+                assert count == 0  # the version is memoised (no local write, within its TTL)
+        # building a page costs the same statements for 3 events as for 30: none per event
+        assert first_counts[0] == first_counts[1] and first_counts[0] > 0
+    finally:
+        sa_event.remove(engine, "before_cursor_execute", record)
 
 
 def test_scale_3_listing_cache_is_bounded():

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-import pytest
 from sqlalchemy import select
 
 from polaris_api.db import utcnow
 from polaris_api.models.audit import AuditEntry
 from polaris_api.models.events import Event, EventDistrict
 from polaris_api.models.sync import SyncRun
-from polaris_api.services import publishing
 from tests.factories import make_district, make_event, make_signup, today
 
 EVENTS = "/api/v1/publishing/events"
@@ -322,12 +320,9 @@ async def test_pub_5_district_users_and_api_keys_are_refused(client, session, ma
 # PUB-3: current sync errors
 
 
-@pytest.mark.parametrize("source", ["sync_runs", "fallback"])
 async def test_pub_3_sync_errors_are_those_of_the_newest_publishing_run_that_applied_data(
-    client, session, admin, monkeypatch, source
+    client, session, admin
 ):
-    if source == "fallback":  # the query of services.publishing, without services.sync_runs
-        monkeypatch.setattr(publishing, "_provider", lambda: None)
     now = utcnow()
 
     def run(

@@ -144,8 +144,10 @@ async def test_ops_2_second_trigger_while_one_runs_gets_409_with_running_run_id(
     assert (await sync(client, admin["headers"]))["status"] == "succeeded"  # free again
 
 
-async def test_ops_2_heartbeat_is_updated_while_a_run_works(client, admin, sf, monkeypatch):
-    monkeypatch.setattr(sync_runs, "heartbeat_interval", lambda settings: 0.05)
+async def test_ops_2_heartbeat_is_updated_while_a_run_works(client, admin, sf, app):
+    # a timeout of 0.6 s: a heartbeat every 0.2 s (a quarter of it, at least 0.2 s)
+    app.state.settings = app.state.settings.model_copy(update={"sync_heartbeat_timeout_minutes": 0.01})
+    assert sync_runs.heartbeat_interval(app.state.settings) == 0.2
     _hold(sf, 1.0)
     run_id = (await client.post(f"/api/v1/sync/{PUB}", headers=admin["headers"])).json()["run_id"]
     moved = False
@@ -196,6 +198,12 @@ async def test_ops_2_shutdown_cancels_background_runs_which_end_failed(client, a
     await sync_runs.stop_background_runs(app)
     run = (await client.get(f"/api/v1/sync/runs/{run_id}", headers=admin["headers"])).json()
     assert run["status"] == "failed" and run["error_code"] == "cancelled"
+    # the held query still ends in its worker thread: wait for its answer (logged by the double
+    # when answered), so that it does not land in a later test's request log
+    for _ in range(100):
+        if sf.admin.requests():
+            break
+        await asyncio.sleep(0.05)
     sf.admin.clear_faults()
 
 
@@ -227,21 +235,27 @@ WEEKLY_ORDER = [
 ]
 
 
-def _recording(calls: list[str], kind: str) -> Any:
-    """The kind's real runner, noting each call in ``calls``."""
-    real = sync_runs.runner_for(kind)
-    assert real is not None, kind
+# The Salesforce object each daily part queries first (its requests in the double's log).
+DAILY_OBJECTS = {
+    "salesforce-organizations": "Account",
+    "salesforce-volunteers": "Contact",
+    "salesforce-affiliations": "npe5__Affiliation__c",
+    "salesforce-events": "Session__c",
+    "salesforce-volunteer-participations": "Session_Participant__c",
+    "salesforce-history": "Task",
+}
 
-    async def runner(ctx: Any) -> None:
-        calls.append(ctx.kind)
-        await real(ctx)
 
-    return runner
+def _queried_objects(sf) -> list[str]:
+    """The objects Salesforce was asked for, in order, each once per run of asks."""
+    objects: list[str] = []
+    for request in sf.admin.requests():
+        if not objects or objects[-1] != request["object"]:
+            objects.append(request["object"])
+    return objects
 
 
-async def test_ops_3_weekly_runs_available_parts_as_child_runs_with_worst_status(
-    client, admin, sf, monkeypatch
-):
+async def test_ops_3_weekly_runs_available_parts_as_child_runs_with_worst_status(client, admin, sf):
     assert list(sync_runs.KINDS["weekly"].parts) == WEEKLY_ORDER
     sf.admin.replace("Account", [{"Id": account_id(1), "Name": "KCPS", "Type": "School District"}])
     run = await sync(client, admin["headers"], "weekly")
@@ -263,18 +277,17 @@ async def test_ops_3_weekly_runs_available_parts_as_child_runs_with_worst_status
     assert {r["parent_run_id"] for r in listed.json()["items"]} == {run["id"]}
 
     # one partial part among succeeded ones: the composite is partial
-    async def partial(ctx: Any) -> None:
-        ctx.add_error({"salesforce_id": None, "index": 0, "code": "invalid_record"})
-
-    runners = dict(sync_runs.RUNNERS)
-    runners["salesforce-classes"] = partial
-    monkeypatch.setattr(sync_runs, "RUNNERS", runners)
+    # (a Class__c record without its required Name is rejected, SF-19: the classes part is partial)
+    sf.admin.replace("Class__c", [{"Id": "a0C000000000001AAA", "Name": None}])
     mixed = await sync(client, admin["headers"], "weekly")
     assert mixed["status"] == "partial"
     assert [(p["kind"], p["status"]) for p in mixed["parts"]] == [
         (kind, "partial" if kind == "salesforce-classes" else "succeeded") for kind in WEEKLY_ORDER
     ]
-    monkeypatch.undo()
+    classes = next(p for p in mixed["parts"] if p["kind"] == "salesforce-classes")
+    classes_run = (await client.get(f"/api/v1/sync/runs/{classes['id']}", headers=admin["headers"])).json()
+    assert [e["salesforce_id"] for e in classes_run["errors"]] == ["a0C000000000001AAA"]
+    sf.admin.replace("Class__c", [])
 
     # a failed part: the composite is failed
     sf.admin.add_fault("invalid_session", times=None)
@@ -286,21 +299,16 @@ async def test_ops_3_weekly_runs_available_parts_as_child_runs_with_worst_status
     assert sorted([p["kind"] for p in failed["parts"]] + skipped, key=WEEKLY_ORDER.index) == WEEKLY_ORDER
 
 
-async def test_sf_50_after_an_auth_failure_remaining_parts_fail_without_calling_salesforce(
-    client, admin, sf, monkeypatch
-):
+async def test_sf_50_after_an_auth_failure_remaining_parts_fail_without_calling_salesforce(client, admin, sf):
     assert list(sync_runs.KINDS["daily"].parts) == DAILY_ORDER
-    calls: list[str] = []
-    runners = dict(sync_runs.RUNNERS)
-    runners.update({kind: _recording(calls, kind) for kind in DAILY_ORDER})
-    monkeypatch.setattr(sync_runs, "RUNNERS", runners)
     # the volunteers import (second part) is refused once; any later Salesforce call would succeed
     sf.admin.add_fault("invalid_session", object="Contact", times=1)
     sf.admin.clear_requests()
 
     run = await sync(client, admin["headers"], "daily")
     assert run["mode"] == "incremental" and run["status"] == "failed"
-    assert calls == ["salesforce-organizations", "salesforce-volunteers"]
+    # only the organizations and volunteers parts asked Salesforce anything
+    assert _queried_objects(sf) == [DAILY_OBJECTS[kind] for kind in DAILY_ORDER[:2]]
     # every later part fails: with sf_auth_failed, or skipped when it depends on a failed part (OPS-3)
     assert [(p["kind"], p["status"], p["error_code"]) for p in run["parts"]] == [
         ("salesforce-organizations", "succeeded", None),
@@ -323,9 +331,7 @@ async def test_sf_50_after_an_auth_failure_remaining_parts_fail_without_calling_
     assert not any(r["object"] == "Contact" for r in requests[:-1])
 
 
-async def test_ops_3_a_part_whose_parent_kind_failed_is_skipped_independent_parts_run(
-    client, admin, monkeypatch
-):
+async def test_ops_3_a_part_whose_parent_kind_failed_is_skipped_independent_parts_run(client, admin, sf):
     # 02 SF-17 parents of the daily parts (KINDS depends_on)
     depends = {kind: sync_runs.KINDS[kind].depends_on for kind in DAILY_ORDER}
     assert depends["salesforce-affiliations"] >= {"salesforce-volunteers", "salesforce-organizations"}
@@ -333,19 +339,21 @@ async def test_ops_3_a_part_whose_parent_kind_failed_is_skipped_independent_part
     assert not depends["salesforce-events"] and not depends["salesforce-history"]
 
     async def daily_with_broken(broken_kind: str) -> tuple[dict[str, Any], list[str]]:
-        calls: list[str] = []
-
-        async def ok(ctx: Any) -> None:
-            calls.append(ctx.kind)
-
-        async def broken(ctx: Any) -> None:
-            calls.append(ctx.kind)
-            raise sync_runs.SalesforceError("sf_query_error", "bad query")
-
-        runners = dict(sync_runs.RUNNERS)
-        runners.update({kind: broken if kind == broken_kind else ok for kind in DAILY_ORDER})
-        monkeypatch.setattr(sync_runs, "RUNNERS", runners)
-        return await sync(client, admin["headers"], "daily"), calls
+        """A daily run where Salesforce answers 500 to every query of the broken part's object
+        (a manual run retries once, then the part fails ``sf_unavailable``); the parts that ran,
+        in order, read from the double's request log."""
+        sf.admin.clear_faults()
+        sf.admin.add_fault(kind="http_500", endpoint="any", object=DAILY_OBJECTS[broken_kind], times=None)
+        sf.admin.clear_requests()
+        run = await sync(client, admin["headers"], "daily")
+        assert run["trigger"] == "manual"
+        broken = next(p for p in run["parts"] if p["kind"] == broken_kind)
+        assert (broken["status"], broken["error_code"]) == ("failed", "sf_unavailable")
+        refused = [r for r in sf.admin.requests() if r["status"] == 500]
+        assert [r["object"] for r in refused] == [DAILY_OBJECTS[broken_kind]] * 2  # one retry
+        by_object = {obj: kind for kind, obj in DAILY_OBJECTS.items()}
+        objects = [obj for obj in _queried_objects(sf) if obj in by_object]
+        return run, [by_object[obj] for obj in objects]
 
     # volunteers fail: both of its children are skipped, the independent parts still run
     run, calls = await daily_with_broken("salesforce-volunteers")

@@ -16,6 +16,7 @@ import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
+from sqlalchemy.exc import DataError, DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
@@ -160,6 +161,34 @@ async def _handle_ownership(_: Request, exc: Exception) -> Response:
     )
 
 
+def _is_data_exception(exc: BaseException) -> bool:
+    """SQLSTATE class 22 (data exception) anywhere in the driver's error chain, or a DataError."""
+    if isinstance(exc, DataError):
+        return True
+    seen: BaseException | None = getattr(exc, "orig", None)
+    while seen is not None:
+        if str(getattr(seen, "sqlstate", "") or "").startswith("22"):
+            return True
+        seen = seen.__cause__
+    return False
+
+
+async def _handle_database_error(request: Request, exc: Exception) -> Response:
+    if not _is_data_exception(exc):
+        return await _handle_unexpected(request, exc)
+    return await _handle_data_error(request, exc)
+
+
+async def _handle_data_error(request: Request, exc: Exception) -> Response:
+    """A value the database cannot hold (a NUL character in text, a number or date out of range)
+    is bad input, whichever endpoint it reached: 422, never 500. The transaction is rolled back by
+    the session; the driver message is not echoed (it may quote the value)."""
+    log.info("database refused a value on %s %s: %s", request.method, request.url.path, type(exc).__name__)
+    return problem_response(
+        Problem(422, "invalid_value", "A submitted value cannot be stored (bad character or out of range).")
+    )
+
+
 async def _handle_unexpected(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return problem_response(Problem(500, "internal_error", "Unexpected error; it has been logged."))
@@ -170,6 +199,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _handle_validation)
     app.add_exception_handler(StarletteHTTPException, _handle_http)
     app.add_exception_handler(OwnershipConflict, _handle_ownership)
+    app.add_exception_handler(DBAPIError, _handle_database_error)
     app.add_exception_handler(Exception, _handle_unexpected)
 
 

@@ -104,7 +104,7 @@ class Settings(BaseSettings):
     public_cache_max_age: int = 60
 
     # Sync runs (09 OPS-2, OPS-4)
-    sync_heartbeat_timeout_minutes: int = 10
+    sync_heartbeat_timeout_minutes: float = Field(10, gt=0)
     stale_hours_publishing: float = 2
     stale_hours_daily: float = 26
     stale_hours_weekly: float = 8 * 24

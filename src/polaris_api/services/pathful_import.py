@@ -65,7 +65,7 @@ _RUNNING: set[str] = set()
 
 
 def now() -> dt.datetime:
-    """The import clock (tests freeze it)."""
+    """The import clock."""
     return utcnow()
 
 
@@ -222,10 +222,14 @@ async def import_pathful_table(
     kind: str = "pathful",
     sync_run_id: int | None = None,
     before_commit: BeforeCommit | None = None,
+    clock: dt.datetime | None = None,
 ) -> dict[str, Any]:
-    """Run one import of ``table`` and return its PF-19 report (committed unless ``dry_run``)."""
+    """Run one import of ``table`` and return its PF-19 report (committed unless ``dry_run``).
+
+    ``clock`` is the import time (default now): the cutoff's "today", which sessions are in the
+    future (PF-10), confirmation and flag times."""
     effective_mode = resolve_mode(mode, since)
-    clock = now()
+    clock = clock or now()
     if dry_run:
         try:
             return await _run(

@@ -9,7 +9,6 @@ Salesforce-owned field is refused with 409 naming Salesforce (OWN-2) before anyt
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -26,7 +25,6 @@ from polaris_api.db import utcnow
 from polaris_api.errors import not_found, validation_problem
 from polaris_api.models.events import Event, EventDistrict, remaining_slots_expr
 from polaris_api.models.reference import District
-from polaris_api.models.sync import SyncRun
 from polaris_api.ownership import OWNERSHIP, Owner, check_writable
 from polaris_api.pagination import Page, PageParams
 from polaris_api.schemas.publishing import (
@@ -35,12 +33,9 @@ from polaris_api.schemas.publishing import (
     PublishingEventUpdate,
     SyncErrorOut,
 )
-from polaris_api.services import audit
+from polaris_api.services import audit, sync_runs
 from polaris_api.services.visibility import event_is_dia, linked_to_district
 
-PUBLISHING_SYNC_KIND = "salesforce-publishing"
-# A failed run read and changed nothing (PUB-4): the errors of the run before it still apply.
-APPLIED_RUN_STATUSES = ("succeeded", "partial")
 EDITABLE_FIELDS = frozenset(PublishingEventUpdate.model_fields)
 
 
@@ -255,25 +250,13 @@ async def unlink_district(
 # Current sync errors (PUB-3)
 
 
-def _provider() -> Any:
-    """``services.sync_runs.current_sync_errors`` when the sync module provides it."""
-    try:
-        module = importlib.import_module("polaris_api.services.sync_runs")
-    except ImportError:
-        return None
-    return getattr(module, "current_sync_errors", None)
-
-
-def _as_error(item: Any, run: SyncRun | None = None) -> SyncErrorOut:
+def _as_error(item: Any) -> SyncErrorOut:
     if isinstance(item, SyncErrorOut):
         return item
     if isinstance(item, Mapping):
         values = dict(item)
     else:
         values = {name: getattr(item, name) for name in SyncErrorOut.model_fields if hasattr(item, name)}
-    if run is not None:
-        values.setdefault("run_id", run.id)
-        values.setdefault("run_finished_at", run.finished_at)
     if not values.get("fields"):
         values["fields"] = list(values.get("missing_fields") or values.get("invalid_fields") or [])
     for key in ("fields", "missing_fields"):
@@ -283,29 +266,9 @@ def _as_error(item: Any, run: SyncRun | None = None) -> SyncErrorOut:
 
 
 async def current_sync_errors(session: AsyncSession) -> list[SyncErrorOut]:
-    """The errors of the newest ``salesforce-publishing`` run that applied data (PUB-3).
-
-    ``services.sync_runs.current_sync_errors`` answers when the sync module provides it (the sync
-    owns its error format); otherwise the same query here: the newest succeeded or partial run.
-    """
-    provider = _provider()
-    if provider is not None:
-        return [_as_error(item) for item in await provider(session)]
-    run = (
-        await session.execute(
-            select(SyncRun)
-            .where(
-                SyncRun.kind == PUBLISHING_SYNC_KIND,
-                SyncRun.status.in_(APPLIED_RUN_STATUSES),
-                SyncRun.finished_at.is_not(None),
-            )
-            .order_by(SyncRun.finished_at.desc(), SyncRun.id.desc())
-            .limit(1)
-        )
-    ).scalar_one_or_none()
-    if run is None:
-        return []
-    return [_as_error(item, run) for item in run.errors or [] if isinstance(item, Mapping)]
+    """The errors of the newest ``salesforce-publishing`` run that applied data (PUB-3), as read by
+    ``services.sync_runs.current_sync_errors`` (the sync owns its error format)."""
+    return [_as_error(item) for item in await sync_runs.current_sync_errors(session)]
 
 
 def page_of(items: Sequence[SyncErrorOut], params: PageParams) -> Page[SyncErrorOut]:
