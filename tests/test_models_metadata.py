@@ -5,22 +5,20 @@
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import json
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy import Column, Integer, MetaData, Table, UniqueConstraint, create_engine, select
+from sqlalchemy import Table, UniqueConstraint, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, configure_mappers
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import configure_mappers
 
 import polaris_api.models as m
 
 # FK targets user / api_key live in the lead's module; the ORM needs them to order flushes.
-with contextlib.suppress(ImportError):
-    import polaris_api.models.identity  # noqa: F401
-from polaris_api.db import NAMING_CONVENTION, Base
+from polaris_api.db import Base
 from polaris_api.models.events import remaining_slots_expr
 from polaris_api.ownership import (
     COMPUTED_FIELDS,
@@ -53,27 +51,6 @@ def _unique_column_sets(table: Table, *, partial: bool = False) -> set[frozenset
 
 def _has_unique(table: str, *columns: str, partial: bool = False) -> bool:
     return frozenset(columns) in _unique_column_sets(TABLES[table], partial=partial)
-
-
-def _full_metadata() -> MetaData:
-    """A copy of the model metadata, with stub tables for FK targets defined elsewhere (user, api_key)."""
-    metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    for table in TABLES.values():
-        table.to_metadata(metadata)
-    referenced = {fk.target_fullname.split(".")[0] for t in metadata.tables.values() for fk in t.foreign_keys}
-    for name in referenced - set(metadata.tables):
-        Table(name, metadata, Column("id", Integer, primary_key=True))
-    return metadata
-
-
-needs_identity = pytest.mark.skipif("user" not in TABLES, reason="models.identity not importable")
-
-
-@pytest.fixture(scope="module")
-def sqlite_engine() -> sa.Engine:
-    engine = create_engine("sqlite://")
-    _full_metadata().create_all(engine)
-    return engine
 
 
 # --------------------------------------------------------------------------------------
@@ -222,17 +199,13 @@ def test_voc_1_vocabulary_columns_are_plain_strings() -> None:
 
 
 # --------------------------------------------------------------------------------------
-# DDL on SQLite (PostgreSQL is checked by hand and in the migration tests)
+# Constraints on the real, migrated database (PostgreSQL or SQLite, per the suite's run)
 
 
-def test_00_6_create_all_on_sqlite(sqlite_engine: sa.Engine) -> None:
-    assert set(TABLES) <= set(sa.inspect(sqlite_engine).get_table_names())
-
-
-def _event(session: Session, **values: object) -> m.Event:
+async def _event(session: AsyncSession, **values: object) -> m.Event:
     event = m.Event(title="Career Fair", **values)
     session.add(event)
-    session.flush()
+    await session.flush()
     return event
 
 
@@ -249,86 +222,75 @@ def _signup(event: m.Event, email: str, **values: object) -> m.Signup:
     )
 
 
-@needs_identity
-def test_sign_5_second_signup_with_same_email_is_refused_by_the_database(sqlite_engine: sa.Engine) -> None:
-    with Session(sqlite_engine) as session:
-        event = _event(session, salesforce_id="a0B5f000001XyZqEAK")
-        session.add(_signup(event, "ana@example.com"))
-        session.flush()
-        session.add(_signup(event, "ana@example.com"))
-        with pytest.raises(IntegrityError):
-            session.flush()
-        session.rollback()
+async def test_sign_5_second_signup_with_same_email_is_refused_by_the_database(session: AsyncSession) -> None:
+    event = await _event(session, salesforce_id="a0B5f000001XyZqEAK")
+    session.add(_signup(event, "ana@example.com"))
+    await session.flush()
+    session.add(_signup(event, "ana@example.com"))
+    with pytest.raises(IntegrityError):
+        await session.flush()
+    await session.rollback()
 
 
-@needs_identity
-def test_ops_2_only_one_active_run_per_kind(sqlite_engine: sa.Engine) -> None:
-    with Session(sqlite_engine) as session:
-        session.add(m.SyncRun(kind="salesforce-events", status="succeeded"))
-        session.add(m.SyncRun(kind="salesforce-events", status="running"))
-        session.flush()
-        session.add(m.SyncRun(kind="salesforce-events", status="queued"))
-        with pytest.raises(IntegrityError):
-            session.flush()
-        session.rollback()
+async def test_ops_2_only_one_active_run_per_kind(session: AsyncSession) -> None:
+    session.add(m.SyncRun(kind="salesforce-events", status="succeeded"))
+    session.add(m.SyncRun(kind="salesforce-events", status="running"))
+    await session.flush()
+    session.add(m.SyncRun(kind="salesforce-events", status="queued"))
+    with pytest.raises(IntegrityError):
+        await session.flush()
+    await session.rollback()
 
 
-@needs_identity
-def test_sf_16_one_open_flag_per_code_record_field(sqlite_engine: sa.Engine) -> None:
-    with Session(sqlite_engine) as session:
-        session.add(
-            m.DataQualityFlag(code="invalid_email", entity_type="volunteer", entity_id=7, field="email")
+async def test_sf_16_one_open_flag_per_code_record_field(session: AsyncSession) -> None:
+    session.add(m.DataQualityFlag(code="invalid_email", entity_type="volunteer", entity_id=7, field="email"))
+    session.add(
+        m.DataQualityFlag(
+            code="invalid_email", entity_type="volunteer", entity_id=7, field="email", status="resolved"
         )
-        session.add(
-            m.DataQualityFlag(
-                code="invalid_email", entity_type="volunteer", entity_id=7, field="email", status="resolved"
-            )
-        )
-        session.flush()
-        flag = session.scalars(select(m.DataQualityFlag).where(m.DataQualityFlag.status == "open")).one()
-        assert flag.record_key == "7"
-        session.add(
-            m.DataQualityFlag(code="invalid_email", entity_type="volunteer", entity_id=7, field="email")
-        )
-        with pytest.raises(IntegrityError):
-            session.flush()
-        session.rollback()
+    )
+    await session.flush()
+    flag = (await session.scalars(select(m.DataQualityFlag).where(m.DataQualityFlag.status == "open"))).one()
+    assert flag.record_key == "7"
+    session.add(m.DataQualityFlag(code="invalid_email", entity_type="volunteer", entity_id=7, field="email"))
+    with pytest.raises(IntegrityError):
+        await session.flush()
+    await session.rollback()
 
 
-@needs_identity
-def test_list_6_remaining_slots_counts_signups_salesforce_does_not_reflect(sqlite_engine: sa.Engine) -> None:
+async def test_list_6_remaining_slots_counts_signups_salesforce_does_not_reflect(
+    session: AsyncSession,
+) -> None:
     seen = dt.datetime(2026, 3, 1, 12, tzinfo=dt.UTC)
-    with Session(sqlite_engine) as session:
-        event = _event(session, available_slots=3, publishing_last_seen_at=seen)
-        full = _event(session, available_slots=1)
-        session.add_all(
-            [
-                _signup(event, "a@example.com"),  # not pushed: counts
-                _signup(event, "b@example.com", sf_pushed_at=seen - dt.timedelta(hours=1)),  # reflected
-                _signup(event, "c@example.com", sf_pushed_at=seen + dt.timedelta(minutes=5)),  # counts
-                _signup(full, "a@example.com"),
-                _signup(full, "b@example.com"),
-            ]
-        )
-        session.flush()
-        rows = {row[0]: row[1] for row in session.execute(select(m.Event.id, remaining_slots_expr()))}
-        assert rows[event.id] == 1
-        assert rows[full.id] == 0  # never negative
-        assert event.format == "in_person"
-        session.rollback()
+    event = await _event(session, available_slots=3, publishing_last_seen_at=seen)
+    full = await _event(session, available_slots=1)
+    session.add_all(
+        [
+            _signup(event, "a@example.com"),  # not pushed: counts
+            _signup(event, "b@example.com", sf_pushed_at=seen - dt.timedelta(hours=1)),  # reflected
+            _signup(event, "c@example.com", sf_pushed_at=seen + dt.timedelta(minutes=5)),  # counts
+            _signup(full, "a@example.com"),
+            _signup(full, "b@example.com"),
+        ]
+    )
+    await session.flush()
+    rows = {row[0]: row[1] for row in await session.execute(select(m.Event.id, remaining_slots_expr()))}
+    assert rows[event.id] == 1
+    assert rows[full.id] == 0  # never negative
+    assert event.format == "in_person"
+    await session.rollback()
 
 
-@needs_identity
-def test_utc_timestamps_round_trip_on_sqlite(sqlite_engine: sa.Engine) -> None:
+async def test_r6_utc_timestamps_round_trip(session: AsyncSession) -> None:
     when = dt.datetime(2026, 3, 12, 9, tzinfo=dt.timezone(dt.timedelta(hours=-5)))
-    with Session(sqlite_engine) as session:
-        event = _event(session, start_date=when, start_day=dt.date(2026, 3, 12), type="virtual_session")
-        session.expire_all()
-        loaded = session.get(m.Event, event.id)
-        assert loaded is not None
-        assert loaded.start_date == when and loaded.start_date.tzinfo == dt.UTC
-        assert loaded.format == "virtual"  # 02 SF-32 default from the type
-        session.rollback()
+    event = await _event(session, start_date=when, start_day=dt.date(2026, 3, 12), type="virtual_session")
+    event_id = event.id
+    session.expunge_all()
+    loaded = await session.get(m.Event, event_id)
+    assert loaded is not None
+    assert loaded.start_date == when and loaded.start_date.tzinfo == dt.UTC
+    assert loaded.format == "virtual"  # 02 SF-32 default from the type
+    await session.rollback()
 
 
 # --------------------------------------------------------------------------------------
