@@ -95,6 +95,7 @@ async def _volunteer(session, n: int) -> Volunteer:
 async def test_sf_35_tasks_and_email_messages_one_row_per_activity_with_own_watermarks(
     client, admin, sf, session
 ):
+    """SF-35 and PRIV-5: subject and a plain-text snippet of at most 500 characters, never the body."""
     sf.admin.replace("Contact", [contact(1), contact(2)])
     await sync(client, admin["headers"], "salesforce-volunteers")
     sf.admin.replace(

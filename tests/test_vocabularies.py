@@ -385,6 +385,10 @@ def test_voc_1_match_key_is_idempotent() -> None:
 
 @pytest.mark.parametrize(("vocabulary", "text", "value"), IMPORT_STRINGS)
 def test_voc_1_import_matches_value_label_and_alias(vocabulary: str, text: str, value: str | int) -> None:
+    """Every value, label and alias of every table in 08 maps to its stored value: VOC-2 gender,
+    VOC-3 race_ethnicity, VOC-4 education, VOC-5 age_group, VOC-6 local_status, VOC-7 salutation,
+    VOC-8 suffix, VOC-9 event_format, VOC-10 event_type, VOC-11 event_status, VOC-13..VOC-16,
+    VOC-17 security_level, VOC-18 scope_type and the VOC-19 table."""
     assert map_import_value(vocabulary, text) == MappedValue(value, text, False)
     # The match key makes case, spacing and dashes irrelevant.
     noisy = "  " + text.upper().replace(" ", "  -") + " "
