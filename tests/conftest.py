@@ -78,7 +78,9 @@ async def _empty_all_tables(engine: AsyncEngine) -> None:
     tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
     async with engine.begin() as connection:
         if IS_POSTGRES:
-            probe = " UNION ALL ".join(f"SELECT '{name}' FROM \"{name}\" HAVING count(*) > 0" for name in tables)
+            probe = " UNION ALL ".join(
+                f"SELECT '{name}' FROM \"{name}\" HAVING count(*) > 0" for name in tables
+            )
             non_empty = {row[0] for row in await connection.execute(text(probe))}
             tables = [name for name in tables if name in non_empty]
         for name in tables:

@@ -11,11 +11,17 @@ async def test_aud_1_aud_2_user_changes_recorded_with_hashed_personal_values(cli
     created = await client.post(
         "/api/v1/users",
         headers={**admin["headers"], "X-Request-ID": "req-aud-1"},
-        json={"email": "audited.person@example.org", "password": "long enough password", "first_name": "Audrey"},
+        json={
+            "email": "audited.person@example.org",
+            "password": "long enough password",
+            "first_name": "Audrey",
+        },
     )
     user_id = created.json()["id"]
     await client.patch(f"/api/v1/users/{user_id}", headers=admin["headers"], json={"security_level": 2})
-    page = (await client.get("/api/v1/audit-log", headers=admin["headers"], params={"entity_type": "user"})).json()
+    page = (
+        await client.get("/api/v1/audit-log", headers=admin["headers"], params={"entity_type": "user"})
+    ).json()
     actions = [entry["action"] for entry in page["items"]]
     assert actions[:2] == ["user.updated", "user.created"]  # newest first
     updated, created_entry = page["items"][0], page["items"][1]
@@ -31,7 +37,9 @@ async def test_aud_1_logins_recorded_without_password(client, make_user, admin):
     user = await make_user()
     await client.post("/api/v1/auth/token", data={"username": user["email"], "password": "wrong password!!"})
     await client.post("/api/v1/auth/token", data={"username": user["email"], "password": user["password"]})
-    page = (await client.get("/api/v1/audit-log", headers=admin["headers"], params={"action": "auth.login.*"})).json()
+    page = (
+        await client.get("/api/v1/audit-log", headers=admin["headers"], params={"action": "auth.login.*"})
+    ).json()
     assert [entry["action"] for entry in page["items"]] == ["auth.login.succeeded", "auth.login.failed"]
     assert "wrong password" not in str(page) and user["password"] not in str(page)
 
@@ -48,12 +56,14 @@ async def test_aud_3_admins_filter_and_nobody_edits_or_deletes(client, admin, ma
     entry_id = filtered.json()["items"][0]["id"]
     assert (await client.get("/api/v1/audit-log", headers=manager["headers"])).status_code == 403
     for method in ("PUT", "PATCH", "DELETE", "POST"):
-        assert (await client.request(method, "/api/v1/audit-log", headers=admin["headers"])).status_code == 405
+        assert (
+            await client.request(method, "/api/v1/audit-log", headers=admin["headers"])
+        ).status_code == 405
         response = await client.request(method, f"/api/v1/audit-log/{entry_id}", headers=admin["headers"])
         assert response.status_code in (404, 405)
-    assert (await client.get("/api/v1/audit-log", headers=admin["headers"], params={"action": "api_key.created"})).json()[
-        "total"
-    ] == 1
+    assert (
+        await client.get("/api/v1/audit-log", headers=admin["headers"], params={"action": "api_key.created"})
+    ).json()["total"] == 1
 
 
 def test_aud_3_retention_cannot_be_set_below_two_years():

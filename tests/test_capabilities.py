@@ -77,7 +77,11 @@ OWN_CASES: list[Case] = [
 
 PUBLIC_PATHS = {"/healthz", "/readyz"}
 # Credentials are what these take (07 AC-1): login and the teacher magic-link steps before a token.
-UNAUTHENTICATED_PATHS = {"/api/v1/auth/token", "/api/v1/teacher-access/request", "/api/v1/teacher-access/exchange"}
+UNAUTHENTICATED_PATHS = {
+    "/api/v1/auth/token",
+    "/api/v1/teacher-access/request",
+    "/api/v1/teacher-access/exchange",
+}
 
 
 def _all_cases() -> list[Case]:

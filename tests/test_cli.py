@@ -142,7 +142,9 @@ def test_readme_run_command_serves_demo(tmp_path):
         assert all(item["signup_open"] for item in listing["items"])  # full sessions are archived (PUB-1)
         volunteers = httpx.get(f"{base}/api/v1/volunteers", headers=headers).json()
         assert volunteers["total"] == 40
-        progress = httpx.get(f"{base}/api/v1/teacher-progress", headers=headers, params={"page_size": 50}).json()
+        progress = httpx.get(
+            f"{base}/api/v1/teacher-progress", headers=headers, params={"page_size": 50}
+        ).json()
         assert {item["status"] for item in progress["items"]} == {"achieved", "in_progress", "not_started"}
         assert (tmp_path / "polaris-demo.db").exists()
     finally:
@@ -163,5 +165,7 @@ async def test_demo_seed_shows_every_teacher_progress_status(db, client, admin, 
     today = dt.datetime.now(settings.tz).date()
     totals = await import_demo_virtual(settings, admin["id"], district, today)
     assert totals["roster_rows_added"] == 6
-    page = (await client.get("/api/v1/teacher-progress", headers=admin["headers"], params={"page_size": 50})).json()
+    page = (
+        await client.get("/api/v1/teacher-progress", headers=admin["headers"], params={"page_size": 50})
+    ).json()
     assert {item["status"] for item in page["items"]} == {"achieved", "in_progress", "not_started"}

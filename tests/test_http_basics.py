@@ -87,7 +87,11 @@ async def test_pagination_bounds(client, admin, path):
 
 async def test_values_the_database_cannot_hold_are_422_not_500(client, admin):
     """A NUL character or an out-of-range date reaching the database is bad input (non-negotiable 4)."""
-    for params in ({"action": "user.created\x00"}, {"entity_id": "a\x00b"}, {"since": "0001-01-01T00:00:00Z"}):
+    for params in (
+        {"action": "user.created\x00"},
+        {"entity_id": "a\x00b"},
+        {"since": "0001-01-01T00:00:00Z"},
+    ):
         response = await client.get("/api/v1/audit-log", headers=admin["headers"], params=params)
         assert response.status_code in (200, 422), (params, response.status_code)
         if response.status_code == 422:

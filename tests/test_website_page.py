@@ -50,25 +50,36 @@ def _drive_page(base_url: str) -> dict[str, object]:
             page.wait_for_selector("#signup-message.ok")
             first = page.locator("#signup-message").inner_text()
             page.click("#signup-submit")  # the same person again
-            page.wait_for_function("document.querySelector('#signup-message').textContent.includes('already')")
+            page.wait_for_function(
+                "document.querySelector('#signup-message').textContent.includes('already')"
+            )
             second = page.locator("#signup-message").inner_text()
             page.click("#signup-cancel")
             district_page = browser.new_page()
             district_page.goto(f"{base_url}/demo/?district=wyandotte-demo")
             district_page.wait_for_selector("li.event")
             district_titles = district_page.locator("li.event h2").all_inner_texts()
-            return {"titles": titles, "status": status, "first": first, "second": second, "district": district_titles}
+            return {
+                "titles": titles,
+                "status": status,
+                "first": first,
+                "second": second,
+                "district": district_titles,
+            }
         finally:
             browser.close()
 
 
 # Outside CI a machine without Chromium skips this test; in CI (.ci/run installs Chromium) it must run.
 @pytest.mark.skipif(
-    CHROMIUM is None and not os.environ.get("CI"), reason="needs Debian's chromium package (.ci/run installs it)"
+    CHROMIUM is None and not os.environ.get("CI"),
+    reason="needs Debian's chromium package (.ci/run installs it)",
 )
 async def test_website_page_lists_events_and_signs_up(db, session):
     district = await make_district(session, "Wyandotte Demo District", slug="wyandotte-demo")
-    await make_event(session, title="Career Day at Wyandotte", days_ahead=3, available_slots=4, districts=[district])
+    await make_event(
+        session, title="Career Day at Wyandotte", days_ahead=3, available_slots=4, districts=[district]
+    )
     await make_event(session, title="Hidden Staff Event", days_ahead=4, display=False)
     await make_event(session, title="Mock Interviews", days_ahead=5)
     await session.commit()
