@@ -85,11 +85,20 @@ async def test_ops_1_list_runs_filters_by_kind_and_status_newest_first(client, a
 async def test_ops_1_unknown_kind_is_404_and_known_but_unavailable_kind_is_501(client, admin):
     unknown = await client.post("/api/v1/sync/salesforce-nothing", headers=admin["headers"])
     assert unknown.status_code == 404 and unknown.json()["code"] == "unknown_sync_kind"
-    for kind in ("pathful-sheet", "salesforce-signup-push"):
-        response = await client.post(f"/api/v1/sync/{kind}", headers=admin["headers"])
-        assert response.status_code == 501, kind
-        assert response.json()["code"] == "kind_not_available"
+    response = await client.post("/api/v1/sync/salesforce-signup-push", headers=admin["headers"])
+    assert response.status_code == 501
+    assert response.json()["code"] == "kind_not_available"
     assert (await client.post("/api/v1/sync/Bad_Kind", headers=admin["headers"])).status_code == 422
+
+
+async def test_ops_1_pathful_sheet_without_a_configured_sheet_fails_with_a_clear_reason(client, admin):
+    """09 CFG-1: Google Sheets unconfigured → the `pathful-sheet` run fails with a clear reason."""
+    response = await client.post(
+        "/api/v1/sync/pathful-sheet", headers=admin["headers"], params={"wait": "true"}
+    )
+    run = response.json()
+    assert response.status_code == 200 and run["status"] == "failed"
+    assert run["error_code"] == "sheets_not_configured"
 
 
 async def test_sf_2_unconfigured_salesforce_fails_the_run_with_sf_not_configured(client, admin, app):
@@ -416,9 +425,9 @@ async def test_ops_4_health_lists_every_kind_and_tells_never_run_no_changes_fail
     assert publishing["state"] == "never_run" and publishing["stale"] is True
     assert publishing["available"] is True and publishing["stale_after_hours"] == 2
     assert _kind(health, "salesforce-volunteers")["available"] is True
-    for unavailable in ("salesforce-signup-push", "pathful-sheet"):
-        assert _kind(health, unavailable)["available"] is False
-        assert _kind(health, unavailable)["state"] == "never_run"
+    assert _kind(health, "salesforce-signup-push")["available"] is False
+    assert _kind(health, "salesforce-signup-push")["state"] == "never_run"
+    assert _kind(health, "pathful-sheet")["available"] is True
     assert _kind(health, "salesforce-districts-schools")["stale_after_hours"] == 192
     assert _kind(health, "pathful-sheet")["stale_after_hours"] == 336
     assert _kind(health, "daily")["composite"] is True and _kind(health, "daily")["stale"] is False

@@ -199,6 +199,7 @@ KINDS: dict[str, KindSpec] = {
 }
 
 RUNNERS: dict[str, Runner | str] = {
+    "pathful-sheet": "polaris_api.sync.pathful.sheet_kind:run",
     "salesforce-publishing": "polaris_api.sync.salesforce.publishing:run",
     "salesforce-districts-schools": "polaris_api.sync.salesforce.districts_schools:run",
     "salesforce-organizations": "polaris_api.sync.salesforce.organizations:run",
