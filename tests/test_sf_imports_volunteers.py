@@ -323,3 +323,57 @@ async def test_sf_9_failure_mid_run_rolls_back_then_resumes_without_gaps_or_dupl
     volunteers = await _all(session, Volunteer)
     assert len(volunteers) == 7 and len({v.email_normalized for v in volunteers}) == 7
     assert len(await _all(session, VolunteerSfContact)) == 7
+
+
+async def test_sf_9_a_record_the_database_refuses_is_isolated_and_the_batch_goes_on(
+    app, client, admin, sf, session, monkeypatch
+):
+    # a contact deleted in Salesforce soft-deletes its volunteer, who keeps the unique
+    # ``volunteer.email_normalized``; a new contact re-created with that email then violates it
+    sf.admin.replace("Contact", [contact(1, Email="shared@example.org")])
+    await sync(client, admin["headers"], KIND)
+    sf.admin.delete("Contact", contact_id(1))
+    await sync(client, admin["headers"], KIND)
+    assert (await _volunteer_of(session, 1)).is_deleted
+    sf.admin.upsert("Contact", [contact(2, Email="shared@example.org"), contact(3)])
+    monkeypatch.setattr(app.state.settings, "salesforce_batch_size", 10)
+    run = await sync(client, admin["headers"], KIND)  # one batch: contacts 1 (deleted), 2, 3
+    assert run["status"] == "partial"
+    assert run["errors"] == [
+        {"salesforce_id": contact_id(2), "sf_object": "Contact:volunteer", "index": 1, "code": "db_conflict"}
+    ]
+    assert run["counts"]["read"] == 3 and run["counts"]["created"] == 1
+    assert (await _volunteer_of(session, 3)).email_normalized == "person3@example.org"
+    links = {link.salesforce_id for link in await _all(session, VolunteerSfContact)}
+    assert links == {contact_id(1), contact_id(3)}
+    mark = (await session.execute(select(SfWatermark))).scalar_one()
+    records = {r["Id"]: r for r in sf.admin.records("Contact")}
+    assert mark.watermark.isoformat().startswith(records[contact_id(3)]["SystemModstamp"][:19])
+
+
+async def test_scale_1_round_trips_per_batch_are_bounded(app, client, admin, sf, monkeypatch):
+    """09 SCALE-1: the statements a batch costs do not grow with the run's record count, and a
+    clean batch issues no per-record savepoints (SF-9 isolation is only the fallback)."""
+    from sqlalchemy import event
+
+    monkeypatch.setattr(app.state.settings, "salesforce_batch_size", 40)
+    statements = savepoints = 0
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        nonlocal statements, savepoints
+        statements += 1
+        savepoints += statement.lstrip().upper().startswith("SAVEPOINT")
+
+    event.listen(app.state.engine.sync_engine, "before_cursor_execute", count)
+    try:
+        per_batch = {}
+        for total, first in ((40, 1), (80, 101)):
+            sf.admin.replace("Contact", [contact(n) for n in range(first, first + total)])
+            statements = 0
+            run = await sync(client, admin["headers"], KIND, mode="full")
+            assert run["status"] == "succeeded" and run["counts"]["created"] == total
+            per_batch[total] = statements / (total // 40)
+    finally:
+        event.remove(app.state.engine.sync_engine, "before_cursor_execute", count)
+    assert per_batch[80] <= 1.2 * per_batch[40] + 10, per_batch
+    assert savepoints == 0

@@ -5,9 +5,11 @@ A kind declares its :class:`SfObject` reads and a writer class per read; the eng
 * SF-6/SF-7 query shape (``SystemModstamp >= wm``); an incremental run without a watermark runs
   full and records that (``ctx.effective_mode``, ``ctx.watermarks``);
 * pages streamed with ``connector.iter_pages(include_deleted=True)`` and processed as they arrive;
-* SF-8/SF-9 ``salesforce_batch_size`` records per transaction, one savepoint per record, the
-  watermark ``max(stored, batch max)`` committed in the batch's transaction; a failed batch rolls
-  back and the run stops (the error propagates);
+* SF-8/SF-9 ``salesforce_batch_size`` records per transaction, the watermark
+  ``max(stored, batch max)`` committed in the batch's transaction; a failed batch rolls back and
+  the run stops (the error propagates). SCALE-1: a batch is first applied without savepoints; if
+  the database refuses anything it is rolled back and re-run with one savepoint per record, so a
+  bad record is isolated (``db_conflict``) and the rest of the batch commits;
 * SF-19 rejections (invalid values, missing required fields);
 * SF-18 pending queue: a writer raises :class:`MissingParent`; the record is stored in
   ``sf_pending_record`` and retried by :func:`sweep_pending` at the end of the run;
@@ -28,7 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from sqlalchemy import and_, func, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from polaris_api.db import utcnow
@@ -314,12 +316,23 @@ async def _apply_records(
     pending: PendingBook,
     *,
     sweeping: bool = False,
+    isolate: bool = True,
 ) -> None:
+    """Apply ``items`` with one writer. ``isolate`` (SF-9): one savepoint per record, so a record
+    the database refuses (``IntegrityError``) is reported as ``db_conflict`` and the batch goes on.
+    Without it (the fast path of :func:`commit_batch`) no savepoints are issued and any database
+    error propagates; every writer raises :class:`MissingParent` before it mutates anything, so
+    a queued record needs no savepoint. A writer class may set ``isolates_records = True`` to
+    always take the per-record path."""
     writer = obj.writer(session, ctx, obj)
+    isolate = isolate or getattr(writer, "isolates_records", False)
     await writer.prepare([record for _, record, _ in items])
     for index, record, raw in items:
         try:
-            async with session.begin_nested():
+            if isolate:
+                async with session.begin_nested():
+                    await writer.apply(index, record)
+            else:
                 await writer.apply(index, record)
         except MissingParent as exc:
             if sweeping:
@@ -334,6 +347,8 @@ async def _apply_records(
                 ctx.count("pending")
             continue
         except IntegrityError:
+            if not isolate:
+                raise  # the fast path: commit_batch rolls back and re-runs with savepoints
             ctx.add_error(
                 {"salesforce_id": record.id, "sf_object": obj.key, "index": index, "code": "db_conflict"}
             )
@@ -358,20 +373,50 @@ async def commit_batch(
     ctx.count("read", len(batch))
     if obj.label:
         ctx.count(f"{obj.label}_read", len(batch))
+    batch_max = max(modstamps) if modstamps else None
+    # SCALE-1 fast path: the whole batch without savepoints. If the database refuses anything,
+    # the transaction is rolled back, the run bookkeeping restored, and the batch re-run with one
+    # savepoint per record (SF-9) so the bad record is isolated exactly as before.
+    saved = _snapshot(ctx)
     async with ctx.sessionmaker() as session:
         try:
             pending = PendingBook(session, ctx, kind, obj)
             await pending.load([r.id for _, r, _ in items if r.id])
-            await _apply_records(session, ctx, kind, obj, items, pending)
-            progress.after = await advance_watermark(
-                session, kind, obj.key, max(modstamps) if modstamps else None, ctx.run_id
-            )
+            await _apply_records(session, ctx, kind, obj, items, pending, isolate=False)
+            progress.after = await advance_watermark(session, kind, obj.key, batch_max, ctx.run_id)
             await session.commit()
+            fast = True
+        except SQLAlchemyError:
+            await session.rollback()
+            _restore(ctx, saved)
+            fast = False
         except BaseException:
             await session.rollback()
             raise
+    if not fast:
+        async with ctx.sessionmaker() as session:
+            try:
+                pending = PendingBook(session, ctx, kind, obj)
+                await pending.load([r.id for _, r, _ in items if r.id])
+                await _apply_records(session, ctx, kind, obj, items, pending)
+                progress.after = await advance_watermark(session, kind, obj.key, batch_max, ctx.run_id)
+                await session.commit()
+            except BaseException:
+                await session.rollback()
+                raise
     progress.committed_batches += 1
     await ctx.heartbeat()
+
+
+def _snapshot(ctx: RunContext) -> tuple[dict[str, Any], int, int, bool]:
+    return dict(ctx.counts), len(ctx.errors), ctx.error_count, ctx.partial
+
+
+def _restore(ctx: RunContext, saved: tuple[dict[str, Any], int, int, bool]) -> None:
+    counts, n_errors, ctx.error_count, ctx.partial = saved
+    ctx.counts.clear()
+    ctx.counts.update(counts)
+    del ctx.errors[n_errors:]
 
 
 async def sweep_pending(ctx: RunContext, kind: str, objects: Sequence[SfObject]) -> None:
