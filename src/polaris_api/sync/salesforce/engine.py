@@ -557,6 +557,26 @@ async def full_snapshot(
     return deleted
 
 
+def settle_deleted_or_rejected(
+    ctx: RunContext, obj: SfObject, index: int, record: SalesforceRecord, row: Any
+) -> bool:
+    """The start every writer shares: a deleted record is soft-deleted (SF-11), a record missing a
+    required field is rejected (SF-19). True when the record needs nothing more."""
+    if record.is_deleted:
+        if row is None:
+            ctx.count("skipped")
+        elif soft_delete(row, ctx, record):
+            ctx.count("deleted_in_source")
+        else:
+            ctx.count("unchanged")
+        return True
+    if reject_missing(ctx, obj, index, record):
+        if row is not None:
+            row.sf_last_seen_run_id = ctx.run_id
+        return True
+    return False
+
+
 def soft_delete(row: Any, ctx: RunContext, record: SalesforceRecord, reason: str = "deleted") -> bool:
     """SF-11 on a mirrored row; True when it changed. Always marks the row seen."""
     row.sf_last_seen_run_id = ctx.run_id
@@ -688,17 +708,7 @@ class MirrorWriter:
     async def apply(self, index: int, record: Any) -> None:
         ctx = self.ctx
         row = self.rows.get(record.id or "")
-        if record.is_deleted:
-            if row is None:
-                ctx.count("skipped")
-            elif soft_delete(row, ctx, record):
-                ctx.count("deleted_in_source")
-            else:
-                ctx.count("unchanged")
-            return
-        if reject_missing(ctx, self.obj, index, record):
-            if row is not None:
-                row.sf_last_seen_run_id = ctx.run_id
+        if settle_deleted_or_rejected(ctx, self.obj, index, record, row):
             return
         values = self.values(record)
         for ref in self.refs:

@@ -29,10 +29,9 @@ from polaris_api.sync.salesforce.engine import (
     full_snapshot,
     is_stale,
     load_by_sf_id,
-    reject_missing,
     restore,
     run_import,
-    soft_delete,
+    settle_deleted_or_rejected,
 )
 
 __all__ = ["KIND", "SESSIONS", "run"]
@@ -95,17 +94,7 @@ class _Writer:
     async def apply(self, index: int, record: SalesforceSessionEvent) -> None:
         ctx = self.ctx
         row = self.rows.get(record.id or "")
-        if record.is_deleted:
-            if row is None:
-                ctx.count("skipped")
-            elif soft_delete(row, ctx, record):
-                ctx.count("deleted_in_source")
-            else:
-                ctx.count("unchanged")
-            return
-        if reject_missing(ctx, self.obj, index, record):
-            if row is not None:
-                row.sf_last_seen_run_id = ctx.run_id
+        if settle_deleted_or_rejected(ctx, self.obj, index, record, row):
             return
         values = record.event_values(ctx.settings.tz)
         values["school_id"] = self.schools.get(record.school_id) if record.school_id else None

@@ -28,11 +28,10 @@ from polaris_api.sync.salesforce.engine import (
     is_stale,
     load_by_sf_id,
     load_ids_by_sf_id,
-    reject_missing,
     restore,
     run_import,
+    settle_deleted_or_rejected,
     snapshot_step,
-    soft_delete,
 )
 from polaris_api.vocabularies import participation_rank
 
@@ -88,17 +87,7 @@ class _Writer:
     async def apply(self, index: int, record: SalesforceStudentParticipant) -> None:
         ctx = self.ctx
         row = self.rows.get(record.id or "")
-        if record.is_deleted:
-            if row is None:
-                ctx.count("skipped")
-            elif soft_delete(row, ctx, record):
-                ctx.count("deleted_in_source")
-            else:
-                ctx.count("unchanged")
-            return
-        if reject_missing(ctx, self.obj, index, record):
-            if row is not None:
-                row.sf_last_seen_run_id = ctx.run_id
+        if settle_deleted_or_rejected(ctx, self.obj, index, record, row):
             return
         student_id = self.students.get(record.contact_id or "")
         event_id = self.events.get(record.session_id or "")
