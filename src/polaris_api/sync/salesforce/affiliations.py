@@ -21,9 +21,9 @@ from polaris_api.services.sync_runs import RunContext
 from polaris_api.sync.salesforce.common import chunks
 from polaris_api.sync.salesforce.engine import (
     MirrorWriter,
-    MissingParent,
     SfObject,
     load_ids_by_sf_id,
+    require_parents,
     run_import,
     snapshot_step,
 )
@@ -61,15 +61,10 @@ class _Writer(MirrorWriter):
         account = next(
             ((col, ids[record.account_id]) for col, ids in self.accounts if record.account_id in ids), None
         )
-        if volunteer_id is None or account is None:
-            reasons, refs = [], []
-            if volunteer_id is None:
-                reasons.append("unknown_volunteer")
-                refs.append({"sf_field": "npe5__Contact__c", "salesforce_id": record.contact_id})
-            if account is None:
-                reasons.append("unknown_account")
-                refs.append({"sf_field": "npe5__Organization__c", "salesforce_id": record.account_id})
-            raise MissingParent(reasons, refs)
+        require_parents(
+            (volunteer_id, "unknown_volunteer", "npe5__Contact__c", record.contact_id),
+            (account, "unknown_account", "npe5__Organization__c", record.account_id),
+        )
         parents = dict.fromkeys(_ACCOUNT_COLUMNS)
         parents[account[0]] = account[1]
         parents["volunteer_id"] = volunteer_id

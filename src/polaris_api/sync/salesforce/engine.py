@@ -81,6 +81,19 @@ class MissingParent(Exception):
         self.missing_refs = list(missing_refs)
 
 
+def require_parents(*parents: tuple[Any, str, str, str | None]) -> None:
+    """SF-17/SF-18: raise :class:`MissingParent` naming every required parent that was not found.
+
+    Each parent is ``(found, reason, sf_field, salesforce_id)``; ``found`` is None when missing.
+    """
+    missing = [(reason, field, sf_id) for found, reason, field, sf_id in parents if found is None]
+    if missing:
+        raise MissingParent(
+            [reason for reason, _, _ in missing],
+            [{"sf_field": field, "salesforce_id": sf_id} for _, field, sf_id in missing],
+        )
+
+
 class Writer(Protocol):
     async def prepare(self, records: Sequence[Any]) -> None: ...
 

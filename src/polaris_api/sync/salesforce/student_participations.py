@@ -22,12 +22,12 @@ from polaris_api.schemas.salesforce import STUDENT_PARTICIPANT_FIELDS, Salesforc
 from polaris_api.services.sync_runs import RunContext
 from polaris_api.sync.salesforce.common import FlagBook, chunks
 from polaris_api.sync.salesforce.engine import (
-    MissingParent,
     SfObject,
     assign,
     is_stale,
     load_by_sf_id,
     load_ids_by_sf_id,
+    require_parents,
     restore,
     run_import,
     settle_deleted_or_rejected,
@@ -91,15 +91,10 @@ class _Writer:
             return
         student_id = self.students.get(record.contact_id or "")
         event_id = self.events.get(record.session_id or "")
-        if student_id is None or event_id is None:
-            reasons, refs = [], []
-            if student_id is None:
-                reasons.append("unknown_student")
-                refs.append({"sf_field": "Contact__c", "salesforce_id": record.contact_id})
-            if event_id is None:
-                reasons.append("unknown_event")
-                refs.append({"sf_field": "Session__c", "salesforce_id": record.session_id})
-            raise MissingParent(reasons, refs)
+        require_parents(
+            (student_id, "unknown_student", "Contact__c", record.contact_id),
+            (event_id, "unknown_event", "Session__c", record.session_id),
+        )
         values = {**record.values(), "event_id": event_id, "student_id": student_id}
         if row is None:
             pair_row = self.by_pair.get((event_id, student_id))
