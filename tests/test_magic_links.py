@@ -148,6 +148,7 @@ async def test_ml_2_latest_academic_year_is_the_target(client, session, db):
 async def test_ml_4_priv_2_only_the_digest_is_stored_and_the_body_is_sealed_then_purged(
     client, app, session, db
 ):
+    """ML-4, PRIV-2 and ML-11: only digests stored, body sealed then purged, issue audited without token or email."""
     await roster(session)
     await client.post(REQUEST, json={"email": EMAIL})
     [message] = await fresh(db, OutboxMessage)

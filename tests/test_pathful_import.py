@@ -246,6 +246,7 @@ async def snapshot(session) -> dict[str, int]:
 
 
 async def test_pf_19_worked_example_csv_report_and_row_outcomes(app, client, admin, session, example):
+    """PF-19 with PF-8 (rows grouped by Session ID) on the §2 worked example."""
     # the same report from the XLSX variant (PF-2) and from a Google Sheet (PF-1), as dry runs
     await _xlsx_same_report(client, admin, session, example)
     await _google_sheet_source(app, client, admin, session, example)

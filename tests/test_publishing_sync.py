@@ -164,6 +164,7 @@ async def test_sf_43_row_from_events_import_full_is_updated_but_not_promoted(cli
 async def test_pub_2_session_becoming_full_archived_then_reactivated_with_note_display_links(
     client, admin, sf, session
 ):
+    """PUB-2 with SF-44 archived_reason values full / null."""
     sf.admin.replace("Session__c", [sf_session(1, slots=3, Display_on_Website__c="No")])
     await sync(client, admin["headers"])
     event = await _event(session, 1)

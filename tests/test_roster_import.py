@@ -888,6 +888,7 @@ async def test_ro_cli_import_roster_through_the_client(session, admin, tmp_path)
 
 
 async def test_ro_1_csv_import_report_and_one_import_per_district(client, session, admin):
+    """RO-1 and RO-13: the report is stored as an import_run of kind roster."""
     await _ro_1_csv_import_adds_records_and_stores_the_report(client, session, admin)
     await _ro_1_one_import_per_district_at_a_time(client, session, admin)
 

@@ -67,6 +67,7 @@ async def _volunteer_of(session, n: int) -> Volunteer:
 async def test_sf_26_full_import_maps_profile_emails_phones_skills_and_demographics(
     client, admin, sf, session
 ):
+    """SF-26, SF-27 and the SF-14 transforms (email, phone e164, split, enum)."""
     sf.admin.replace("Account", [{"Id": "001000000000001AAA", "Name": "Acme Corp", "Type": "Business"}])
     sf.admin.replace(
         "Contact",

@@ -110,6 +110,7 @@ def settings():
 
 
 async def test_sign_6_exactly_remaining_slots_succeed_across_processes(db, session, api_processes, client):
+    """SIGN-6 and SCALE-5: several stateless API processes against one database."""
     event = await listed_event(session, slots=SLOTS)
     targets = [*api_processes, "http://testserver"]  # the last one is the in-process app
 

@@ -396,7 +396,9 @@ async def test_priv_3_export_has_every_match_neutralises_formulas_and_is_audited
         assert personal not in dumped  # searched values are hashed (AUD-2)
 
 
-async def test_dv_1_district_users_are_refused_volunteer_data(client, make_user, session, world):
+async def test_dv_1_dv_3_district_users_are_refused_volunteer_data_and_export(
+    client, make_user, session, world
+):
     user = await make_user(level=3, districts=[1])
     for url in (
         VOLUNTEERS,
