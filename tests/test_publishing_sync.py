@@ -39,7 +39,7 @@ def _snapshot(event: Event) -> dict[str, Any]:
     return {
         column.key: getattr(event, column.key)
         for column in Event.__table__.columns
-        if column.key not in ("updated_at",)
+        if column.key not in ("updated_at", "_sentinel")
     }
 
 
