@@ -103,6 +103,19 @@ async def test_sf_17_parent_read_later_is_linked_by_the_resolver(client, admin, 
     assert (await session.execute(select(DataQualityFlag.status))).scalar_one() == "resolved"
 
 
+async def test_sf_17_parent_created_earlier_in_the_same_batch_is_linked_without_a_flag(
+    client, admin, sf, session
+):
+    """The batch is flushed once (SCALE-1), so a parent new in the batch has no id yet when its
+    child is read: the child is linked to it through the relationship."""
+    sf.admin.replace("Account", [org(1), org(2, ParentId=account_id(1))])
+    run = await sync(client, admin["headers"], KIND)
+    assert run["status"] == "succeeded" and run["counts"]["created"] == 2
+    rows = await _rows(session)
+    assert rows[account_id(2)].parent_id == rows[account_id(1)].id is not None
+    assert (await session.execute(select(DataQualityFlag))).scalars().all() == []
+
+
 async def test_sf_11_deleted_account_soft_deleted_and_sf_13_polaris_fields_survive(
     client, admin, sf, session
 ):

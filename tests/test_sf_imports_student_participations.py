@@ -103,3 +103,39 @@ async def test_sf_9_failure_mid_run_then_resumed(client, admin, sf, session):
     resumed = await sync(client, admin["headers"], KIND)
     assert resumed["status"] == "succeeded" and resumed["counts"]["created"] == 5
     assert sorted(await _rows(session)) == [participant_id(n) for n in range(1, 8)]
+
+
+async def test_scale_1_students_and_participations_cost_fixed_statements_per_batch(
+    app, client, admin, sf, monkeypatch
+):
+    """09 SCALE-1 for a mirrored table (students, through ``MirrorWriter``) and a link table
+    (student participations): a batch of 300 new records costs the statements of a batch of 20."""
+    from sqlalchemy import event
+
+    monkeypatch.setattr(app.state.settings, "salesforce_batch_size", 400)  # one batch per run
+    statements = 0
+
+    def count(_c: Any, _cur: Any, statement: str, *_: Any) -> None:
+        nonlocal statements
+        statements += "sync_run" not in statement  # the run's status polling and heartbeats vary
+
+    sf.admin.replace("Session__c", [sf_session(1)])
+    assert (await sync(client, admin["headers"], "salesforce-events"))["status"] == "succeeded"
+    event.listen(app.state.engine.sync_engine, "before_cursor_execute", count)
+    cost: dict[tuple[str, int], int] = {}
+    try:
+        for size, first in ((5, 1), (20, 101), (300, 1001)):  # the first run is full, the others incremental
+            numbers = range(first, first + size)
+            sf.admin.upsert("Contact", [{**student(n), "Gender__c": "Unlisted"} for n in numbers])
+            sf.admin.upsert(
+                "Session_Participant__c", [participant(n, n, Status__c="Sideways") for n in numbers]
+            )
+            for kind in ("salesforce-students", KIND):
+                statements = 0
+                run = await sync(client, admin["headers"], kind)
+                assert run["status"] == "succeeded" and run["counts"]["created"] == size, run
+                cost[(kind, size)] = statements
+    finally:
+        event.remove(app.state.engine.sync_engine, "before_cursor_execute", count)
+    for kind in ("salesforce-students", KIND):
+        assert cost[(kind, 300)] <= cost[(kind, 20)] + 5, cost

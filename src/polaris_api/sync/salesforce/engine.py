@@ -1,4 +1,4 @@
-"""The generic Salesforce import engine (02 §2), extracted from ``districts_schools``.
+"""The Salesforce import engine (02 §2): every import kind runs through it.
 
 A kind declares its :class:`SfObject` reads and a writer class per read; the engine does the rest:
 
@@ -17,8 +17,14 @@ A kind declares its :class:`SfObject` reads and a writer class per read; the eng
 * SF-60 one re-query from the watermark after a transient mid-stream failure.
 
 A writer is constructed per batch as ``Writer(session, ctx, obj)`` and offers
-``async prepare(records)`` (chunked preloads, no query per record) and
-``async apply(index, record)`` (raises :class:`MissingParent` to queue the record).
+``async prepare(records)`` (chunked preloads, no query per record),
+``async apply(index, record)`` (raises :class:`MissingParent` to queue the record, before it
+mutates anything) and ``async finish()``. SCALE-1 bounded round trips: ``apply`` adds new rows
+without flushing; whatever needs their database ids (child rows, data-quality flags) is queued
+with :meth:`BatchWriter.after_flush`, and ``finish`` flushes once — every new row of the batch in
+one multi-row ``INSERT … RETURNING`` per table — then runs the queued steps. The commit flushes
+their rows the same way, so a clean batch costs a fixed number of statements per table, not per
+record.
 """
 
 from __future__ import annotations
@@ -98,6 +104,41 @@ class Writer(Protocol):
     async def prepare(self, records: Sequence[Any]) -> None: ...
 
     async def apply(self, index: int, record: Any) -> None: ...
+
+    async def finish(self) -> None: ...
+
+
+AfterFlush = Callable[[], Awaitable[None] | None]
+
+
+class BatchWriter:
+    """The base of every writer: holds the session, the run and the object read, and the steps
+    that wait for the batch's one flush (SCALE-1). Steps run in the order they were queued, so
+    two records touching one row keep their order."""
+
+    def __init__(self, session: AsyncSession, ctx: RunContext, obj: SfObject) -> None:
+        self.session, self.ctx, self.obj = session, ctx, obj
+        self._after_flush: list[AfterFlush] = []
+
+    async def prepare(self, records: Sequence[Any]) -> None:
+        return None
+
+    async def apply(self, index: int, record: Any) -> None:
+        raise NotImplementedError
+
+    def after_flush(self, step: AfterFlush) -> None:
+        """Run ``step`` once the rows added so far have their ids (in :meth:`finish`)."""
+        self._after_flush.append(step)
+
+    async def finish(self) -> None:
+        if not self._after_flush:
+            return
+        await self.session.flush()
+        steps, self._after_flush = self._after_flush, []
+        for step in steps:
+            result = step()
+            if result is not None:
+                await result
 
 
 @dataclass(frozen=True)
@@ -331,20 +372,22 @@ async def _apply_records(
     sweeping: bool = False,
     isolate: bool = True,
 ) -> None:
-    """Apply ``items`` with one writer. ``isolate`` (SF-9): one savepoint per record, so a record
-    the database refuses (``IntegrityError``) is reported as ``db_conflict`` and the batch goes on.
-    Without it (the fast path of :func:`commit_batch`) no savepoints are issued and any database
-    error propagates; every writer raises :class:`MissingParent` before it mutates anything, so
-    a queued record needs no savepoint. A writer class may set ``isolates_records = True`` to
-    always take the per-record path."""
+    """Apply ``items`` with one writer. ``isolate`` (SF-9): one savepoint per record, flushed
+    inside it, so a record the database refuses (``IntegrityError``) is reported as
+    ``db_conflict`` and the batch goes on. Without it (the fast path of :func:`commit_batch`) no
+    savepoints are issued, the writer flushes once for the whole batch (SCALE-1) and any database
+    error propagates; every writer raises :class:`MissingParent` before it mutates anything, so a
+    queued record needs no savepoint."""
     writer = obj.writer(session, ctx, obj)
-    isolate = isolate or getattr(writer, "isolates_records", False)
     await writer.prepare([record for _, record, _ in items])
     for index, record, raw in items:
+        saved = _snapshot(ctx) if isolate else None
         try:
             if isolate:
                 async with session.begin_nested():
                     await writer.apply(index, record)
+                    await writer.finish()
+                    await session.flush()
             else:
                 await writer.apply(index, record)
         except MissingParent as exc:
@@ -360,8 +403,9 @@ async def _apply_records(
                 ctx.count("pending")
             continue
         except IntegrityError:
-            if not isolate:
+            if saved is None:
                 raise  # the fast path: commit_batch rolls back and re-runs with savepoints
+            _restore(ctx, saved)
             ctx.add_error(
                 {"salesforce_id": record.id, "sf_object": obj.key, "index": index, "code": "db_conflict"}
             )
@@ -371,6 +415,8 @@ async def _apply_records(
                 ctx.count("pending_discarded")
         elif pending.settle(record.id or "", "resolved"):
             ctx.count("pending_resolved")
+    if not isolate:
+        await writer.finish()
 
 
 async def commit_batch(
@@ -673,7 +719,7 @@ class OptionalRef:
     target: Any
 
 
-class MirrorWriter:
+class MirrorWriter(BatchWriter):
     """Upserts one batch of a table with ``salesforce_id``: chunked preloads, SF-10 guard, SF-11,
     SF-19, SF-17 optional references with ``unresolved_reference`` flags. Subclasses set
     ``table``, ``entity_type``, ``refs``, ``flag_codes`` and implement :meth:`values`."""
@@ -685,7 +731,7 @@ class MirrorWriter:
     new_row_defaults: dict[str, Any] = {}
 
     def __init__(self, session: AsyncSession, ctx: RunContext, obj: SfObject) -> None:
-        self.session, self.ctx, self.obj = session, ctx, obj
+        super().__init__(session, ctx, obj)
         self.rows: dict[str, Any] = {}
         self.ref_ids: dict[str, dict[str, int]] = {}
         self.flags = FlagBook(
@@ -714,8 +760,12 @@ class MirrorWriter:
         """A row to adopt when no row has this ``salesforce_id`` (default: none)."""
         return None
 
+    async def new_row_values(self, record: Any, values: dict[str, Any]) -> dict[str, Any]:
+        """Columns a new row gets besides ``values`` (e.g. a generated slug)."""
+        return {}
+
     async def after_write(self, row: Any, record: Any, values: dict[str, Any], created: bool) -> bool:
-        """Child rows and flags; returns True when something changed."""
+        """Child rows and flags, once ``row.id`` is known; returns True when something changed."""
         return False
 
     async def apply(self, index: int, record: Any) -> None:
@@ -727,7 +777,6 @@ class MirrorWriter:
         for ref in self.refs:
             sf_value = getattr(record, ref.attribute)
             values[ref.column] = self.ref_ids[ref.sf_field].get(sf_value) if sf_value else None
-        created = False
         if row is None:
             row = await self.find_existing(record, values)
             if row is not None:
@@ -736,11 +785,13 @@ class MirrorWriter:
                 ctx.count("adopted")
                 await self.flags.load([row.id])
         if row is None:
-            row = self.table(salesforce_id=record.id, is_deleted=False, **{**self.new_row_defaults, **values})
+            extra = await self.new_row_values(record, values)
+            row = self.table(
+                salesforce_id=record.id, is_deleted=False, **{**self.new_row_defaults, **values, **extra}
+            )
             row.sf_modstamp = record.system_modstamp
             row.sf_last_seen_run_id = ctx.run_id
             self.session.add(row)
-            await self.session.flush()
             self.rows[record.id or ""] = row
             created = changed = True
         else:
@@ -748,13 +799,22 @@ class MirrorWriter:
             if is_stale(row, record):
                 ctx.count("unchanged")
                 return
+            created = False
             changed = assign(row, values)
             row.sf_modstamp = record.system_modstamp
             if restore(row):
                 changed = True
                 ctx.count("restored")
-        changed |= await self.after_write(row, record, values, created)
-        note = f"run {ctx.run_id}"
+
+        async def with_id() -> None:
+            more = await self.after_write(row, record, values, created)
+            self._reference_flags(row, record, values)
+            ctx.count("created" if created else ("updated" if changed or more else "unchanged"))
+
+        self.after_flush(with_id)
+
+    def _reference_flags(self, row: Any, record: Any, values: dict[str, Any]) -> None:
+        note = f"run {self.ctx.run_id}"
         for ref in self.refs:
             sf_value = getattr(record, ref.attribute)
             if sf_value and values[ref.column] is None:
@@ -772,8 +832,6 @@ class MirrorWriter:
                 )
             else:
                 self.flags.resolve("unresolved_reference", entity_id=row.id, field=ref.sf_field, note=note)
-        await self.session.flush()
-        ctx.count("created" if created else ("updated" if changed else "unchanged"))
 
 
 def link_resolver(

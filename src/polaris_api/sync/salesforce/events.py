@@ -24,6 +24,7 @@ from polaris_api.schemas.salesforce import SESSION_EVENT_FIELDS, SalesforceSessi
 from polaris_api.services.sync_runs import RunContext
 from polaris_api.sync.salesforce.common import FlagBook, chunks
 from polaris_api.sync.salesforce.engine import (
+    BatchWriter,
     SfObject,
     assign,
     full_snapshot,
@@ -46,9 +47,9 @@ FLAG_CODES = (
 PICKLIST_FIELDS = ("Session_Type__c", "Session_Status__c", "Format__c")
 
 
-class _Writer:
+class _Writer(BatchWriter):
     def __init__(self, session: AsyncSession, ctx: RunContext, obj: SfObject) -> None:
-        self.session, self.ctx, self.obj = session, ctx, obj
+        super().__init__(session, ctx, obj)
         self.rows: dict[str, Event] = {}
         self.schools: dict[str, int] = {}
         self.districts: dict[str, str] = {}  # SF id → name
@@ -110,7 +111,6 @@ class _Writer:
             row.sf_last_seen_run_id = ctx.run_id
             self._init_cancellation(row, record)
             self.session.add(row)
-            await self.session.flush()
             self.rows[record.id or ""] = row
             created = True
             changed = True
@@ -125,12 +125,17 @@ class _Writer:
             if restore(row):
                 changed = True
                 ctx.count("restored")
-        changed |= await self._skills(row, record)
-        self._flags(row, record, values)
-        if created:
-            ctx.count("created")
-        else:
-            ctx.count("updated" if changed else "unchanged")
+        wanted = self._wanted_skills(record)
+
+        async def with_ids() -> None:
+            skills_changed = await self._link_skills(row, wanted)
+            self._flags(row, record, values)
+            if created:
+                ctx.count("created")
+            else:
+                ctx.count("updated" if changed or skills_changed else "unchanged")
+
+        self.after_flush(with_ids)
 
     @staticmethod
     def _init_cancellation(row: Event, record: SalesforceSessionEvent) -> None:
@@ -142,7 +147,8 @@ class _Writer:
         if mapped.unknown and row.cancellation_notes is None:
             row.cancellation_notes = record.cancellation_reason
 
-    async def _skills(self, row: Event, record: SalesforceSessionEvent) -> bool:
+    def _wanted_skills(self, record: SalesforceSessionEvent) -> list[Skill]:
+        """The record's skills; a new name becomes a ``skill`` row in the batch's flush."""
         wanted: dict[str, Skill] = {}
         for name in record.skill_names():
             key = normalize_name(name) or ""
@@ -151,9 +157,11 @@ class _Writer:
                 self.session.add(skill)
                 self.skills[key] = skill
             wanted[key] = self.skills[key]
-        if any(skill.id is None for skill in wanted.values()):
-            await self.session.flush()
-        wanted_ids = {skill.id for skill in wanted.values()}
+        return list(wanted.values())
+
+    async def _link_skills(self, row: Event, wanted: Sequence[Skill]) -> bool:
+        """SF-32: replace the event's ``source='salesforce'`` skill links (ids known by now)."""
+        wanted_ids = {skill.id for skill in wanted}
         links = self.skill_links.setdefault(row.id, [])
         have = {link.skill_id: link for link in links}
         changed = False
@@ -167,8 +175,6 @@ class _Writer:
             self.session.add(link)
             links.append(link)
             changed = True
-        if changed:
-            await self.session.flush()
         return changed
 
     def _flags(self, row: Event, record: SalesforceSessionEvent, values: dict[str, Any]) -> None:

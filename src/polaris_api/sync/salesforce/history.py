@@ -32,7 +32,15 @@ from polaris_api.schemas.salesforce import (
 )
 from polaris_api.services.sync_runs import RunContext
 from polaris_api.sync.salesforce.common import chunks
-from polaris_api.sync.salesforce.engine import SfObject, assign, is_stale, restore, run_import, soft_delete
+from polaris_api.sync.salesforce.engine import (
+    BatchWriter,
+    SfObject,
+    assign,
+    is_stale,
+    restore,
+    run_import,
+    soft_delete,
+)
 
 __all__ = ["KIND", "run"]
 
@@ -79,10 +87,12 @@ class Associator:
         self.contacts: dict[str, int] = {}
         self.teachers: dict[str, int] = {}
         self.owners: dict[str, set[int]] = {}
+        self.looked_up: set[str] = set()  # contact ids already queried, found or not
 
     async def load(self, rows: Iterable[Communication]) -> None:
         rows = list(rows)
-        ids = sorted({i for row in rows for i in _contact_ids(row)} - set(self.contacts) - set(self.teachers))
+        ids = sorted({i for row in rows for i in _contact_ids(row)} - self.looked_up)
+        self.looked_up.update(ids)
         for chunk in chunks(ids):
             result = await self.session.execute(
                 select(VolunteerSfContact.salesforce_id, VolunteerSfContact.volunteer_id)
@@ -169,11 +179,12 @@ class _State:
         self.touched: set[int] = set()
 
 
-class _Writer:
+class _Writer(BatchWriter):
     model: type[SalesforceTask] | type[SalesforceEmailMessage]
 
     def __init__(self, session: AsyncSession, ctx: RunContext, obj: SfObject, state: _State) -> None:
-        self.session, self.ctx, self.obj, self.state = session, ctx, obj, state
+        super().__init__(session, ctx, obj)
+        self.state = state
         self.by_activity: dict[str, Communication] = {}
         self.by_message: dict[str, Communication] = {}
         self.associator = Associator(session)
@@ -235,7 +246,6 @@ class _Writer:
         self.state.touched |= self.associator.associate(row)
         if row.match_status == "unmatched":
             ctx.count("unmatched")
-        await self.session.flush()
         ctx.count("created" if created else ("updated" if changed else "unchanged"))
 
 

@@ -21,6 +21,7 @@ from polaris_api.schemas.salesforce import ACCOUNT_ORGANIZATION_FIELDS, Salesfor
 from polaris_api.services.sync_runs import RunContext
 from polaris_api.sync.salesforce.common import FlagBook, chunks
 from polaris_api.sync.salesforce.engine import (
+    BatchWriter,
     SfObject,
     assign,
     full_snapshot,
@@ -36,9 +37,9 @@ __all__ = ["KIND", "ORGANIZATIONS", "run"]
 KIND = "salesforce-organizations"
 
 
-class _Writer:
+class _Writer(BatchWriter):
     def __init__(self, session: AsyncSession, ctx: RunContext, obj: SfObject) -> None:
-        self.session, self.ctx, self.obj = session, ctx, obj
+        super().__init__(session, ctx, obj)
         self.rows: dict[str, Organization] = {}
         self.parents: dict[str, int] = {}
         self.flags = FlagBook(
@@ -68,29 +69,39 @@ class _Writer:
             return
         values = record.values()
         values["parent_id"] = self.parents.get(record.parent_id) if record.parent_id else None
+        # a parent created earlier in this batch has no id yet: link the objects instead
+        new_parent = (
+            self.rows.get(record.parent_id) if record.parent_id and values["parent_id"] is None else None
+        )
         if row is None:
             row = Organization(
                 salesforce_id=record.id, sf_modstamp=record.system_modstamp, is_deleted=False, **values
             )
             row.sf_last_seen_run_id = ctx.run_id
             self.session.add(row)
-            await self.session.flush()
             self.rows[record.id or ""] = row
-            self.parents[record.id or ""] = row.id
             ctx.count("created")
         else:
             row.sf_last_seen_run_id = ctx.run_id
             if is_stale(row, record):
                 ctx.count("unchanged")
                 return
+            if new_parent is not None:
+                values.pop("parent_id")
             changed = assign(row, values)
             row.sf_modstamp = record.system_modstamp
             restored = restore(row)
-            await self.session.flush()
-            ctx.count("updated" if changed or restored else "unchanged")
+            ctx.count("updated" if changed or restored or new_parent is not None else "unchanged")
             if restored:
                 ctx.count("restored")
-        if record.parent_id and values["parent_id"] is None:
+        if new_parent is not None:
+            row.parent = new_parent
+        unresolved = bool(record.parent_id) and values.get("parent_id") is None and new_parent is None
+        self.after_flush(lambda: self._flags(row, record, unresolved))
+
+    def _flags(self, row: Organization, record: SalesforceAccountOrganization, unresolved: bool) -> None:
+        note = f"run {self.ctx.run_id}"
+        if unresolved:
             self.flags.raise_flag(
                 "unresolved_reference",
                 entity_id=row.id,
@@ -100,17 +111,13 @@ class _Writer:
                 details={"sf_object": "Account", "sf_field": "ParentId", "salesforce_id": record.parent_id},
             )
         else:
-            self.flags.resolve(
-                "unresolved_reference", entity_id=row.id, field="ParentId", note=f"run {ctx.run_id}"
-            )
+            self.flags.resolve("unresolved_reference", entity_id=row.id, field="ParentId", note=note)
         if record.type is None:
             self.flags.raise_flag(
                 "missing_organization_type", entity_id=row.id, salesforce_id=record.id, field="Type"
             )
         else:
-            self.flags.resolve(
-                "missing_organization_type", entity_id=row.id, field="Type", note=f"run {ctx.run_id}"
-            )
+            self.flags.resolve("missing_organization_type", entity_id=row.id, field="Type", note=note)
 
 
 ORGANIZATIONS = SfObject(

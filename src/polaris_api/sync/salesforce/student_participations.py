@@ -22,6 +22,7 @@ from polaris_api.schemas.salesforce import STUDENT_PARTICIPANT_FIELDS, Salesforc
 from polaris_api.services.sync_runs import RunContext
 from polaris_api.sync.salesforce.common import FlagBook, chunks
 from polaris_api.sync.salesforce.engine import (
+    BatchWriter,
     SfObject,
     assign,
     is_stale,
@@ -41,9 +42,9 @@ KIND = "salesforce-student-participations"
 VOCABULARY = "student_participation_status"
 
 
-class _Writer:
+class _Writer(BatchWriter):
     def __init__(self, session: AsyncSession, ctx: RunContext, obj: SfObject) -> None:
-        self.session, self.ctx, self.obj = session, ctx, obj
+        super().__init__(session, ctx, obj)
         self.rows: dict[str, EventStudentParticipation] = {}
         self.by_pair: dict[tuple[int, int], EventStudentParticipation] = {}
         self.students: dict[str, int] = {}
@@ -114,7 +115,6 @@ class _Writer:
                 **values,
             )
             self.session.add(row)
-            await self.session.flush()
             ctx.count("created")
         else:
             row.sf_last_seen_run_id = ctx.run_id
@@ -126,11 +126,10 @@ class _Writer:
             if restore(row):
                 changed = True
                 ctx.count("restored")
-            await self.session.flush()
             ctx.count("updated" if changed else "unchanged")
         self.rows[record.id or ""] = row
         self.by_pair[(event_id, student_id)] = row
-        self._flags(row, record)
+        self.after_flush(lambda: self._flags(row, record))
 
     async def _merge(
         self, row: EventStudentParticipation, record: SalesforceStudentParticipant, values: dict[str, Any]
@@ -143,18 +142,20 @@ class _Writer:
             row.salesforce_id = record.id
             row.sf_modstamp = record.system_modstamp
             restore(row)
-            await self.session.flush()
             self.rows[record.id or ""] = row
             ctx.count("updated")
         else:
             ctx.count("unchanged")
         ctx.count("merged")
-        self.flags.raise_flag(
-            "duplicate_participation",
-            entity_id=row.id,
-            salesforce_id=row.salesforce_id,
-            field="",
-            details={"salesforce_ids": ids, "kept": row.salesforce_id},
+        kept = row.salesforce_id
+        self.after_flush(
+            lambda: self.flags.raise_flag(
+                "duplicate_participation",
+                entity_id=row.id,
+                salesforce_id=kept,
+                field="",
+                details={"salesforce_ids": ids, "kept": kept},
+            )
         )
 
     def _flags(self, row: EventStudentParticipation, record: SalesforceStudentParticipant) -> None:

@@ -32,6 +32,7 @@ from polaris_api.schemas.salesforce import (
 from polaris_api.services.sync_runs import RunContext
 from polaris_api.sync.salesforce.common import FlagBook, chunks
 from polaris_api.sync.salesforce.engine import (
+    BatchWriter,
     SfObject,
     assign,
     full_snapshot,
@@ -52,9 +53,9 @@ VOCABULARY = "volunteer_participation_status"
 FLAG_CODES = ("duplicate_participation", "unknown_picklist_value", "invalid_number", "invalid_email")
 
 
-class _Writer:
+class _Writer(BatchWriter):
     def __init__(self, session: AsyncSession, ctx: RunContext, obj: SfObject) -> None:
-        self.session, self.ctx, self.obj = session, ctx, obj
+        super().__init__(session, ctx, obj)
         self.rows: dict[str, EventParticipation] = {}
         self.by_pair: dict[tuple[int, int], EventParticipation] = {}
         self.volunteers: dict[str, int] = {}
@@ -132,7 +133,6 @@ class _Writer:
                 **values,
             )
             self.session.add(row)
-            await self.session.flush()
             self.rows[record.id or ""] = row
             self.by_pair[(event_id, volunteer_id)] = row
             ctx.count("created")
@@ -146,9 +146,8 @@ class _Writer:
             if restore(row):
                 changed = True
                 ctx.count("restored")
-            await self.session.flush()
             ctx.count("updated" if changed else "unchanged")
-        self._flags(row, record)
+        self.after_flush(lambda: self._flags(row, record))
 
     async def _merge(
         self, row: EventParticipation, record: SalesforceVolunteerParticipant, values: dict[str, Any]
@@ -163,18 +162,20 @@ class _Writer:
             row.salesforce_id = record.id
             row.sf_modstamp = record.system_modstamp
             restore(row)
-            await self.session.flush()
             self.rows[record.id or ""] = row
             ctx.count("updated")
         else:
             ctx.count("unchanged")
         ctx.count("merged")
-        self.flags.raise_flag(
-            "duplicate_participation",
-            entity_id=row.id,
-            salesforce_id=row.salesforce_id,
-            field="",
-            details={"salesforce_ids": ids, "kept": row.salesforce_id},
+        kept = row.salesforce_id
+        self.after_flush(
+            lambda: self.flags.raise_flag(
+                "duplicate_participation",
+                entity_id=row.id,
+                salesforce_id=kept,
+                field="",
+                details={"salesforce_ids": ids, "kept": kept},
+            )
         )
 
     def _flags(self, row: EventParticipation, record: SalesforceVolunteerParticipant) -> None:

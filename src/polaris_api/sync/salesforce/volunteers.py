@@ -35,6 +35,7 @@ from polaris_api.schemas.salesforce import CONTACT_VOLUNTEER_FIELDS, SalesforceC
 from polaris_api.services.sync_runs import RunContext
 from polaris_api.sync.salesforce.common import FlagBook, chunks
 from polaris_api.sync.salesforce.engine import (
+    BatchWriter,
     SfObject,
     assign,
     full_snapshot,
@@ -71,16 +72,20 @@ def _all_caps(name: str | None) -> bool:
     return bool(name) and name.isupper() and sum(c.isalpha() for c in name) > 1  # type: ignore[union-attr]
 
 
-class _Writer:
+class _Writer(BatchWriter):
+    """Volunteers created in a batch get their ids in the batch's one flush (SCALE-1), so the
+    maps below are keyed by the ``Volunteer`` object and child rows link through relationships."""
+
     def __init__(self, session: AsyncSession, ctx: RunContext, obj: SfObject) -> None:
-        self.session, self.ctx, self.obj = session, ctx, obj
+        super().__init__(session, ctx, obj)
         self.links: dict[str, VolunteerSfContact] = {}
         self.volunteers: dict[int, Volunteer] = {}
-        self.by_email: dict[str, int] = {}  # normalized email → live volunteer id
-        self.contacts_of: dict[int, list[VolunteerSfContact]] = {}
-        self.emails_of: dict[int, list[VolunteerEmail]] = {}
-        self.phones_of: dict[int, list[VolunteerPhone]] = {}
-        self.skills_of: dict[int, list[VolunteerSkill]] = {}
+        self.volunteer_of_new_link: dict[str, Volunteer] = {}
+        self.by_email: dict[str, Volunteer] = {}  # normalized email → live volunteer
+        self.contacts_of: dict[Volunteer, list[VolunteerSfContact]] = {}
+        self.emails_of: dict[Volunteer, list[VolunteerEmail]] = {}
+        self.phones_of: dict[Volunteer, list[VolunteerPhone]] = {}
+        self.skills_of: dict[Volunteer, list[VolunteerSkill]] = {}
         self.skills: dict[str, Skill] = {}
         self._pending_deletes: list[Any] = []
         self.flags = FlagBook(
@@ -91,13 +96,14 @@ class _Writer:
         session = self.session
         self.links = await load_by_sf_id(session, VolunteerSfContact, [r.id for r in records if r.id])
         emails = sorted({e.email_normalized for r in records for e in r.emails()[0]})
+        owner_ids: dict[str, int] = {}
         for chunk in chunks(emails):
             rows = await session.execute(
                 select(Volunteer.email_normalized, Volunteer.id).where(
                     Volunteer.email_normalized.in_(chunk), Volunteer.is_deleted.is_(False)
                 )
             )
-            self.by_email.update(dict(rows.all()))
+            owner_ids.update(dict(rows.all()))
         for chunk in chunks(emails):
             rows = await session.execute(
                 select(VolunteerEmail.email_normalized, VolunteerEmail.volunteer_id)
@@ -106,8 +112,8 @@ class _Writer:
                 .order_by(VolunteerEmail.volunteer_id)
             )
             for email, volunteer_id in rows.all():
-                self.by_email.setdefault(email, volunteer_id)
-        ids = sorted({link.volunteer_id for link in self.links.values()} | set(self.by_email.values()))
+                owner_ids.setdefault(email, volunteer_id)
+        ids = sorted({link.volunteer_id for link in self.links.values()} | set(owner_ids.values()))
         for chunk in chunks(ids):
             for row in (await session.execute(select(Volunteer).where(Volunteer.id.in_(chunk)))).scalars():
                 self.volunteers[row.id] = row
@@ -120,7 +126,7 @@ class _Writer:
                 for child in (
                     await session.execute(select(table).where(table.volunteer_id.in_(chunk)))
                 ).scalars():
-                    target.setdefault(child.volunteer_id, []).append(child)
+                    target.setdefault(self.volunteers[child.volunteer_id], []).append(child)
         names = sorted({normalize_name(n) for r in records for n in r.skill_names()} - {None})
         for chunk in chunks(names):
             for skill in (
@@ -131,7 +137,11 @@ class _Writer:
         for chunk in chunks(linked):
             for skill in (await session.execute(select(Skill).where(Skill.id.in_(chunk)))).scalars():
                 self.skills[skill.name_normalized] = skill
+        self.by_email = {email: self.volunteers[i] for email, i in owner_ids.items()}
         await self.flags.load(ids)
+
+    def _volunteer_of(self, link: VolunteerSfContact) -> Volunteer:
+        return self.volunteer_of_new_link.get(link.salesforce_id) or self.volunteers[link.volunteer_id]
 
     # ---------------------------------------------------------------------------------------
     async def apply(self, index: int, record: SalesforceContactVolunteer) -> None:
@@ -149,14 +159,14 @@ class _Writer:
         primary = next((e.email_normalized for e in emails if e.is_primary), None)
         created = False
         if link is not None:
-            volunteer = self.volunteers[link.volunteer_id]
+            volunteer = self._volunteer_of(link)
         else:
-            volunteer_id = next(
+            found = next(
                 (self.by_email[e.email_normalized] for e in emails if e.email_normalized in self.by_email),
                 None,
             )
-            if volunteer_id is not None:
-                volunteer = self.volunteers[volunteer_id]
+            if found is not None:
+                volunteer = found
                 method = "email"
             else:
                 volunteer = Volunteer(
@@ -167,16 +177,14 @@ class _Writer:
                     sf_last_seen_run_id=ctx.run_id,
                 )
                 self.session.add(volunteer)
-                await self.session.flush()
-                self.volunteers[volunteer.id] = volunteer
                 method = "new"
                 created = True
             for email in emails:
-                self.by_email.setdefault(email.email_normalized, volunteer.id)
-            others = [c for c in self.contacts_of.get(volunteer.id, []) if c.salesforce_id != sf_id]
+                self.by_email.setdefault(email.email_normalized, volunteer)
+            others = [c for c in self.contacts_of.get(volunteer, []) if c.salesforce_id != sf_id]
             link = VolunteerSfContact(
                 salesforce_id=sf_id,
-                volunteer_id=volunteer.id,
+                volunteer=volunteer,
                 link_method=method,
                 is_deleted=False,
                 master_record_id=record.master_record_id,
@@ -185,14 +193,18 @@ class _Writer:
             )
             self.session.add(link)
             self.links[sf_id] = link
-            self.contacts_of.setdefault(volunteer.id, []).append(link)
+            self.volunteer_of_new_link[sf_id] = volunteer
+            self.contacts_of.setdefault(volunteer, []).append(link)
             if others:
-                self.flags.raise_flag(
-                    "multiple_sf_contacts",
-                    entity_id=volunteer.id,
-                    salesforce_id=sf_id,
-                    field="",
-                    details={"salesforce_ids": sorted([c.salesforce_id for c in others] + [sf_id])},
+                contact_ids = sorted([c.salesforce_id for c in others] + [sf_id])
+                self.after_flush(
+                    lambda: self.flags.raise_flag(
+                        "multiple_sf_contacts",
+                        entity_id=volunteer.id,
+                        salesforce_id=sf_id,
+                        field="",
+                        details={"salesforce_ids": contact_ids},
+                    )
                 )
         # the contact's own mirror row
         link.sf_last_seen_run_id = ctx.run_id
@@ -211,7 +223,7 @@ class _Writer:
             return
         values = record.values()
         owner = self.by_email.get(primary) if primary else None
-        if owner is None or owner == volunteer.id:
+        if owner is None or owner is volunteer:
             values["email_normalized"] = primary
         changed = assign(volunteer, values)
         volunteer.sf_modstamp = record.system_modstamp
@@ -223,8 +235,7 @@ class _Writer:
         for child in self._pending_deletes:
             await self.session.delete(child)
         self._pending_deletes.clear()
-        await self.session.flush()
-        self._flags(volunteer, record, invalid)
+        self.after_flush(lambda: self._flags(volunteer, record, invalid))
         if created:
             ctx.count("created")
         else:
@@ -238,16 +249,19 @@ class _Writer:
         merged = record.master_record_id is not None
         changed = soft_delete(link, ctx, record, "merged" if merged else "deleted")
         link.master_record_id = record.master_record_id
-        volunteer = self.volunteers[link.volunteer_id]
+        volunteer = self._volunteer_of(link)
         if merged:
-            self.flags.raise_flag(
-                "sf_contact_merged",
-                entity_id=volunteer.id,
-                salesforce_id=record.id,
-                field=record.id or "",
-                details={"salesforce_id": record.id, "master_record_id": record.master_record_id},
+            details = {"salesforce_id": record.id, "master_record_id": record.master_record_id}
+            self.after_flush(
+                lambda: self.flags.raise_flag(
+                    "sf_contact_merged",
+                    entity_id=volunteer.id,
+                    salesforce_id=record.id,
+                    field=record.id or "",
+                    details=details,
+                )
             )
-        contacts = self.contacts_of.get(volunteer.id, [link])
+        contacts = self.contacts_of.get(volunteer, [link])
         if all(c.is_deleted for c in contacts) and not volunteer.is_deleted:
             volunteer.is_deleted = True
             volunteer.deleted_in_source_at = link.deleted_in_source_at
@@ -255,7 +269,7 @@ class _Writer:
         ctx.count("deleted_in_source" if changed else "unchanged")
 
     def _emails(self, volunteer: Volunteer, sf_id: str, emails: Sequence[Any]) -> bool:
-        rows = self.emails_of.setdefault(volunteer.id, [])
+        rows = self.emails_of.setdefault(volunteer, [])
         by_email = {row.email_normalized: row for row in rows}
         wanted = {e.email_normalized: e for e in emails}
         changed = False
@@ -269,7 +283,7 @@ class _Writer:
             row = by_email.get(normalized)
             if row is None:
                 row = VolunteerEmail(
-                    volunteer_id=volunteer.id,
+                    volunteer=volunteer,
                     email=email.email,
                     email_normalized=normalized,
                     kind=email.kind,
@@ -299,7 +313,7 @@ class _Writer:
 
     def _phones(self, volunteer: Volunteer, sf_id: str, record: SalesforceContactVolunteer) -> bool:
         phones = record.phones()
-        rows = self.phones_of.setdefault(volunteer.id, [])
+        rows = self.phones_of.setdefault(volunteer, [])
         by_number = {row.number: row for row in rows}
         wanted = {p.number: p for p in phones}
         changed = False
@@ -312,7 +326,7 @@ class _Writer:
             row = by_number.get(number)
             if row is None:
                 row = VolunteerPhone(
-                    volunteer_id=volunteer.id,
+                    volunteer=volunteer,
                     number=number,
                     e164=phone.e164,
                     kind=phone.kind,
@@ -336,7 +350,7 @@ class _Writer:
         return changed
 
     def _skills(self, volunteer: Volunteer, sf_id: str, record: SalesforceContactVolunteer) -> bool:
-        links = self.skills_of.setdefault(volunteer.id, [])
+        links = self.skills_of.setdefault(volunteer, [])
         key_by_id = {skill.id: key for key, skill in self.skills.items() if skill.id is not None}
         wanted_keys: set[str] = set()
         for name in record.skill_names():
