@@ -3,12 +3,20 @@
 Generates the reference volumes (09 §5: 15,000 volunteers with 2 emails, 10,000 teachers,
 150,000 students, 350,000 affiliations, 10,000 events, 25,000 volunteer participations,
 150,000 student participations, 60,000 communication records) times ``--scale`` as fixtures of
-an in-process :class:`FakeSalesforce`, then runs the real sync code (``weekly`` = every import,
-full) and, after editing ``--edit-share`` of the records, ``daily`` + ``weekly`` incremental.
-For each run it prints the duration, records read per second, peak memory (``ru_maxrss`` of
-this process — it includes the double's in-memory record store — and the tracemalloc peak of
-the run when ``--tracemalloc`` is given) and the database round trips per 1,000 records
-(counted with a SQLAlchemy ``before_cursor_execute`` listener).
+a :class:`FakeSalesforce` served from a child process (so, like the real Salesforce, it has its
+own CPU and memory), then runs the real sync code on a fresh database:
+
+1. ``daily`` full — organizations, volunteers, affiliations, events, volunteer participations,
+   history — on the empty database;
+2. ``weekly`` full — every import; the daily parts re-read everything and find it unchanged;
+3. after editing ``--edit-share`` of every object in the double, ``daily`` then ``weekly``
+   incremental.
+
+For each run it prints the duration, records read per second, the database round trips per
+1,000 records (a SQLAlchemy ``before_cursor_execute`` listener: one per statement or
+executemany) and the peak RSS of this process (``ru_maxrss``: the sync code, SQLAlchemy, the
+drivers — not the double). ``--parts`` adds a line per part; ``--tracemalloc`` the Python heap
+peak of each run (slower).
 
     python scripts/bench_sf_import.py --scale 0.05                     # SQLite, temporary file
     python scripts/bench_sf_import.py --database-url postgresql+asyncpg://postgres@127.0.0.1:5432/bench
@@ -21,6 +29,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
+import logging
+import multiprocessing
 import resource
 import sys
 import tempfile
@@ -250,7 +260,27 @@ async def child_reads(sessionmaker: Any, parent_id: int) -> int:
         return sum(int((r.counts or {}).get("read", 0)) for r in rows)
 
 
-async def print_parts(sessionmaker: Any, parent_id: int) -> None:
+class PartStatements(logging.Handler):
+    """Attributes statements to the part that ran them: the runner logs each run's end
+    ("sync run <id> (<kind>) finished"), and the parts of a composite run one after another."""
+
+    def __init__(self, statements: dict[str, int]) -> None:
+        super().__init__(logging.INFO)
+        self.statements = statements
+        self.by_kind: dict[str, int] = {}
+        self.mark = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.msg.startswith("sync run %s (%s) finished") and record.args:
+            kind = str(record.args[1])
+            self.by_kind[kind] = self.statements["n"] - self.mark
+            self.mark = self.statements["n"]
+
+    def reset(self) -> None:
+        self.by_kind, self.mark = {}, 0
+
+
+async def print_parts(sessionmaker: Any, parent_id: int, by_kind: dict[str, int]) -> None:
     from sqlalchemy import select
 
     async with sessionmaker() as session:
@@ -265,7 +295,11 @@ async def print_parts(sessionmaker: Any, parent_id: int) -> None:
             )
             read = int((r.counts or {}).get("read", 0))
             rate = read / seconds if seconds else 0.0
-            print(f"    {r.kind:<38} {r.status:<9} {seconds:7.1f}s  read {read:>9,}  {rate:8,.0f} rec/s")
+            per_k = by_kind.get(r.kind, 0) / read * 1000 if read else float("nan")
+            print(
+                f"    {r.kind:<38} {r.status:<9} {seconds:7.1f}s  read {read:>9,}  {rate:8,.0f} rec/s"
+                f"  {per_k:7.1f} round trips/1,000 rec"
+            )
 
 
 async def main() -> None:
@@ -288,76 +322,122 @@ async def main() -> None:
     args = parser.parse_args()
     url = args.database_url or f"sqlite+aiosqlite:///{Path(tempfile.mkdtemp()) / 'bench.db'}"
 
-    t0 = time.perf_counter()
-    objects, volumes = generate(args.scale)
-    print(
-        f"generated {sum(len(v) for v in objects.values()):,} SF records in {time.perf_counter() - t0:.1f}s: {volumes}"
+    spawn = multiprocessing.get_context("spawn")  # a clean interpreter: nothing of this one's memory
+    parent_end, child_end = spawn.Pipe()
+    double = spawn.Process(
+        target=serve_double, args=(args.scale, args.page_size, child_end), name="fake-salesforce"
     )
-    with FakeSalesforce(objects, page_size=args.page_size) as fake:
-        settings = Settings(
-            _env_file=None,  # type: ignore[call-arg]
-            env="development",
-            database_url=url,
-            jwt_secret="bench-" + "x" * 40,
-            email_backend="disabled",
-            outbox_worker_enabled=False,
-            salesforce_instance_url=fake.instance_url,
-            salesforce_access_token=fake.token,
-            salesforce_ca_bundle=str(fake.ca_path),
-            salesforce_username=None,
-            salesforce_password=None,
-            salesforce_security_token=None,
-            salesforce_batch_size=args.batch_size,
-            salesforce_read_timeout_s=120,
+    double.start()
+    try:
+        await bench(args, url, parent_end)
+    finally:
+        parent_end.send(("stop",))
+        double.join(timeout=30)
+
+
+def serve_double(scale: float, page_size: int, conn: Any) -> None:
+    """The child process: generate the records, serve them, apply edits when asked."""
+    t0 = time.perf_counter()
+    objects, volumes = generate(scale)
+    generated = time.perf_counter() - t0
+    with FakeSalesforce(objects, page_size=page_size) as fake:
+        conn.send(
+            {
+                "url": fake.instance_url,
+                "token": fake.token,
+                "ca": fake.ca_path.read_text(),
+                "volumes": volumes,
+                "records": sum(len(v) for v in objects.values()),
+                "seconds": generated,
+            }
         )
-        engine = make_engine(url)
-        await upgrade(engine)
-        statements = {"n": 0}
+        while True:
+            message = conn.recv()
+            if message[0] == "stop":
+                return
+            if message[0] == "edit":
+                share = message[1]
+                step = max(1, int(1 / share)) if share > 0 else 0
+                edited = 0
+                for obj, records in objects.items():
+                    edits = [{"Id": r["Id"]} for r in records[::step]] if step else []
+                    for start in range(0, len(edits), 5000):
+                        fake.admin.upsert(obj, edits[start : start + 5000])
+                    edited += len(edits)
+                conn.send(edited)
 
-        def count(*_: Any) -> None:
-            statements["n"] += 1
 
-        event.listen(engine.sync_engine, "before_cursor_execute", count)
-        sessionmaker = make_sessionmaker(engine)
+async def bench(args: argparse.Namespace, url: str, double: Any) -> None:
+    info = double.recv()
+    ca_file = Path(tempfile.mkdtemp()) / "fake-salesforce-ca.pem"
+    ca_file.write_text(info["ca"])
+    print(f"generated {info['records']:,} SF records in {info['seconds']:.1f}s: {info['volumes']}")
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        env="development",
+        database_url=url,
+        jwt_secret="bench-" + "x" * 40,
+        email_backend="disabled",
+        outbox_worker_enabled=False,
+        salesforce_instance_url=info["url"],
+        salesforce_access_token=info["token"],
+        salesforce_ca_bundle=str(ca_file),
+        salesforce_username=None,
+        salesforce_password=None,
+        salesforce_security_token=None,
+        salesforce_batch_size=args.batch_size,
+        salesforce_read_timeout_s=120,
+    )
+    engine = make_engine(url)
+    await upgrade(engine)
+    statements = {"n": 0}
 
-        async def measured(label: str, kind: str, mode: str) -> None:
-            statements["n"] = 0
-            if args.tracemalloc:
-                tracemalloc.start()
-            start = time.perf_counter()
-            run = await run_kind(sessionmaker, settings, kind, mode)
-            elapsed = time.perf_counter() - start
-            peak = tracemalloc.get_traced_memory()[1] if args.tracemalloc else None
-            if args.tracemalloc:
-                tracemalloc.stop()
-            read = await child_reads(sessionmaker, run.id)
-            rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-            per_k = statements["n"] / read * 1000 if read else float("nan")
-            line = (
-                f"{label:<28} {run.status:<9} {elapsed:8.1f}s  read {read:>9,}  {read / elapsed:9,.0f} rec/s  "
-                f"{per_k:7.1f} DB round trips/1,000 rec  maxrss {rss_mb:,.0f} MB"
-            )
-            if peak is not None:
-                line += f"  tracemalloc peak {peak / 2**20:,.0f} MB"
-            print(line, flush=True)
-            if args.parts:
-                await print_parts(sessionmaker, run.id)
-            if run.status == "failed":
-                print(f"  failed: {run.error_code} {run.error_message}", file=sys.stderr)
+    def count(*_: Any) -> None:
+        statements["n"] += 1
 
-        print(
-            f"database {engine.url.render_as_string(hide_password=True)}; batch {args.batch_size}; page {args.page_size}"
+    event.listen(engine.sync_engine, "before_cursor_execute", count)
+    parts = PartStatements(statements)
+    runner_log = logging.getLogger("polaris_api.services.sync_runs")
+    runner_log.addHandler(parts)
+    runner_log.setLevel(logging.INFO)
+    sessionmaker = make_sessionmaker(engine)
+
+    async def measured(label: str, kind: str, mode: str) -> None:
+        statements["n"] = 0
+        parts.reset()
+        if args.tracemalloc:
+            tracemalloc.start()
+        start = time.perf_counter()
+        run = await run_kind(sessionmaker, settings, kind, mode)
+        elapsed = time.perf_counter() - start
+        peak = tracemalloc.get_traced_memory()[1] if args.tracemalloc else None
+        if args.tracemalloc:
+            tracemalloc.stop()
+        read = await child_reads(sessionmaker, run.id)
+        rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        per_k = statements["n"] / read * 1000 if read else float("nan")
+        line = (
+            f"{label:<28} {run.status:<9} {elapsed:8.1f}s  read {read:>9,}  {read / elapsed:9,.0f} rec/s  "
+            f"{per_k:7.1f} DB round trips/1,000 rec  maxrss {rss_mb:,.0f} MB"
         )
-        await measured("weekly full", "weekly", "full")
-        # edit a share of every object, then incremental daily + weekly
-        for obj, records in objects.items():
-            step = max(1, int(1 / args.edit_share)) if args.edit_share > 0 else 0
-            edits = [{"Id": r["Id"]} for r in records[::step]] if step else []
-            for start in range(0, len(edits), 5000):
-                fake.admin.upsert(obj, edits[start : start + 5000])
-        await measured("daily incremental", "daily", "incremental")
-        await measured("weekly incremental", "weekly", "incremental")
-        await engine.dispose()
+        if peak is not None:
+            line += f"  tracemalloc peak {peak / 2**20:,.0f} MB"
+        print(line, flush=True)
+        if args.parts:
+            await print_parts(sessionmaker, run.id, parts.by_kind)
+        if run.status == "failed":
+            print(f"  failed: {run.error_code} {run.error_message}", file=sys.stderr)
+
+    print(
+        f"database {engine.url.render_as_string(hide_password=True)}; batch {args.batch_size}; page {args.page_size}"
+    )
+    await measured("daily full", "daily", "full")
+    await measured("weekly full", "weekly", "full")
+    double.send(("edit", args.edit_share))
+    print(f"edited {double.recv():,} records in the double")
+    await measured("daily incremental", "daily", "incremental")
+    await measured("weekly incremental", "weekly", "incremental")
+    await engine.dispose()
 
 
 if __name__ == "__main__":
