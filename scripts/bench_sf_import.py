@@ -14,8 +14,9 @@ own CPU and memory), then runs the real sync code on a fresh database:
 
 For each run it prints the duration, records read per second, the database round trips per
 1,000 records (a SQLAlchemy ``before_cursor_execute`` listener: one per statement or
-executemany) and the peak RSS of this process (``ru_maxrss``: the sync code, SQLAlchemy, the
-drivers — not the double). ``--parts`` adds a line per part; ``--tracemalloc`` the Python heap
+executemany), the peak RSS of this process (``ru_maxrss``: the sync code, SQLAlchemy, the
+drivers — not the double) and the CPU seconds spent by this process (with SQLite, the database
+too) and by the double answering the queries. ``--parts`` adds a line per part; ``--tracemalloc`` the Python heap
 peak of each run (slower).
 
     python scripts/bench_sf_import.py --scale 0.05                     # SQLite, temporary file
@@ -355,6 +356,8 @@ def serve_double(scale: float, page_size: int, conn: Any) -> None:
             message = conn.recv()
             if message[0] == "stop":
                 return
+            if message[0] == "cpu":  # CPU seconds of the double, every thread
+                conn.send(time.process_time())
             if message[0] == "edit":
                 share = message[1]
                 step = max(1, int(1 / share)) if share > 0 else 0
@@ -407,9 +410,15 @@ async def bench(args: argparse.Namespace, url: str, double: Any) -> None:
         parts.reset()
         if args.tracemalloc:
             tracemalloc.start()
+        double.send(("cpu",))
+        double_cpu = double.recv()
+        own_cpu = time.process_time()
         start = time.perf_counter()
         run = await run_kind(sessionmaker, settings, kind, mode)
         elapsed = time.perf_counter() - start
+        own_cpu = time.process_time() - own_cpu
+        double.send(("cpu",))
+        double_cpu = double.recv() - double_cpu
         peak = tracemalloc.get_traced_memory()[1] if args.tracemalloc else None
         if args.tracemalloc:
             tracemalloc.stop()
@@ -418,7 +427,8 @@ async def bench(args: argparse.Namespace, url: str, double: Any) -> None:
         per_k = statements["n"] / read * 1000 if read else float("nan")
         line = (
             f"{label:<28} {run.status:<9} {elapsed:8.1f}s  read {read:>9,}  {read / elapsed:9,.0f} rec/s  "
-            f"{per_k:7.1f} DB round trips/1,000 rec  maxrss {rss_mb:,.0f} MB"
+            f"{per_k:7.1f} DB round trips/1,000 rec  maxrss {rss_mb:,.0f} MB  "
+            f"CPU: this process {own_cpu:,.1f}s, the double {double_cpu:,.1f}s"
         )
         if peak is not None:
             line += f"  tracemalloc peak {peak / 2**20:,.0f} MB"
