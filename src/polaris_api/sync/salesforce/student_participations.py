@@ -11,7 +11,6 @@ merges into the first by VOC-14 precedence (the winner keeps its ``salesforce_id
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from sqlalchemy import select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,7 +21,6 @@ from polaris_api.schemas.salesforce import STUDENT_PARTICIPANT_FIELDS, Salesforc
 from polaris_api.services.sync_runs import RunContext
 from polaris_api.sync.salesforce.common import FlagBook, chunks
 from polaris_api.sync.salesforce.engine import (
-    BatchWriter,
     SfObject,
     assign,
     is_stale,
@@ -34,7 +32,7 @@ from polaris_api.sync.salesforce.engine import (
     settle_deleted_or_rejected,
     snapshot_step,
 )
-from polaris_api.vocabularies import participation_rank
+from polaris_api.sync.salesforce.participations import ParticipationWriter
 
 __all__ = ["KIND", "PARTICIPANTS", "run"]
 
@@ -42,7 +40,9 @@ KIND = "salesforce-student-participations"
 VOCABULARY = "student_participation_status"
 
 
-class _Writer(BatchWriter):
+class _Writer(ParticipationWriter):
+    vocabulary = VOCABULARY
+
     def __init__(self, session: AsyncSession, ctx: RunContext, obj: SfObject) -> None:
         super().__init__(session, ctx, obj)
         self.rows: dict[str, EventStudentParticipation] = {}
@@ -104,7 +104,7 @@ class _Writer(BatchWriter):
                 row = pair_row
                 ctx.count("adopted")
             elif pair_row is not None:
-                await self._merge(pair_row, record, values)
+                self.merge_duplicate(pair_row, record, values)
                 return
         if row is None:
             row = EventStudentParticipation(
@@ -130,33 +130,6 @@ class _Writer(BatchWriter):
         self.rows[record.id or ""] = row
         self.by_pair[(event_id, student_id)] = row
         self.after_flush(lambda: self._flags(row, record))
-
-    async def _merge(
-        self, row: EventStudentParticipation, record: SalesforceStudentParticipant, values: dict[str, Any]
-    ) -> None:
-        ctx = self.ctx
-        row.sf_last_seen_run_id = ctx.run_id
-        ids = sorted({row.salesforce_id or "", record.id or ""})
-        if participation_rank(VOCABULARY, values["status"]) > participation_rank(VOCABULARY, row.status):
-            assign(row, values)
-            row.salesforce_id = record.id
-            row.sf_modstamp = record.system_modstamp
-            restore(row)
-            self.rows[record.id or ""] = row
-            ctx.count("updated")
-        else:
-            ctx.count("unchanged")
-        ctx.count("merged")
-        kept = row.salesforce_id
-        self.after_flush(
-            lambda: self.flags.raise_flag(
-                "duplicate_participation",
-                entity_id=row.id,
-                salesforce_id=kept,
-                field="",
-                details={"salesforce_ids": ids, "kept": kept},
-            )
-        )
 
     def _flags(self, row: EventStudentParticipation, record: SalesforceStudentParticipant) -> None:
         note = f"run {self.ctx.run_id}"

@@ -32,7 +32,6 @@ from polaris_api.schemas.salesforce import (
 from polaris_api.services.sync_runs import RunContext
 from polaris_api.sync.salesforce.common import FlagBook, chunks
 from polaris_api.sync.salesforce.engine import (
-    BatchWriter,
     SfObject,
     assign,
     full_snapshot,
@@ -44,7 +43,7 @@ from polaris_api.sync.salesforce.engine import (
     run_import,
     settle_deleted_or_rejected,
 )
-from polaris_api.vocabularies import participation_rank
+from polaris_api.sync.salesforce.participations import ParticipationWriter
 
 __all__ = ["KIND", "PARTICIPANTS", "run"]
 
@@ -53,7 +52,9 @@ VOCABULARY = "volunteer_participation_status"
 FLAG_CODES = ("duplicate_participation", "unknown_picklist_value", "invalid_number", "invalid_email")
 
 
-class _Writer(BatchWriter):
+class _Writer(ParticipationWriter):
+    vocabulary = VOCABULARY
+
     def __init__(self, session: AsyncSession, ctx: RunContext, obj: SfObject) -> None:
         super().__init__(session, ctx, obj)
         self.rows: dict[str, EventParticipation] = {}
@@ -120,7 +121,7 @@ class _Writer(BatchWriter):
                 row = pair_row
                 ctx.count("adopted")
             elif pair_row is not None:  # a second SF record for the pair (VOC-13 precedence)
-                await self._merge(pair_row, record, values)
+                self.merge_duplicate(pair_row, record, values)
                 return
         if row is None:
             row = EventParticipation(
@@ -148,35 +149,6 @@ class _Writer(BatchWriter):
                 ctx.count("restored")
             ctx.count("updated" if changed else "unchanged")
         self.after_flush(lambda: self._flags(row, record))
-
-    async def _merge(
-        self, row: EventParticipation, record: SalesforceVolunteerParticipant, values: dict[str, Any]
-    ) -> None:
-        ctx = self.ctx
-        row.sf_last_seen_run_id = ctx.run_id
-        new_rank = participation_rank(VOCABULARY, values["status"])
-        old_rank = participation_rank(VOCABULARY, row.status)
-        ids = sorted({row.salesforce_id or "", record.id or ""})
-        if new_rank > old_rank:
-            assign(row, values)
-            row.salesforce_id = record.id
-            row.sf_modstamp = record.system_modstamp
-            restore(row)
-            self.rows[record.id or ""] = row
-            ctx.count("updated")
-        else:
-            ctx.count("unchanged")
-        ctx.count("merged")
-        kept = row.salesforce_id
-        self.after_flush(
-            lambda: self.flags.raise_flag(
-                "duplicate_participation",
-                entity_id=row.id,
-                salesforce_id=kept,
-                field="",
-                details={"salesforce_ids": ids, "kept": kept},
-            )
-        )
 
     def _flags(self, row: EventParticipation, record: SalesforceVolunteerParticipant) -> None:
         flags, note = self.flags, f"run {self.ctx.run_id}"
