@@ -336,7 +336,9 @@ async def test_sf_9_a_record_the_database_refuses_is_isolated_and_the_batch_goes
     sf.admin.delete("Contact", contact_id(1))
     await sync(client, admin["headers"], KIND)
     assert (await _volunteer_of(session, 1)).is_deleted
-    sf.admin.upsert("Contact", [contact(2, Email="shared@example.org"), contact(3)])
+    # contact 2 also has an all-caps name: the flag it would raise once its id is known must
+    # go with the refused record, not land on the next one's flush
+    sf.admin.upsert("Contact", [contact(2, Email="shared@example.org", LastName="SMITH"), contact(3)])
     monkeypatch.setattr(app.state.settings, "salesforce_batch_size", 10)
     run = await sync(client, admin["headers"], KIND)  # one batch: contacts 1 (deleted), 2, 3
     assert run["status"] == "partial"
@@ -347,6 +349,7 @@ async def test_sf_9_a_record_the_database_refuses_is_isolated_and_the_batch_goes
     assert (await _volunteer_of(session, 3)).email_normalized == "person3@example.org"
     links = {link.salesforce_id for link in await _all(session, VolunteerSfContact)}
     assert links == {contact_id(1), contact_id(3)}
+    assert [f.code for f in await _all(session, DataQualityFlag) if f.code == "all_caps_name"] == []
     mark = (await session.execute(select(SfWatermark))).scalar_one()
     records = {r["Id"]: r for r in sf.admin.records("Contact")}
     assert mark.watermark.isoformat().startswith(records[contact_id(3)]["SystemModstamp"][:19])

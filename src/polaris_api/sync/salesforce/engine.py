@@ -133,8 +133,9 @@ class BatchWriter:
     async def finish(self) -> None:
         if not self._after_flush:
             return
-        await self.session.flush()
+        # taken first: if the flush fails (a refused record under SF-9 isolation), its steps go too
         steps, self._after_flush = self._after_flush, []
+        await self.session.flush()
         for step in steps:
             result = step()
             if result is not None:
