@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 
 import pytest
 
@@ -69,3 +70,32 @@ async def test_priv_1_tokens_and_keys_never_logged(client, admin, captured_logs)
     await client.get("/api/v1/auth/me", headers={"X-API-Key": key})
     token = admin["headers"]["Authorization"].split()[1]
     assert_clean(captured_logs, key, token)
+
+
+async def test_priv_1_a_logged_database_error_keeps_its_type_and_frames_not_its_values(session):
+    """The database quotes the refused values (PostgreSQL ``Key (email_normalized)=(…)``,
+    SQLAlchemy the statement's parameters); both log formats leave the message out."""
+    from sqlalchemy.exc import IntegrityError
+
+    from polaris_api.models.people import Volunteer
+    from polaris_api.observability import TextFormatter
+
+    email = EMAIL.lower()
+    for _ in range(2):
+        session.add(Volunteer(source="salesforce", last_name=NAME, email_normalized=email, is_deleted=False))
+    try:
+        await session.flush()
+    except IntegrityError:
+        record = logging.getLogger("polaris_api.test").makeRecord(
+            "polaris_api.test", logging.ERROR, __file__, 1, "import failed", (), sys.exc_info()
+        )
+    else:
+        pytest.fail("the duplicate email was accepted")
+    await session.rollback()
+    assert email in str(record.exc_info[1]).lower()  # the message itself does carry the value
+    for formatter in (JsonFormatter(), TextFormatter()):
+        record.request_id = None
+        text = formatter.format(record)
+        record.exc_text = None  # logging caches the rendered exception on the record
+        assert "IntegrityError (message withheld)" in text and "test_logging_privacy.py" in text
+        assert email not in text.lower() and NAME.lower() not in text.lower()

@@ -13,6 +13,7 @@ import hashlib
 import logging
 import sys
 import time
+import traceback
 import uuid
 from typing import Any
 
@@ -38,7 +39,27 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
+def exception_without_values(exc_info: Any) -> str:
+    """PRIV-1: a logged exception keeps its type and frames but not its message. Database and
+    validation errors quote the values that failed (``Key (email)=(…)``, SQL parameters, input
+    values), so no exception message ever reaches a log line; chained causes likewise."""
+    exc = exc_info[1]
+    parts: list[str] = []
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        frames = "".join(traceback.format_tb(exc.__traceback__))
+        parts.append(
+            f"Traceback (most recent call last):\n{frames}{type(exc).__module__}.{type(exc).__qualname__} (message withheld)"
+        )
+        exc = exc.__cause__ or exc.__context__
+    return "\n\nwhile handling/caused by:\n".join(reversed(parts))
+
+
 class JsonFormatter(logging.Formatter):
+    def formatException(self, ei: Any) -> str:  # noqa: N802 (logging's name)
+        return exception_without_values(ei)
+
     def format(self, record: logging.LogRecord) -> str:
         payload: dict[str, Any] = {
             "ts": dt.datetime.fromtimestamp(record.created, dt.UTC).isoformat(),
@@ -57,6 +78,9 @@ class JsonFormatter(logging.Formatter):
 class TextFormatter(logging.Formatter):
     def __init__(self) -> None:
         super().__init__("%(asctime)s %(levelname)-7s %(name)s [%(request_id)s] %(message)s")
+
+    def formatException(self, ei: Any) -> str:  # noqa: N802 (logging's name)
+        return exception_without_values(ei)
 
     def format(self, record: logging.LogRecord) -> str:
         extras = {

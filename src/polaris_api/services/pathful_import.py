@@ -20,7 +20,6 @@ import datetime as dt
 import hashlib
 import logging
 import time
-import traceback
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -270,15 +269,10 @@ async def import_pathful_table(
                     session, kind, effective_mode, since, source, principal, sync_run_id, clock, problem
                 )
             raise
-        except Exception as error:
+        except Exception:
             await session.rollback()
-            # Frames only: driver messages can carry row values (names, emails; PRIV-1).
-            log.error(
-                "pathful import failed: %s\n%s",
-                type(error).__name__,
-                "".join(traceback.format_tb(error.__traceback__)),
-                extra={"kind": kind},
-            )
+            # the formatters keep the frames and drop the message (PRIV-1: it can quote row values)
+            log.exception("pathful import failed", extra={"kind": kind})
             failure = Problem(
                 500, "import_failed", "The import failed and was rolled back; it has been logged."
             )

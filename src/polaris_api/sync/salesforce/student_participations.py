@@ -22,12 +22,9 @@ from polaris_api.services.sync_runs import RunContext
 from polaris_api.sync.salesforce.common import FlagBook, chunks
 from polaris_api.sync.salesforce.engine import (
     SfObject,
-    assign,
-    is_stale,
     load_by_sf_id,
     load_ids_by_sf_id,
     require_parents,
-    restore,
     run_import,
     settle_deleted_or_rejected,
     snapshot_step,
@@ -97,39 +94,20 @@ class _Writer(ParticipationWriter):
             (event_id, "unknown_event", "Session__c", record.session_id),
         )
         values = {**record.values(), "event_id": event_id, "student_id": student_id}
-        if row is None:
-            pair_row = self.by_pair.get((event_id, student_id))
-            if pair_row is not None and pair_row.salesforce_id is None:
-                pair_row.salesforce_id = record.id
-                row = pair_row
-                ctx.count("adopted")
-            elif pair_row is not None:
-                self.merge_duplicate(pair_row, record, values)
-                return
-        if row is None:
-            row = EventStudentParticipation(
+        written = self.upsert(
+            record,
+            values,
+            (event_id, student_id),
+            lambda: EventStudentParticipation(
                 salesforce_id=record.id,
                 is_deleted=False,
                 sf_modstamp=record.system_modstamp,
-                sf_last_seen_run_id=ctx.run_id,
+                sf_last_seen_run_id=self.ctx.run_id,
                 **values,
-            )
-            self.session.add(row)
-            ctx.count("created")
-        else:
-            row.sf_last_seen_run_id = ctx.run_id
-            if is_stale(row, record):
-                ctx.count("unchanged")
-                return
-            changed = assign(row, values)
-            row.sf_modstamp = record.system_modstamp
-            if restore(row):
-                changed = True
-                ctx.count("restored")
-            ctx.count("updated" if changed else "unchanged")
-        self.rows[record.id or ""] = row
-        self.by_pair[(event_id, student_id)] = row
-        self.after_flush(lambda: self._flags(row, record))
+            ),
+        )
+        if written is not None:
+            self.after_flush(lambda: self._flags(written, record))
 
     def _flags(self, row: EventStudentParticipation, record: SalesforceStudentParticipant) -> None:
         note = f"run {self.ctx.run_id}"

@@ -33,13 +33,10 @@ from polaris_api.services.sync_runs import RunContext
 from polaris_api.sync.salesforce.common import FlagBook, chunks
 from polaris_api.sync.salesforce.engine import (
     SfObject,
-    assign,
     full_snapshot,
-    is_stale,
     load_by_sf_id,
     load_ids_by_sf_id,
     require_parents,
-    restore,
     run_import,
     settle_deleted_or_rejected,
 )
@@ -113,42 +110,22 @@ class _Writer(ParticipationWriter):
             (event_id, "unknown_event", "Session__c", record.session_id),
         )
         values = {**record.values(), "event_id": event_id, "volunteer_id": volunteer_id}
-        if row is None:
-            pair_row = self.by_pair.get((event_id, volunteer_id))
-            if pair_row is not None and pair_row.salesforce_id is None:  # a website signup: adopted
-                pair_row.salesforce_id = record.id
-                self.rows[record.id or ""] = pair_row
-                row = pair_row
-                ctx.count("adopted")
-            elif pair_row is not None:  # a second SF record for the pair (VOC-13 precedence)
-                self.merge_duplicate(pair_row, record, values)
-                return
-        if row is None:
-            row = EventParticipation(
+        written = self.upsert(
+            record,
+            values,
+            (event_id, volunteer_id),
+            lambda: EventParticipation(
                 salesforce_id=record.id,
                 participant_type="volunteer",
                 source="salesforce",
                 is_deleted=False,
                 sf_modstamp=record.system_modstamp,
-                sf_last_seen_run_id=ctx.run_id,
+                sf_last_seen_run_id=self.ctx.run_id,
                 **values,
-            )
-            self.session.add(row)
-            self.rows[record.id or ""] = row
-            self.by_pair[(event_id, volunteer_id)] = row
-            ctx.count("created")
-        else:
-            row.sf_last_seen_run_id = ctx.run_id
-            if is_stale(row, record):
-                ctx.count("unchanged")
-                return
-            changed = assign(row, values)
-            row.sf_modstamp = record.system_modstamp
-            if restore(row):
-                changed = True
-                ctx.count("restored")
-            ctx.count("updated" if changed else "unchanged")
-        self.after_flush(lambda: self._flags(row, record))
+            ),
+        )
+        if written is not None:
+            self.after_flush(lambda: self._flags(written, record))
 
     def _flags(self, row: EventParticipation, record: SalesforceVolunteerParticipant) -> None:
         flags, note = self.flags, f"run {self.ctx.run_id}"
