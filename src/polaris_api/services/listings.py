@@ -490,13 +490,9 @@ async def main_page(
     if_none_match: str | None = None,
 ) -> Rendered:
     """LIST-1: the main public page."""
-
-    async def build() -> bytes:
-        return await _page_body(await sessions.get(), visibility.on_main_page(today), query, zone)
-
-    rendered = await _render_cached(sessions, cache, today, "main", _page_key(query), if_none_match, build)
-    assert rendered is not None
-    return rendered
+    return await _listing_page(
+        sessions, cache, query, "main", visibility.on_main_page, today, zone, if_none_match
+    )
 
 
 async def dia_page(
@@ -509,11 +505,28 @@ async def dia_page(
     if_none_match: str | None = None,
 ) -> Rendered:
     """LIST-3: Data in Action events, whatever the website toggle says."""
+    return await _listing_page(
+        sessions, cache, query, "dia", visibility.on_dia_page, today, zone, if_none_match
+    )
+
+
+async def _listing_page(
+    sessions: Sessions,
+    cache: ListingCache,
+    query: ListingQuery,
+    listing: str,
+    shown: Callable[[dt.date], Any],
+    today: dt.date,
+    zone: ZoneInfo,
+    if_none_match: str | None,
+) -> Rendered:
+    """One page of a public listing, its events those ``shown(today)`` selects; cached per data
+    version, so a cached page or a 304 builds nothing."""
 
     async def build() -> bytes:
-        return await _page_body(await sessions.get(), visibility.on_dia_page(today), query, zone)
+        return await _page_body(await sessions.get(), shown(today), query, zone)
 
-    rendered = await _render_cached(sessions, cache, today, "dia", _page_key(query), if_none_match, build)
+    rendered = await _render_cached(sessions, cache, today, listing, _page_key(query), if_none_match, build)
     assert rendered is not None
     return rendered
 
