@@ -1,4 +1,9 @@
-"""Request-scoped dependencies shared by every router: settings and database session."""
+"""Request-scoped dependencies shared by every router: settings and the unit of work.
+
+One request, one transaction: services ``flush`` and never ``commit``; :func:`get_session`
+commits once after the handler returned (before the response is sent, so a refused commit is
+an error answer, never a 200 for data that was not stored) and rolls back when it raised.
+"""
 
 from __future__ import annotations
 
@@ -18,8 +23,15 @@ async def get_settings(request: Request) -> Settings:
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     async with request.app.state.sessionmaker() as session:
-        yield session
+        try:
+            yield session
+        except BaseException:
+            await session.rollback()
+            raise
+        if session.in_transaction():
+            await session.commit()
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
-SessionDep = Annotated[AsyncSession, Depends(get_session)]
+# scope="function": the commit runs when the handler returns, before the response is serialised
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]

@@ -83,6 +83,23 @@ class Problem(Exception):
         return body
 
 
+class NamedProblem(Problem):
+    """One problem code as one class, raised by services and listed in ``responses=``.
+
+    ``class UnknownMetric(NamedProblem): status, code = 422, "unknown_metric"``; raise it with a
+    detail (``raise UnknownMetric("M999 is not a metric")``) and document it on the endpoint with
+    ``problem_responses(401, UnknownMetric)`` so ``/docs`` names every code the endpoint returns.
+    """
+
+    status: int = 400
+    code: str = "bad_request"
+    default_detail: str | None = None
+
+    def __init__(self, detail: str | None = None, **extra: Any) -> None:
+        cls = type(self)
+        super().__init__(cls.status, cls.code, detail or cls.default_detail, **extra)
+
+
 def not_found(what: str = "resource") -> Problem:
     return Problem(404, "not_found", f"The {what} does not exist or is not visible to you.")
 
@@ -203,13 +220,29 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Exception, _handle_unexpected)
 
 
-def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI ``responses=`` entries documenting the problem+json errors of an endpoint."""
-    return {
-        status: {
+def problem_responses(*items: int | type[NamedProblem]) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses=`` entries documenting the problem+json errors of an endpoint.
+
+    Items are bare statuses or :class:`NamedProblem` classes; the codes of the classes sharing a
+    status are listed in that response's description (and under ``x-problem-codes``).
+    """
+    codes: dict[int, list[str]] = {}
+    for item in items:
+        if isinstance(item, int):
+            codes.setdefault(item, [])
+        else:
+            codes.setdefault(item.status, []).append(item.code)
+    responses: dict[int | str, dict[str, Any]] = {}
+    for status in sorted(codes):
+        phrase = HTTPStatus(status).phrase
+        entry: dict[str, Any] = {
             "model": ProblemDetail,
             "content": {PROBLEM_MEDIA_TYPE: {}},
-            "description": HTTPStatus(status).phrase,
+            "description": f"{phrase}: " + ", ".join(f"`{c}`" for c in codes[status])
+            if codes[status]
+            else phrase,
         }
-        for status in statuses
-    }
+        if codes[status]:
+            entry["x-problem-codes"] = codes[status]
+        responses[status] = entry
+    return responses
