@@ -213,6 +213,7 @@ _BY_OWNER: dict[str, dict[Owner, tuple[str, ...]]] = {
             "gender",
             "race_ethnicity",
             "local_status",
+            "postal_code",
             "client_ip_hash",
         ),
         P: (
@@ -277,6 +278,7 @@ _BY_OWNER: dict[str, dict[Owner, tuple[str, ...]]] = {
             "source",
             "sf_contacts",  # identity: which SF contacts are this person (R2)
             "local_status",
+            "local_status_source",
             "local_status_updated_at",
             "status",
             "exclude_from_reports",

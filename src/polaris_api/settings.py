@@ -7,6 +7,7 @@ JWT secret). Production mode refuses unsafe combinations at start (CFG-2).
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 from functools import lru_cache
 from pathlib import Path
@@ -114,12 +115,31 @@ class Settings(BaseSettings):
     # Audit (AUD-3)
     audit_retention_days: int = Field(730, ge=730)
 
+    # 08 VOC-6 local_status, derived from the mailing ZIP code (polaris_api.locality): comma-separated
+    # ZIP prefixes (1-5 digits) of the Kansas City metro and of the driving-distance ring
+    local_zip_prefixes: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["640", "641", "660", "661", "662"]
+    )
+    partial_zip_prefixes: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: "644 645 646 647 650 651 652 653 664 665 666 667".split()
+    )
+
     _generated_secret: bool = PrivateAttr(False)
 
     @field_validator("cors_origins", "email_allowlist", mode="before")
     @classmethod
     def _csv(cls, value: object) -> object:
         return _split_csv(value)
+
+    @field_validator("local_zip_prefixes", "partial_zip_prefixes", mode="before")
+    @classmethod
+    def _zip_prefixes(cls, value: object) -> object:
+        value = _split_csv(value)
+        if isinstance(value, list) and not all(
+            isinstance(v, str) and re.fullmatch(r"\d{1,5}", v) for v in value
+        ):
+            raise ValueError("ZIP prefixes are 1 to 5 digits, comma-separated")
+        return value
 
     @field_validator("salesforce_api_version")
     @classmethod

@@ -315,6 +315,7 @@ class Signup(IdMixin, TimestampMixin, Base):
     gender: Mapped[str | None] = mapped_column(String(40))  # VOC-2 gender
     race_ethnicity: Mapped[str | None] = mapped_column(String(40))  # VOC-3 race_ethnicity
     local_status: Mapped[str | None] = mapped_column(String(40))  # VOC-6 local_status
+    postal_code: Mapped[str | None] = mapped_column(String(40))  # mailing ZIP (VOC-6 derivation)
     client_ip_hash: Mapped[str | None] = mapped_column(String(64))  # keyed hash, never the raw IP
 
     # --- Salesforce write-back state (03 SIGN-9; optional sync kind salesforce-signup-push)

@@ -140,6 +140,9 @@ class Volunteer(IdMixin, TimestampMixin, SalesforceTrackedMixin, _PersonNameColu
     local_status: Mapped[str] = mapped_column(
         String(40), default="unknown", server_default="unknown"
     )  # VOC-6 local_status
+    # who set local_status (polaris_api.locality): derived | self_reported | manual; imports
+    # never change a manual value
+    local_status_source: Mapped[str] = mapped_column(String(20), default="derived", server_default="derived")
     local_status_updated_at: Mapped[dt.datetime | None]
     status: Mapped[str] = mapped_column(
         String(40), default="active", server_default="active"
