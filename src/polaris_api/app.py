@@ -25,6 +25,7 @@ from polaris_api.routers import (
     health,
     imports,
     meta,
+    metric_inputs,
     organizations,
     outbox,
     public,
@@ -157,6 +158,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         recruitment.router,
         volunteers.router,
         organizations.router,
+        metric_inputs.router,
     ):
         app.include_router(router)
 

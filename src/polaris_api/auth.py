@@ -241,6 +241,9 @@ STUDENT_DATA = Rule("student data", global_only=True, api_key_scope="read")
 TEACHER_SELF = Rule("teacher self-service", kinds=frozenset({"teacher"}))
 # 09 MAIL-3 "staff": global users (recipients are people's addresses; no API keys, no district users)
 MANAGE_OUTBOX = Rule("email outbox", global_only=True, kinds=frozenset({"user"}))
+# 06 §1 metric inputs Polaris owns (attendance details, report exclusions, local status override):
+# global staff users, like publishing controls; district users, keys and teachers 403
+EDIT_METRIC_INPUTS = Rule("edit metric inputs", global_only=True, kinds=frozenset({"user"}))
 
 AnyPrincipal = Annotated[Principal, Depends(current_principal)]
 AdminUser = Annotated[Principal, Depends(requires(MANAGE_USERS))]
@@ -261,3 +264,4 @@ StudentReader = Annotated[Principal, Depends(requires(STUDENT_DATA))]
 DistrictReader = Annotated[Principal, Depends(district_scoped(DISTRICT_DATA))]
 TeacherPrincipal = Annotated[Principal, Depends(requires(TEACHER_SELF))]
 OutboxOperator = Annotated[Principal, Depends(requires(MANAGE_OUTBOX))]
+MetricInputEditor = Annotated[Principal, Depends(requires(EDIT_METRIC_INPUTS))]

@@ -20,9 +20,11 @@ Who may change the stored value (:func:`next_local_status`), by ``local_status_s
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Protocol
 
 __all__ = [
     "DERIVED",
@@ -32,6 +34,7 @@ __all__ = [
     "ZipPrefixes",
     "derive_local_status",
     "next_local_status",
+    "refresh_local_status",
     "zip5",
 ]
 
@@ -89,3 +92,28 @@ def next_local_status(
     if source == SELF_REPORTED and derived == "unknown":
         return current, SELF_REPORTED
     return derived, DERIVED
+
+
+class _HasAddress(Protocol):
+    local_status: str
+    local_status_source: str
+    local_status_updated_at: dt.datetime | None
+    mailing_postal_code: str | None
+    mailing_country: str | None
+
+
+def refresh_local_status(volunteer: _HasAddress, prefixes: ZipPrefixes) -> bool:
+    """Apply :func:`next_local_status` to a volunteer after its address was written; True if changed."""
+    status, source = next_local_status(
+        volunteer.local_status,
+        volunteer.local_status_source,
+        volunteer.mailing_postal_code,
+        prefixes,
+        country=volunteer.mailing_country,
+    )
+    if (status, source) == (volunteer.local_status, volunteer.local_status_source):
+        return False
+    if status != volunteer.local_status:
+        volunteer.local_status_updated_at = dt.datetime.now(dt.UTC)
+    volunteer.local_status, volunteer.local_status_source = status, source
+    return True

@@ -9,6 +9,8 @@ with the same address (any case) are one volunteer with two contact rows.
 When a volunteer has several contacts, the newest SystemModstamp writes the SF-owned fields; an
 older contact only refreshes its own link row. SF child rows (emails, phones, skill links) carry
 ``sf_source_id``: each contact replaces only its own rows; Polaris rows are never touched.
+``local_status`` (Polaris-owned, 08 VOC-6) is re-derived from the written mailing address by
+:func:`polaris_api.locality.refresh_local_status`; a staff override (``manual``) is never changed.
 Deleted contacts (SF-11): the link is soft-deleted (reason ``merged`` + flag
 ``sf_contact_merged`` when ``MasterRecordId`` is set); the volunteer counts as deleted only when
 all its contacts are. The full snapshot (SF-12) applies to contact links.
@@ -23,6 +25,7 @@ from sqlalchemy import and_, exists, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from polaris_api.db import utcnow
+from polaris_api.locality import ZipPrefixes, refresh_local_status
 from polaris_api.models.people import (
     Volunteer,
     VolunteerEmail,
@@ -91,6 +94,7 @@ class _Writer(BatchWriter):
         self.flags = FlagBook(
             session, run_id=ctx.run_id, entity_type="volunteer", sf_object="Contact", codes=FLAG_CODES
         )
+        self.zip_prefixes = ZipPrefixes.of(ctx.settings.local_zip_prefixes, ctx.settings.partial_zip_prefixes)
 
     async def prepare(self, records: Sequence[SalesforceContactVolunteer]) -> None:
         session = self.session
@@ -226,6 +230,7 @@ class _Writer(BatchWriter):
         if owner is None or owner is volunteer:
             values["email_normalized"] = primary
         changed = assign(volunteer, values)
+        changed |= refresh_local_status(volunteer, self.zip_prefixes)  # VOC-6, never a manual value
         volunteer.sf_modstamp = record.system_modstamp
         if restore(volunteer):
             changed = True
