@@ -1,0 +1,96 @@
+"""08 VOC-6 ``volunteer.local_status`` end to end: derived from the mailing ZIP code by every
+Salesforce volunteer import (run through ``POST /sync/salesforce-volunteers`` against the test
+double, like tests/test_sf_imports_volunteers.py) and by a website signup that gives a ZIP code; a
+staff override is never overwritten by a re-import."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from polaris_api.models.audit import AuditEntry
+from polaris_api.models.people import Volunteer, VolunteerSfContact
+from tests.sync_helpers import sync
+from tests.test_sf_imports_volunteers import KIND, contact, contact_id
+
+
+@pytest.fixture
+def settings(sf_app_settings):
+    return sf_app_settings(local_zip_prefixes=["641", "661"], partial_zip_prefixes=["644"])
+
+
+async def _volunteer(session, n: int) -> Volunteer:
+    link = (
+        await session.execute(
+            select(VolunteerSfContact).where(VolunteerSfContact.salesforce_id == contact_id(n))
+        )
+    ).scalar_one()
+    return (
+        await session.execute(
+            select(Volunteer)
+            .where(Volunteer.id == link.volunteer_id)
+            .execution_options(populate_existing=True)
+        )
+    ).scalar_one()
+
+
+async def _statuses(session) -> dict[int, tuple[str, str]]:
+    return {
+        n: ((v := await _volunteer(session, n)).local_status, v.local_status_source) for n in (1, 2, 3, 4)
+    }
+
+
+async def test_voc_6_import_derives_local_status_from_the_mailing_zip(client, admin, sf, session):
+    sf.admin.replace(
+        "Contact",
+        [
+            contact(1, MailingPostalCode="64111-2345", MailingCity="Kansas City"),
+            contact(2, MailingPostalCode="64401"),
+            contact(3, MailingPostalCode="90210"),
+            contact(4),  # no address
+        ],
+    )
+    run = await sync(client, admin["headers"], KIND, mode="full")
+    assert run["status"] == "succeeded", run["errors"]
+    assert await _statuses(session) == {
+        1: ("local", "derived"),
+        2: ("partial", "derived"),
+        3: ("non_local", "derived"),
+        4: ("unknown", "derived"),
+    }
+    assert (await _volunteer(session, 1)).mailing_postal_code == "64111-2345"
+    assert (await _volunteer(session, 1)).local_status_updated_at is not None
+
+
+async def test_voc_6_manual_override_survives_reimport(client, admin, sf, session):
+    """The override (global staff, audited) wins over every later import; a derived value follows
+    the address; clearing the override derives again."""
+    sf.admin.replace("Contact", [contact(n, MailingPostalCode="64111") for n in (1, 2, 3, 4)])
+    assert (await sync(client, admin["headers"], KIND, mode="full"))["status"] == "succeeded"
+    overridden = await _volunteer(session, 1)
+    response = await client.patch(
+        f"/api/v1/volunteers/{overridden.id}", headers=admin["headers"], json={"local_status": "non_local"}
+    )
+    assert response.status_code == 200, response.text
+    # SF changes the addresses of both volunteers (newer SystemModstamp): 1 keeps its override
+    sf.admin.replace(
+        "Contact",
+        [contact(1, MailingPostalCode="66101"), contact(2, MailingPostalCode="64401")]
+        + [contact(n, MailingPostalCode="64111") for n in (3, 4)],
+    )
+    for mode in ("full", "incremental"):
+        run = await sync(client, admin["headers"], KIND, mode=mode)
+        assert run["status"] == "succeeded", run["errors"]
+        statuses = await _statuses(session)
+        assert statuses[1] == ("non_local", "manual")
+        assert statuses[2] == ("partial", "derived")
+    [entry] = (
+        (await session.execute(select(AuditEntry).where(AuditEntry.action == "volunteer.reporting.updated")))
+        .scalars()
+        .all()
+    )
+    assert entry.changes["local_status"] == {"old": "local", "new": "non_local"}
+    cleared = await client.patch(
+        f"/api/v1/volunteers/{overridden.id}", headers=admin["headers"], json={"local_status": None}
+    )
+    assert (cleared.json()["local_status"], cleared.json()["local_status_source"]) == ("local", "derived")
