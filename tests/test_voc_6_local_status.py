@@ -9,7 +9,10 @@ import pytest
 from sqlalchemy import select
 
 from polaris_api.models.audit import AuditEntry
+from polaris_api.models.events import Signup
 from polaris_api.models.people import Volunteer, VolunteerSfContact
+from tests.read_factories import make_volunteer
+from tests.signup_factories import NORMALIZED_EMAIL, listed_event, signup_form
 from tests.sync_helpers import sync
 from tests.test_sf_imports_volunteers import KIND, contact, contact_id
 
@@ -94,3 +97,41 @@ async def test_voc_6_manual_override_survives_reimport(client, admin, sf, sessio
         f"/api/v1/volunteers/{overridden.id}", headers=admin["headers"], json={"local_status": None}
     )
     assert (cleared.json()["local_status"], cleared.json()["local_status_source"]) == ("local", "derived")
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        ({"postal_code": "64111"}, ("local", "derived", "64111")),
+        ({"postal_code": "90210", "local_status": "local"}, ("non_local", "derived", "90210")),
+        ({"local_status": "partial"}, ("partial", "self_reported", None)),
+        ({"postal_code": "not a zip", "local_status": "partial"}, ("partial", "self_reported", "not a zip")),
+        ({}, ("unknown", "derived", None)),
+    ],
+)
+async def test_voc_6_website_signup_derives_local_status_from_the_zip(client, session, extra, expected):
+    """A new website volunteer: the ZIP code decides; without a usable one, the form's answer
+    (03 SIGN-2) is kept as ``self_reported``, which a later import replaces once SF has a ZIP."""
+    event = await listed_event(session)
+    response = await client.post(f"/api/v1/public/events/{event.id}/signup", json=signup_form(**extra))
+    assert response.status_code == 201, response.text
+    volunteer = (await session.execute(select(Volunteer))).scalar_one()
+    assert (volunteer.local_status, volunteer.local_status_source, volunteer.mailing_postal_code) == expected
+    signup = (await session.execute(select(Signup))).scalar_one()
+    assert signup.postal_code == extra.get("postal_code")
+
+
+async def test_voc_6_signup_does_not_change_an_existing_volunteer(client, session):
+    existing = await make_volunteer(
+        session, email=NORMALIZED_EMAIL, local_status="partial", local_status_source="manual"
+    )
+    event = await listed_event(session)
+    response = await client.post(
+        f"/api/v1/public/events/{event.id}/signup", json=signup_form(postal_code="64111")
+    )
+    assert response.status_code == 201, response.text
+    volunteer = (
+        await session.execute(select(Volunteer).execution_options(populate_existing=True))
+    ).scalar_one()
+    assert volunteer.id == existing.id
+    assert (volunteer.local_status, volunteer.local_status_source) == ("partial", "manual")

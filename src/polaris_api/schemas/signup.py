@@ -171,6 +171,10 @@ class WebsiteSignup(BaseModel):
     gender: VocabularyField("gender") = None  # type: ignore[valid-type]
     race_ethnicity: VocabularyField("race_ethnicity") = None  # type: ignore[valid-type]
     local_status: VocabularyField("local_status") = None  # type: ignore[valid-type]
+    postal_code: OptionalText(20) = Field(  # type: ignore[valid-type]
+        None,
+        description="Mailing ZIP code (e.g. 64111); Polaris derives local_status from it (08 VOC-6).",
+    )
 
     @property
     def normalized_email(self) -> str:

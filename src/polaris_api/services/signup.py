@@ -32,6 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from polaris_api.db import utcnow
 from polaris_api.errors import conflict, not_found
+from polaris_api.locality import DERIVED, SELF_REPORTED, ZipPrefixes, next_local_status
 from polaris_api.models.events import Event, EventParticipation, Signup, remaining_slots_expr
 from polaris_api.models.outbox import OutboxMessage
 from polaris_api.models.people import Volunteer, VolunteerEmail, VolunteerPhone, VolunteerSkill
@@ -170,7 +171,7 @@ async def _sign_up(
             select(Event).where(Event.id == event_id).execution_options(populate_existing=True)
         )
     ).scalar_one()
-    volunteer = await _find_or_create_volunteer(session, body, now)
+    volunteer = await _find_or_create_volunteer(session, body, now, settings)
     participation = await _find_or_create_participation(session, event_id, volunteer.id, body)
     signup = Signup(
         event_id=event_id,
@@ -192,6 +193,7 @@ async def _sign_up(
         gender=body.gender,
         race_ethnicity=body.race_ethnicity,
         local_status=body.local_status,
+        postal_code=body.postal_code,
         client_ip_hash=client_ip_hash(client_ip, settings),
         sf_push_status=initial_push_status(settings),
         created_at=now,
@@ -214,14 +216,22 @@ def initial_push_status(settings: Settings) -> str:
 
 
 async def _find_or_create_volunteer(
-    session: AsyncSession, body: WebsiteSignup, now: dt.datetime
+    session: AsyncSession, body: WebsiteSignup, now: dt.datetime, settings: Settings
 ) -> Volunteer:
     """R2: the volunteer with this normalized email (primary, else any of their email rows), or a
-    new website volunteer holding the submitted fields. An existing volunteer is not changed."""
+    new website volunteer holding the submitted fields. An existing volunteer is not changed.
+    A new volunteer's ``local_status`` is derived from the submitted ZIP code (08 VOC-6), else
+    the form's own answer (SIGN-2, ``self_reported``), else ``unknown``."""
     email = body.normalized_email
     found = await _volunteer_by_email(session, email)
     if found is not None:
         return found
+    local_status, local_status_source = next_local_status(
+        body.local_status or "unknown",
+        SELF_REPORTED if body.local_status else DERIVED,
+        body.postal_code,
+        ZipPrefixes.of(settings.local_zip_prefixes, settings.partial_zip_prefixes),
+    )
     volunteer = Volunteer(
         source="website",
         email_normalized=email,
@@ -237,8 +247,10 @@ async def _find_or_create_volunteer(
         is_people_of_color=is_person_of_color(body.race_ethnicity),
         education=body.education,
         age_group=body.age_group,
-        local_status=body.local_status or "unknown",
-        local_status_updated_at=now if body.local_status else None,
+        mailing_postal_code=body.postal_code,
+        local_status=local_status,
+        local_status_source=local_status_source,
+        local_status_updated_at=now if local_status != "unknown" else None,
         interests=[],
     )
     try:
