@@ -14,7 +14,10 @@ A kind declares its :class:`SfObject` reads and a writer class per read; the eng
 * SF-18 pending queue: a writer raises :class:`MissingParent`; the record is stored in
   ``sf_pending_record`` and retried by :func:`sweep_pending` at the end of the run;
 * SF-12 full snapshot (:func:`full_snapshot`, with the ``mass_absence`` brake);
-* SF-60 one re-query from the watermark after a transient mid-stream failure.
+* SF-60 one re-query after a transient mid-stream failure, from this run's own position (the
+  highest ``SystemModstamp`` it committed), never from the stored watermark of earlier runs: a
+  full run resumed there would skip the rest of the stream and its snapshot would soft-delete
+  records it never read (SF-12).
 
 A writer is constructed per batch as ``Writer(session, ctx, obj)`` and offers
 ``async prepare(records)`` (chunked preloads, no query per record),
@@ -170,6 +173,9 @@ class Progress:
     before: dt.datetime | None
     after: dt.datetime | None
     committed_batches: int = 0
+    # this run's own place in the stream: the highest SystemModstamp it committed. Unlike
+    # ``after`` (max with the stored watermark) it never jumps ahead of what this run read.
+    position: dt.datetime | None = None
     index: int = 0
     complete: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
@@ -249,13 +255,20 @@ async def sync_object(ctx: RunContext, connector: SalesforceConnector, kind: str
             break
         except SalesforceError as exc:
             transient = exc.code in ("sf_unavailable", "sf_rate_limited")
-            if requeried or not transient or progress.committed_batches == 0 or progress.after is None:
+            if requeried or not transient or progress.committed_batches == 0:
                 raise
             log.warning(
-                "%s %s: stream failed mid-way (%s); re-querying from the watermark", kind, obj.key, exc.code
+                "%s %s: stream failed mid-way (%s); re-querying from this run's position",
+                kind,
+                obj.key,
+                exc.code,
             )
             requeried = True
-            start_from = progress.after
+            ctx.count("stream_resumed")
+            # The stream is ordered by SystemModstamp: every record below the position was
+            # committed, the rest is read again (>= also re-reads the position's own second). With
+            # no position yet (nothing committed carried a modstamp), start the run over.
+            start_from = progress.position if progress.position is not None else start_from
     progress.complete = True
     return progress
 
@@ -465,6 +478,8 @@ async def commit_batch(
                 await session.rollback()
                 raise
     progress.committed_batches += 1
+    if batch_max is not None and (progress.position is None or batch_max > progress.position):
+        progress.position = batch_max
     await ctx.heartbeat()
 
 
