@@ -339,9 +339,12 @@ async def _heartbeat_loop(
 
 
 async def recover_stale_runs(session: AsyncSession, settings: Settings, kind: str) -> list[int]:
-    """Mark queued/running runs of ``kind`` whose heartbeat is too old as failed (OPS-2)."""
+    """Mark queued/running runs of ``kind`` whose heartbeat is too old as failed (OPS-2), and in
+    the same transaction their queued/running parts (OPS-3): the process that died ran those too,
+    and a part's last heartbeat may be a little younger than its composite's, so a retried
+    composite would otherwise find the part's lock still held."""
     cutoff = utcnow() - dt.timedelta(minutes=settings.sync_heartbeat_timeout_minutes)
-    stale = (
+    stale = list(
         (
             await session.execute(
                 select(SyncRun).where(
@@ -356,14 +359,28 @@ async def recover_stale_runs(session: AsyncSession, settings: Settings, kind: st
     )
     if not stale:
         return []
+    parts = (
+        (
+            await session.execute(
+                select(SyncRun).where(
+                    SyncRun.parent_run_id.in_([run.id for run in stale]),
+                    SyncRun.status.in_(ACTIVE_SYNC_STATUSES),
+                )
+            )
+        )
+        .scalars()
+        .all()
+    )
     now = utcnow()
-    for run in stale:
+    for run in [*stale, *parts]:
         run.status = "failed"
         run.finished_at = now
         run.error_code = "stale_heartbeat"
         run.error_message = (
             f"No heartbeat for more than {settings.sync_heartbeat_timeout_minutes} minutes "
             f"(worker {run.worker_id or 'unknown'}); the process running it is presumed dead."
+            if run in stale
+            else f"Its composite run {run.parent_run_id} stopped (no heartbeat); presumed dead with it."
         )
         await audit.record(
             session,
@@ -374,8 +391,8 @@ async def recover_stale_runs(session: AsyncSession, settings: Settings, kind: st
             details={"kind": run.kind, "status": "failed", "error_code": "stale_heartbeat"},
         )
     await session.commit()
-    log.warning("sync kind %s: marked %d stale run(s) failed", kind, len(stale))
-    return [run.id for run in stale]
+    log.warning("sync kind %s: marked %d stale run(s) and %d part(s) failed", kind, len(stale), len(parts))
+    return [run.id for run in [*stale, *parts]]
 
 
 async def active_run_id(session: AsyncSession, kind: str) -> int | None:
