@@ -167,14 +167,21 @@ def serve(
 
 def _seed_demo(settings: Settings, fixtures: dict, admin_id: int) -> None:  # type: ignore[type-arg]
     """Demo data through the real code paths: Salesforce syncs, staff district links, then a
-    district roster and a Pathful report so teacher progress shows every status."""
-    from polaris_api.demo.seed import link_demo_districts, run_demo_syncs, seed_demo_virtual
+    district roster and a Pathful report so teacher progress shows every status, then the
+    Polaris-owned metric inputs (06 §1) through their services."""
+    from polaris_api.demo.seed import (
+        link_demo_districts,
+        run_demo_syncs,
+        seed_demo_metric_inputs,
+        seed_demo_virtual,
+    )
 
     statuses = asyncio.run(run_demo_syncs(settings))
     links = asyncio.run(link_demo_districts(settings, fixtures))
     virtual = asyncio.run(seed_demo_virtual(settings, admin_id))
+    inputs = asyncio.run(seed_demo_metric_inputs(settings, admin_id))
     summary = ", ".join(f"{kind} {status}" for kind, status in statuses.items())
-    console.print(f"demo data: {summary}, {links} district links, virtual: {virtual}")
+    console.print(f"demo data: {summary}, {links} district links, virtual: {virtual}, metric inputs: {inputs}")
 
 
 UrlOption = Annotated[str, typer.Option("--url", envvar="POLARIS_URL", help="base URL of a running server")]

@@ -1,7 +1,9 @@
 """Salesforce fixtures for `polaris serve --demo`, generated relative to today so sessions are upcoming.
 
 Realistic on purpose: several districts with schools, about forty upcoming sessions of many
-types, some full, some drafts, some in the past, some Data in Action (DIA), some hidden.
+types, some full, some drafts, some in the past, some Data in Action (DIA), some hidden; and a
+delivered history (completed and cancelled sessions with volunteers and students) in the past and
+the current school year, so every metric of 06 §3 and the district year-end report have figures.
 Deterministic for a given date (seeded), in the test double's fixture format (02 SF-76).
 """
 
@@ -60,6 +62,48 @@ DESCRIPTIONS = [
     "Mock interviews and resume feedback for seniors.",
     "Share how you got where you are: the detours count too.",
 ]
+
+
+HISTORY_TYPES = [
+    "Career Fair",
+    "Career Speaker",
+    "Career Jumping",
+    "Math Relays",
+    "Classroom Speaker",
+    "Workplace Visit",
+]
+HISTORY_SESSIONS_PER_YEAR = 12
+
+
+def school_year_start(today: dt.date) -> dt.date:
+    """August 1 of the school year containing ``today`` (06 §6.1)."""
+    return dt.date(today.year if today.month >= 8 else today.year - 1, 8, 1)
+
+
+def history_days(today: dt.date) -> list[tuple[dt.date, bool]]:
+    """Days of the delivered sessions: spread over the past school year, and over the current one
+    up to yesterday; ``True`` marks the current year."""
+    current = school_year_start(today)
+    past = current.replace(year=current.year - 1)
+    days: list[tuple[dt.date, bool]] = []
+    for start, end, is_current in ((past, current, False), (current, today, True)):
+        span = max((end - start).days - 1, 1)
+        for number in range(HISTORY_SESSIONS_PER_YEAR):
+            offset = 1 + span * number // HISTORY_SESSIONS_PER_YEAR
+            days.append(
+                (min(start + dt.timedelta(days=offset), max(start, end - dt.timedelta(days=1))), is_current)
+            )
+    return days
+
+
+def volunteer_email(n: int) -> str:
+    """The personal email of demo volunteer ``n`` (1-40), also used by the demo Pathful report."""
+    return f"{FIRST_NAMES[n % len(FIRST_NAMES)].lower()}.{LAST_NAMES[n % len(LAST_NAMES)].lower()}{n}@example.org"
+
+
+# Mailing ZIP codes of the demo volunteers (08 VOC-6 derives local_status from them): Kansas City
+# MO and KS (local), St. Joseph (partial), Austin (non-local), and some without an address.
+VOLUNTEER_ZIPS = ["64111", "66102", "64506", "73301", "64106", None, "66211", "64152"]
 
 
 def _sf_id(prefix: str, number: int) -> str:
@@ -172,6 +216,12 @@ def demo_fixtures(today: dt.date, zone: dt.tzinfo) -> dict[str, Any]:
         add(f"Draft: Career Speaker {number + 1}", "Career Speaker", 10 + number, status="Draft")
     for number in range(3):
         add(f"Past Workplace Visit {number + 1}", "Workplace Visit", -(number + 3))
+    for number, (day, _current) in enumerate(history_days(today)):
+        session_type = HISTORY_TYPES[number % len(HISTORY_TYPES)]
+        school = school_names[len(sessions) % len(school_names)]
+        add(f"{session_type} - {school} ({day:%b %Y})", session_type, (day - today).days, status="Completed")
+    for day, _current in history_days(today)[2::HISTORY_SESSIONS_PER_YEAR]:
+        add(f"Career Fair ({day:%b %Y}, cancelled)", "Career Fair", (day - today).days, status="Cancelled")
     people = people_fixtures(today, zone, sessions)
     accounts.extend(people.pop("_organizations"))
     return {"objects": {"Account": accounts, "Session__c": sessions, **people}}
@@ -231,7 +281,7 @@ def people_fixtures(
                 "FirstName": first,
                 "LastName": f"{last}{n}",
                 "Title": TITLES[n % len(TITLES)],
-                "Email": f"{first.lower()}.{last.lower()}{n}@example.org",
+                "Email": volunteer_email(n),
                 "npe01__WorkEmail__c": f"{first.lower()}{n}@{organization['Name'].split()[0].lower()}.example.com",
                 "npe01__Preferred_Email__c": "Work" if n % 2 else "Personal",
                 "MobilePhone": f"(816) 555-{1000 + n}",
@@ -242,6 +292,7 @@ def people_fixtures(
                 "Volunteer_Skills__c": ";".join(rng.sample(SKILLS, 2)),
                 "MailingCity": "Kansas City",
                 "MailingState": "MO",
+                "MailingPostalCode": VOLUNTEER_ZIPS[n % len(VOLUNTEER_ZIPS)],
                 "npsp__Primary_Affiliation__c": organization["Id"],
             }
         )
@@ -299,10 +350,14 @@ def people_fixtures(
         s for s in sessions if s["Start_Date__c"] >= today.isoformat() and s["Session_Status__c"] != "Draft"
     ]
     participants: list[dict[str, Any]] = []
+    current_year = school_year_start(today).isoformat()
     for n, session in enumerate(past_sessions + upcoming[:6], start=1):
         past = session in past_sessions
+        # earlier years draw on volunteers 1-25, the current year on 11-40: the current year has
+        # returning volunteers and first-timers (06 M92)
+        pool = range(0, 25) if session["Start_Date__c"] < current_year else range(10, 40)
         for k in range(3):
-            volunteer = contacts[(n * 3 + k) % 40]
+            volunteer = contacts[pool[(n * 3 + k) % len(pool)]]
             participants.append(
                 {
                     "Id": _sf_id("a0P8X00000VPT", len(participants) + 1),

@@ -2,7 +2,8 @@
 
 The double runs in-process (a background thread) for as long as the server runs, so staff can
 trigger more syncs from the API. Seeding goes through the real sync runs, the same code path the
-scheduler uses; only the district links (a staff action) are written directly.
+scheduler uses; only the district links (a staff action) are written directly, and the
+Polaris-owned metric inputs (school levels, attendance details) go through their services.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from sqlalchemy import select
 
 from polaris_api.db import make_engine, make_sessionmaker
 from polaris_api.demo.fixtures import demo_fixtures, district_links_for_demo
+from polaris_api.locality import ZipPrefixes
 from polaris_api.models.events import Event, EventDistrict
 from polaris_api.models.reference import District
 from polaris_api.services import sync_runs
@@ -112,3 +114,73 @@ async def seed_demo_virtual(settings: Settings, admin_user_id: int) -> dict[str,
     finally:
         await engine.dispose()
     return await import_demo_virtual(settings, admin_user_id, district, dt.datetime.now(settings.tz).date())
+
+
+def _school_level(name: str) -> str:
+    lowered = name.lower()
+    if "middle" in lowered:
+        return "middle"
+    if "high" in lowered or "academy" in lowered:
+        return "high"
+    return "other"
+
+
+async def seed_demo_metric_inputs(settings: Settings, admin_user_id: int) -> dict[str, int]:
+    """Polaris-owned metric inputs (06 §1), set through the same services as the API (audited):
+    every school's level, attendance details (M110) on about half of the delivered in-person
+    events, and one manual local-status override (08 VOC-6) on a volunteer without an address."""
+    from polaris_api.auth import Principal
+    from polaris_api.models.people import Volunteer
+    from polaris_api.models.reference import School
+    from polaris_api.services import metric_inputs
+
+    actor = Principal(kind="user", id=admin_user_id, security_level=3, user_id=admin_user_id)
+    engine = make_engine(settings.database_url)
+    try:
+        async with make_sessionmaker(engine)() as session:
+            schools = (await session.execute(select(School.id, School.name).order_by(School.id))).all()
+            for school_id, name in schools:
+                await metric_inputs.update_school(session, actor, school_id, {"level": _school_level(name)})
+            delivered = (
+                await session.execute(
+                    select(Event.id)
+                    .where(
+                        Event.status == "completed", Event.format == "in_person", Event.is_deleted.is_(False)
+                    )
+                    .order_by(Event.id)
+                )
+            ).scalars()
+            details = 0
+            for number, event_id in enumerate(delivered):
+                if number % 2 == 0:
+                    body = {
+                        "total_students": 40 + 10 * (number % 7),
+                        "num_classrooms": 2 + number % 3,
+                        "rotations": 2 + number % 2,
+                    }
+                    await metric_inputs.put_attendance_detail(session, actor, event_id, body)
+                    details += 1
+            unknown = (
+                await session.execute(
+                    select(Volunteer.id)
+                    .where(Volunteer.local_status == "unknown")
+                    .order_by(Volunteer.id)
+                    .limit(1)
+                )
+            ).scalar_one_or_none()
+            if unknown is not None:
+                await metric_inputs.update_volunteer(
+                    session,
+                    actor,
+                    unknown,
+                    {"local_status": "local"},
+                    ZipPrefixes.of(settings.local_zip_prefixes, settings.partial_zip_prefixes),
+                )
+            await session.commit()
+            return {
+                "school_levels": len(schools),
+                "attendance_details": details,
+                "local_overrides": int(unknown is not None),
+            }
+    finally:
+        await engine.dispose()

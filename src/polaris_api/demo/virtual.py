@@ -1,5 +1,7 @@
 """Demo roster and Pathful report (04): generated around today so teacher progress shows all three
-statuses (achieved, in progress, not started), imported through the real import services."""
+statuses (achieved, in progress, not started), imported through the real import services. The
+report also holds one delivered session per teacher in the past school year, and its presenters
+are demo Salesforce volunteers (06 M70-M84 for both years)."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import io
 
 from polaris_api.auth import Principal
 from polaris_api.db import make_engine, make_sessionmaker
+from polaris_api.demo.fixtures import FIRST_NAMES, LAST_NAMES, school_year_start, volunteer_email
 from polaris_api.models.reference import District
 from polaris_api.services.pathful_import import import_pathful_table
 from polaris_api.services.roster_import import import_roster
@@ -32,9 +35,19 @@ PATHFUL_HEADER = [
 ]  # fmt: skip
 
 
+# Demo Salesforce volunteers who present virtual sessions (06 M81/M82: a local presenter, a
+# presenter of colour): volunteer numbers of demo.fixtures, with different ZIP codes and races.
+PRESENTERS = (1, 10, 3, 4)
+
+
 def academic_year(today: dt.date) -> str:
-    start = today.year if today.month >= 8 else today.year - 1
+    start = school_year_start(today).year
     return f"{start}-{start + 1}"
+
+
+def _presenter(index: int) -> tuple[str, str]:
+    n = PRESENTERS[index % len(PRESENTERS)]
+    return f"{FIRST_NAMES[n % len(FIRST_NAMES)]} {LAST_NAMES[n % len(LAST_NAMES)]}{n}", volunteer_email(n)
 
 
 def roster_csv(today: dt.date) -> bytes:
@@ -75,20 +88,25 @@ def pathful_csv(today: dt.date, district_name: str) -> bytes:
     ) -> None:
         nonlocal session_number
         session_number += 1
+        presenter, presenter_email = _presenter(session_number)
         stamp = f"{when.isoformat()} 10:00:00"
         writer.writerow([
             session_number, title, stamp, status, 45, 3000000 + session_number, name, "Educator", school,
             district_name, "PREP-KC", 25, 22 if status == "Completed" else 0, 1, attended, "Health Science", email,
         ])  # fmt: skip
         writer.writerow([
-            session_number, title, stamp, status, 45, 4000000 + session_number, "Dr. Evelyn Park", "Professional",
-            "", "Midtown Health", "PREP-KC", 25, 22 if status == "Completed" else 0, 1, attended, "Health Science", "",
+            session_number, title, stamp, status, 45, 4000000 + session_number, presenter, "Professional",
+            "", "Midtown Health", "PREP-KC", 25, 22 if status == "Completed" else 0, 1, attended, "Health Science",
+            presenter_email,
         ])  # fmt: skip
 
-    window_start = dt.date(int(academic_year(today)[:4]), 8, 1)
+    window_start = school_year_start(today)
     past = max(window_start + dt.timedelta(days=7), today - dt.timedelta(days=20))
+    last_year = window_start.replace(year=window_start.year - 1) + dt.timedelta(days=45)
     for index, (email, name, building, _target, story) in enumerate(DEMO_TEACHERS):
         topic = topics[index % len(topics)]
+        # the past school year: every teacher attended one session (06 M70-M73 for that year)
+        session_row(topic, last_year + dt.timedelta(days=14 * index), "Completed", name, email, building, 1)
         for part_number, part in enumerate(story.split("+")):
             if part == "completed":
                 session_row(
@@ -121,6 +139,7 @@ async def import_demo_virtual(
                 settings,
                 parse_table(pathful_csv(today, district.name), "pathful.csv"),
                 principal=actor,
+                mode="full",  # the past school year's sessions too
             )
     finally:
         await engine.dispose()
