@@ -11,6 +11,7 @@ import datetime as dt
 from typing import Any
 
 from sqlalchemy import BigInteger, ForeignKey, String, text
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from polaris_api.db import Base, JSONType, UTCDateTime, utcnow
@@ -21,6 +22,7 @@ __all__ = [
     "VIRTUAL_STUDENTS_PER_TEACHER",
     "AppSetting",
     "DataVersion",
+    "bump_reporting_data_version",
 ]
 
 TEACHER_ACCESS_ENABLED = "teacher_access_enabled"
@@ -50,3 +52,22 @@ class DataVersion(Base):
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     version: Mapped[int] = mapped_column(BigInteger, default=0, server_default=text("0"))
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+async def bump_reporting_data_version(session: AsyncSession, now: dt.datetime | None = None) -> None:
+    """06 P4: ``reporting_data_version + 1`` in the caller's transaction (row created on first use).
+
+    The one implementation, called by every write that changes a reported number (imports,
+    overrides, metric inputs, virtual-event edits)."""
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
+    now = now or utcnow()
+    statement = insert(DataVersion).values(name=REPORTING_DATA_VERSION, version=1, updated_at=now)
+    await session.execute(
+        statement.on_conflict_do_update(
+            index_elements=[DataVersion.name],
+            set_={"version": DataVersion.version + 1, "updated_at": now},
+        )
+    )

@@ -48,10 +48,30 @@ __all__ = [
     "EventStudentParticipation",
     "EventTeacher",
     "Signup",
+    "VIRTUAL_TYPES",
     "VirtualSessionFlag",
+    "event_is_virtual",
+    "is_virtual",
     "remaining_slots_expr",
     "unreflected_signups_expr",
 ]
+
+
+VIRTUAL_TYPES = ("virtual_session", "connector_session")
+"""06 G7: the event types that are virtual whatever the format."""
+
+
+def is_virtual(event: Any = None) -> ColumnElement[bool]:
+    """06 G7 ``format = 'virtual' OR type IN VIRTUAL_TYPES`` on ``event`` (default: the
+    :class:`Event` entity, or an alias of it). Null-safe: a null type is not virtual, so
+    ``~is_virtual()`` is exactly the in-person set."""
+    event = Event if event is None else event
+    return or_(event.format == "virtual", func.coalesce(event.type, "").in_(VIRTUAL_TYPES))
+
+
+def event_is_virtual(event: Event) -> bool:
+    """06 G7 on a loaded event."""
+    return event.format == "virtual" or event.type in VIRTUAL_TYPES
 
 
 def _default_format(context: DefaultExecutionContext) -> str:

@@ -21,7 +21,8 @@ from polaris_api.auth import Principal
 from polaris_api.db import utcnow
 from polaris_api.errors import NamedProblem, not_found, validation_problem
 from polaris_api.locality import DERIVED, MANUAL, ZipPrefixes, refresh_local_status
-from polaris_api.models.events import Event, EventAttendanceDetail
+from polaris_api.models.app_setting import bump_reporting_data_version
+from polaris_api.models.events import Event, EventAttendanceDetail, event_is_virtual
 from polaris_api.models.people import Student, Teacher, Volunteer
 from polaris_api.models.reference import School
 from polaris_api.ownership import OWNERSHIP, Owner, check_writable
@@ -32,7 +33,6 @@ from polaris_api.schemas.metric_inputs import (
     VolunteerUpdate,
 )
 from polaris_api.services import audit
-from polaris_api.services.teacher_progress import VIRTUAL_TYPES, bump_reporting_data_version
 
 BodyT = TypeVar("BodyT", bound=BaseModel)
 PersonT = TypeVar("PersonT", Volunteer, Teacher, Student)
@@ -99,13 +99,6 @@ async def update_school(
 # event_attendance_detail (M110)
 
 
-def _is_virtual(event: Event) -> bool:
-    """06 G7 on one loaded event."""
-    return (event.format or "").strip().lower() == "virtual" or (
-        event.type or ""
-    ).strip().lower() in VIRTUAL_TYPES
-
-
 async def _event(session: AsyncSession, event_id: int) -> Event:
     event = await session.get(Event, event_id)
     if event is None or event.is_deleted:
@@ -131,7 +124,7 @@ async def put_attendance_detail(
 ) -> EventAttendanceDetail:
     event = await _event(session, event_id)
     body = parse_body("event_attendance_detail", raw, AttendanceDetailIn)
-    if _is_virtual(event):
+    if event_is_virtual(event):
         raise AttendanceDetailInPersonOnly()
     detail = await _detail_of(session, event.id)
     if detail is None:

@@ -426,7 +426,7 @@ async def _run(
     await apply_plan(session, planner.plan, lookups, import_id=import_id, now=clock, audit=audit)
     for change in report["event_changes"]:  # ids of the events created here
         change["event_id"] = lookups.events[change["session_id"]].id
-    derived = await after_import(session, import_id=import_id, now=clock, tz=tz, audit=audit)
+    derived = await after_import(session, import_id=import_id, now=clock, tz=tz)
     report["duration"] = round(time.perf_counter() - started, 3)
     audit.add(
         f"import.{kind}.completed",
@@ -613,7 +613,7 @@ async def _resolve(
             )
             also.append(other)
     await session.flush()
-    await after_import(session, import_id=record.last_import_id, now=clock, tz=settings.tz, audit=audit)
+    await after_import(session, import_id=record.last_import_id, now=clock, tz=settings.tz)
     await audit.flush(session)
     await session.commit()
     return {"record": record, "outcome": outcome, "event_id": event_id, "also_resolved": also}

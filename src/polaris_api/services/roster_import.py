@@ -28,9 +28,11 @@ from pydantic import ValidationError
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from polaris_api.attendance import auto_resolve_overrides
 from polaris_api.auth import Principal
 from polaris_api.db import utcnow
 from polaris_api.errors import Problem, not_found
+from polaris_api.models.app_setting import bump_reporting_data_version
 from polaris_api.models.imports import ColumnAlias, ImportRun
 from polaris_api.models.people import Teacher, TeacherEmail
 from polaris_api.models.reference import District, School, normalize_name
@@ -38,7 +40,6 @@ from polaris_api.models.sync import DataQualityFlag
 from polaris_api.models.teachers import TeacherProgress
 from polaris_api.schemas.roster import DistrictRosterRow, roster_columns
 from polaris_api.services import audit
-from polaris_api.services.teacher_progress import auto_resolve_overrides, bump_reporting_data_version
 from polaris_api.settings import Settings
 from polaris_api.sync.tabular import Table
 
@@ -835,6 +836,7 @@ async def _after_commit(
             session, report["import_id"], zone=settings.tz, teacher_progress_ids=ids
         )
         if closed:
+            await bump_reporting_data_version(session)
             await session.commit()
     except Exception:  # the import itself is committed; log and move on
         log.exception("auto-resolving overrides after roster import %s failed", report["import_id"])

@@ -20,14 +20,12 @@ list, a summary or a drill-down costs a fixed number of queries (06 P1). Every f
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     Select,
-    and_,
     case,
     distinct,
     exists,
@@ -41,25 +39,28 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
+from polaris_api.attendance import Window, counted_clause
+from polaris_api.attendance import academic_year_containing as academic_year_containing  # re-export
+from polaris_api.attendance import auto_resolve_overrides as auto_resolve_overrides  # re-export
+from polaris_api.attendance import current_academic_year as current_academic_year  # re-export
+from polaris_api.attendance import window_for as window_for  # re-export
 from polaris_api.auth import Principal
 from polaris_api.db import utcnow
 from polaris_api.errors import Problem, conflict, not_found
 from polaris_api.models.app_setting import (
-    REPORTING_DATA_VERSION,
     VIRTUAL_STUDENTS_PER_TEACHER,
     AppSetting,
-    DataVersion,
+    bump_reporting_data_version,
 )
-from polaris_api.models.events import Event, EventTeacher
+from polaris_api.models.events import Event, EventTeacher, event_is_virtual, is_virtual
 from polaris_api.models.imports import ImportRun
 from polaris_api.models.reference import District, School
 from polaris_api.models.sync import SyncRun
 from polaris_api.models.teachers import AttendanceOverride, TeacherProgress
-from polaris_api.schemas.roster import OverrideCreate, academic_year_start
+from polaris_api.schemas.roster import OverrideCreate
 from polaris_api.services import audit
 
 METRICS_VERSION = "1.1"  # 06: the definition version echoed in meta
-VIRTUAL_TYPES = ("virtual_session", "connector_session")  # 06 G7
 FUTURE_SIGNUP_STATUSES = ("registered", "attended")  # TP-4 row 2
 NOT_HAPPENING_EVENT_STATUSES = ("cancelled", "no_show")  # TP-4: never gives in_progress
 STATUSES = ("achieved", "in_progress", "not_started")
@@ -78,63 +79,8 @@ _FRESHNESS_KINDS = {
 # Academic years and windows (04 §0, TP-2)
 
 
-@dataclass(frozen=True)
-class Window:
-    """An academic year as UTC bounds: ``start <= event.start_date < end``."""
-
-    academic_year: str
-    start: dt.datetime
-    end: dt.datetime
-
-
-def academic_year_containing(day: dt.date) -> str:
-    first = day.year if day.month >= 8 else day.year - 1
-    return f"{first}-{first + 1}"
-
-
-def current_academic_year(zone: ZoneInfo, now: dt.datetime | None = None) -> str:
-    """The academic year containing local today (TP-2 default)."""
-    return academic_year_containing((now or utcnow()).astimezone(zone).date())
-
-
-def window_for(academic_year: str, zone: ZoneInfo) -> Window:
-    """Aug 1 00:00 local of the first year up to Aug 1 00:00 local of the next; 422 if malformed."""
-    try:
-        first = academic_year_start(academic_year)
-    except ValueError:
-        raise Problem(
-            422,
-            "invalid_academic_year",
-            "academic_year must be YYYY-YYYY with the second year the first plus one.",
-        ) from None
-    start = dt.datetime(first, 8, 1, tzinfo=zone).astimezone(dt.UTC)
-    end = dt.datetime(first + 1, 8, 1, tzinfo=zone).astimezone(dt.UTC)
-    return Window(academic_year, start, end)
-
-
-def is_virtual(event: Any = Event) -> ColumnElement[bool]:
-    """06 G7: format virtual, or a virtual session type."""
-    return or_(event.format == "virtual", event.type.in_(VIRTUAL_TYPES))
-
-
-def event_is_virtual(event: Event) -> bool:
-    return event.format == "virtual" or event.type in VIRTUAL_TYPES
-
-
 # ---------------------------------------------------------------------------------------------
 # The TP-3 / TP-4 expressions, correlated to ``teacher_progress``
-
-
-def _counted_clause(et: Any, ev: Any, teacher_id: Any, window: Window) -> ColumnElement[bool]:
-    return and_(
-        et.teacher_id == teacher_id,
-        et.attendance_confirmed_at.is_not(None),
-        et.is_deleted.is_(False),
-        ev.is_deleted.is_(False),
-        is_virtual(ev),
-        ev.start_date >= window.start,
-        ev.start_date < window.end,
-    )
 
 
 def _counted_event(override: Any, window: Window) -> ColumnElement[bool]:
@@ -144,7 +90,7 @@ def _counted_event(override: Any, window: Window) -> ColumnElement[bool]:
         select(literal(1))
         .select_from(et)
         .join(ev, ev.id == et.event_id)
-        .where(et.event_id == override.event_id, _counted_clause(et, ev, TeacherProgress.teacher_id, window))
+        .where(et.event_id == override.event_id, counted_clause(et, ev, TeacherProgress.teacher_id, window))
         .correlate(TeacherProgress, override)
     )
 
@@ -156,7 +102,7 @@ def attended_count_expr(window: Window) -> ColumnElement[int]:
         select(func.count(distinct(et.event_id)))
         .select_from(et)
         .join(ev, ev.id == et.event_id)
-        .where(_counted_clause(et, ev, TeacherProgress.teacher_id, window))
+        .where(counted_clause(et, ev, TeacherProgress.teacher_id, window))
         .correlate(TeacherProgress)
         .scalar_subquery()
     )
@@ -534,22 +480,6 @@ async def progress_meta(
 # Writes: overrides (TP-5, TP-6, TP-7) and the reporting data version (06 P4)
 
 
-async def bump_reporting_data_version(session: AsyncSession) -> None:
-    """06 P4: ``reporting_data_version + 1`` in the caller's transaction (row created on first use)."""
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
-    now = utcnow()
-    statement = insert(DataVersion).values(name=REPORTING_DATA_VERSION, version=1, updated_at=now)
-    await session.execute(
-        statement.on_conflict_do_update(
-            index_elements=[DataVersion.name],
-            set_={"version": DataVersion.version + 1, "updated_at": now},
-        )
-    )
-
-
 async def event_counted(
     session: AsyncSession, record: TeacherProgress, event_id: int, window: Window
 ) -> bool:
@@ -561,7 +491,7 @@ async def event_counted(
         .select_from(EventTeacher)
         .join(Event, Event.id == EventTeacher.event_id)
         .where(
-            EventTeacher.event_id == event_id, _counted_clause(EventTeacher, Event, record.teacher_id, window)
+            EventTeacher.event_id == event_id, counted_clause(EventTeacher, Event, record.teacher_id, window)
         )
     )
     return (await session.execute(statement)).first() is not None
@@ -683,67 +613,3 @@ async def reverse_override(
     await bump_reporting_data_version(session)
     await session.commit()
     return override
-
-
-async def auto_resolve_overrides(
-    session: AsyncSession,
-    import_id: int,
-    *,
-    zone: ZoneInfo,
-    teacher_progress_ids: Sequence[int] | None = None,
-    now: dt.datetime | None = None,
-) -> list[int]:
-    """TP-7, called after an import or replay: close active ``add`` overrides now counted.
-
-    Sets ``is_active=false``, ``reversed_by=null`` and the ``auto-resolved`` reason, and audits
-    each one (actor ``system``). The caller commits. Returns the closed override ids.
-    """
-    now = now or utcnow()
-    statement = (
-        select(AttendanceOverride, TeacherProgress.academic_year, Event.start_date)
-        .join(TeacherProgress, TeacherProgress.id == AttendanceOverride.teacher_progress_id)
-        .join(Event, Event.id == AttendanceOverride.event_id)
-        .where(
-            AttendanceOverride.is_active.is_(True),
-            AttendanceOverride.action == "add",
-            TeacherProgress.teacher_id.is_not(None),
-            Event.is_deleted.is_(False),
-            is_virtual(Event),
-            exists(
-                select(literal(1)).where(
-                    EventTeacher.teacher_id == TeacherProgress.teacher_id,
-                    EventTeacher.event_id == AttendanceOverride.event_id,
-                    EventTeacher.attendance_confirmed_at.is_not(None),
-                    EventTeacher.is_deleted.is_(False),
-                )
-            ),
-        )
-    )
-    if teacher_progress_ids is not None:
-        if not teacher_progress_ids:
-            return []
-        statement = statement.where(AttendanceOverride.teacher_progress_id.in_(list(teacher_progress_ids)))
-    closed: list[int] = []
-    windows: dict[str, Window] = {}
-    for override, academic_year, start_date in (await session.execute(statement)).all():
-        window = windows.setdefault(academic_year, window_for(academic_year, zone))
-        if start_date is None or not window.start <= start_date < window.end:
-            continue
-        before = _override_snapshot(override)
-        override.is_active = False
-        override.reversed_by_id = None
-        override.reversed_at = now
-        override.reversal_reason = f"auto-resolved: attendance imported by import {import_id}"
-        await audit.record(
-            session,
-            "attendance_override.auto_resolved",
-            actor=None,
-            entity_type="attendance_override",
-            entity_id=override.id,
-            changes=audit.diff(before, _override_snapshot(override)),
-            details={"import_id": import_id},
-        )
-        closed.append(override.id)
-    if closed:
-        await bump_reporting_data_version(session)
-    return closed

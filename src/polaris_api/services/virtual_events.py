@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from polaris_api.auth import EDIT_VIRTUAL_EVENTS, Principal
 from polaris_api.errors import Problem, conflict, forbidden, not_found, validation_problem
+from polaris_api.models.app_setting import bump_reporting_data_version
 from polaris_api.models.events import (
     Event,
     EventDistrict,
@@ -47,7 +48,7 @@ from polaris_api.schemas.virtual_events import (
     VirtualEventUpdate,
 )
 from polaris_api.services import audit
-from polaris_api.sync.pathful.post_import import bump_reporting_version, recompute_virtual_session_flags
+from polaris_api.sync.pathful.post_import import recompute_virtual_session_flags
 
 # body key → the event fields (ownership registry names) a write to it changes
 _WRITES: Mapping[str, tuple[str, ...]] = {
@@ -209,7 +210,7 @@ async def _after_edit(session: AsyncSession, event_id: int, now: dt.datetime) ->
     """VS-6 for this one event and the 06 P4 version bump, in the edit's transaction."""
     await session.flush()
     await recompute_virtual_session_flags(session, now, event_ids=[event_id])
-    await bump_reporting_version(session, now)
+    await bump_reporting_data_version(session, now)
 
 
 async def event_out(session: AsyncSession, event: Event, *, include_people: bool) -> VirtualEventOut:

@@ -13,15 +13,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Collection
-from typing import Any
 
-from sqlalchemy import and_, exists, false, insert, select, update
+from sqlalchemy import exists, false, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from polaris_api.models.app_setting import REPORTING_DATA_VERSION, DataVersion
+from polaris_api.attendance import auto_resolve_overrides
+from polaris_api.models.app_setting import bump_reporting_data_version
 from polaris_api.models.events import Event, EventParticipation, EventTeacher, VirtualSessionFlag
-from polaris_api.models.teachers import AttendanceOverride, TeacherProgress
-from polaris_api.sync.pathful.apply import AuditBuffer
 
 PENDING_STATUSES = frozenset({"draft", "requested", "confirmed", "published"})
 
@@ -113,92 +111,13 @@ async def recompute_virtual_session_flags(
     return {"flags_opened": len(to_open), "flags_resolved": len(to_resolve)}
 
 
-def _academic_year_bounds(academic_year: str, tz: dt.tzinfo) -> tuple[dt.datetime, dt.datetime] | None:
-    """04 §0: Aug 1 00:00 local of the first year up to the next Aug 1."""
-    try:
-        first = int(academic_year[:4])
-    except ValueError:
-        return None
-    return (
-        dt.datetime(first, 8, 1, tzinfo=tz).astimezone(dt.UTC),
-        dt.datetime(first + 1, 8, 1, tzinfo=tz).astimezone(dt.UTC),
-    )
-
-
-async def auto_resolve_overrides(
-    session: AsyncSession, *, import_id: int | None, now: dt.datetime, tz: dt.tzinfo, audit: AuditBuffer
-) -> int:
-    """TP-7: close active ``add`` overrides whose event now counts for the record (TP-3)."""
-    rows = (
-        await session.execute(
-            select(AttendanceOverride.id, TeacherProgress.academic_year, Event.start_date)
-            .join(TeacherProgress, TeacherProgress.id == AttendanceOverride.teacher_progress_id)
-            .join(Event, Event.id == AttendanceOverride.event_id)
-            .join(
-                EventTeacher,
-                and_(
-                    EventTeacher.event_id == AttendanceOverride.event_id,
-                    EventTeacher.teacher_id == TeacherProgress.teacher_id,
-                ),
-            )
-            .where(
-                AttendanceOverride.is_active.is_(True),
-                AttendanceOverride.action == "add",
-                EventTeacher.attendance_confirmed_at.is_not(None),
-                EventTeacher.is_deleted == false(),
-                (Event.format == "virtual") | (Event.type == "virtual_session"),
-            )
-        )
-    ).all()
-    closing: list[int] = []
-    for override_id, academic_year, start in rows:
-        bounds = _academic_year_bounds(academic_year, tz)
-        if bounds and start is not None and bounds[0] <= start < bounds[1]:
-            closing.append(override_id)
-    if not closing:
-        return 0
-    reason = f"auto-resolved: attendance imported by import {import_id}"
-    values: dict[str, Any] = {
-        "is_active": False,
-        "reversed_by_id": None,
-        "reversed_at": now,
-        "reversal_reason": reason,
-    }
-    for start in range(0, len(closing), 500):
-        await session.execute(
-            update(AttendanceOverride)
-            .where(AttendanceOverride.id.in_(closing[start : start + 500]))
-            .values(**values)
-        )
-    for override_id in closing:
-        audit.add(
-            "attendance_override.auto_resolved",
-            "attendance_override",
-            override_id,
-            {"is_active": (True, False), "reversal_reason": (None, reason)},
-        )
-    return len(closing)
-
-
-async def bump_reporting_version(session: AsyncSession, now: dt.datetime) -> None:
-    """06 P4: ``reporting_data_version`` + 1, in the transaction of the writes it tracks."""
-    result = await session.execute(
-        update(DataVersion)
-        .where(DataVersion.name == REPORTING_DATA_VERSION)
-        .values(version=DataVersion.version + 1, updated_at=now)
-    )
-    if result.rowcount == 0:  # type: ignore[attr-defined]
-        await session.execute(
-            insert(DataVersion).values(name=REPORTING_DATA_VERSION, version=1, updated_at=now)
-        )
-
-
 async def after_import(
-    session: AsyncSession, *, import_id: int | None, now: dt.datetime, tz: dt.tzinfo, audit: AuditBuffer
+    session: AsyncSession, *, import_id: int | None, now: dt.datetime, tz: dt.tzinfo
 ) -> dict[str, int]:
+    """PF-23 in order: VS-6 flags, TP-7 (the one implementation, :mod:`polaris_api.attendance`),
+    then the 06 P4 bump."""
     counts = await recompute_virtual_session_flags(session, now)
-    counts["overrides_auto_resolved"] = await auto_resolve_overrides(
-        session, import_id=import_id, now=now, tz=tz, audit=audit
-    )
-    await bump_reporting_version(session, now)
+    closed = await auto_resolve_overrides(session, import_id, zone=tz, now=now)
+    counts["overrides_auto_resolved"] = len(closed)
+    await bump_reporting_data_version(session, now)
     return counts
