@@ -450,6 +450,9 @@ async def test_voc_6_manual_override_audited_and_clearing_derives_again(client, 
         "local_status_source": {"old": "derived", "new": "manual"},
     }
     assert await reporting_version(session) == 1
+    profile = (await client.get(url, headers=staff["headers"])).json()
+    assert (profile["local_status"], profile["local_status_source"]) == ("partial", "manual")
+    assert profile["exclude_from_reports"] is False
     cleared = await client.patch(url, headers=staff["headers"], json={"local_status": None})
     assert (cleared.json()["local_status"], cleared.json()["local_status_source"]) == ("local", "derived")
     assert await reporting_version(session) == 2

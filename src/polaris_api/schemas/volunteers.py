@@ -79,6 +79,10 @@ class VolunteerProfile(BaseModel):
     education: str | None
     age_group: str | None
     local_status: str
+    local_status_source: str = Field(
+        description="who set local_status (08 VOC-6): derived (mailing ZIP), self_reported or manual"
+    )
+    exclude_from_reports: bool = Field(description="left out of every metric (06 G3)")
     status: str
     mailing_city: str | None
     mailing_state: str | None

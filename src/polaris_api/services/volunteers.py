@@ -412,6 +412,8 @@ async def get_profile(session: AsyncSession, volunteer_id: int) -> VolunteerProf
         education=volunteer.education,
         age_group=volunteer.age_group,
         local_status=volunteer.local_status,
+        local_status_source=volunteer.local_status_source,
+        exclude_from_reports=volunteer.exclude_from_reports,
         status=volunteer.status,
         mailing_city=volunteer.mailing_city,
         mailing_state=volunteer.mailing_state,
