@@ -10,11 +10,11 @@ from sqlalchemy import select
 
 from polaris_api.models.audit import AuditEntry
 from polaris_api.models.events import Signup
-from polaris_api.models.people import Volunteer, VolunteerSfContact
+from polaris_api.models.people import Volunteer
 from tests.read_factories import make_volunteer
 from tests.signup_factories import NORMALIZED_EMAIL, listed_event, signup_form
 from tests.sync_helpers import sync
-from tests.test_sf_imports_volunteers import KIND, contact, contact_id
+from tests.test_sf_imports_volunteers import KIND, _volunteer_of, contact
 
 
 @pytest.fixture
@@ -22,24 +22,9 @@ def settings(sf_app_settings):
     return sf_app_settings(local_zip_prefixes=["641", "661"], partial_zip_prefixes=["644"])
 
 
-async def _volunteer(session, n: int) -> Volunteer:
-    link = (
-        await session.execute(
-            select(VolunteerSfContact).where(VolunteerSfContact.salesforce_id == contact_id(n))
-        )
-    ).scalar_one()
-    return (
-        await session.execute(
-            select(Volunteer)
-            .where(Volunteer.id == link.volunteer_id)
-            .execution_options(populate_existing=True)
-        )
-    ).scalar_one()
-
-
 async def _statuses(session) -> dict[int, tuple[str, str]]:
     return {
-        n: ((v := await _volunteer(session, n)).local_status, v.local_status_source) for n in (1, 2, 3, 4)
+        n: ((v := await _volunteer_of(session, n)).local_status, v.local_status_source) for n in (1, 2, 3, 4)
     }
 
 
@@ -61,8 +46,8 @@ async def test_voc_6_import_derives_local_status_from_the_mailing_zip(client, ad
         3: ("non_local", "derived"),
         4: ("unknown", "derived"),
     }
-    assert (await _volunteer(session, 1)).mailing_postal_code == "64111-2345"
-    assert (await _volunteer(session, 1)).local_status_updated_at is not None
+    assert (await _volunteer_of(session, 1)).mailing_postal_code == "64111-2345"
+    assert (await _volunteer_of(session, 1)).local_status_updated_at is not None
 
 
 async def test_voc_6_manual_override_survives_reimport(client, admin, sf, session):
@@ -70,7 +55,7 @@ async def test_voc_6_manual_override_survives_reimport(client, admin, sf, sessio
     the address; clearing the override derives again."""
     sf.admin.replace("Contact", [contact(n, MailingPostalCode="64111") for n in (1, 2, 3, 4)])
     assert (await sync(client, admin["headers"], KIND, mode="full"))["status"] == "succeeded"
-    overridden = await _volunteer(session, 1)
+    overridden = await _volunteer_of(session, 1)
     response = await client.patch(
         f"/api/v1/volunteers/{overridden.id}", headers=admin["headers"], json={"local_status": "non_local"}
     )
