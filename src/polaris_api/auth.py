@@ -16,6 +16,8 @@ from typing import Annotated, Any, Literal
 
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
+from pydantic import TypeAdapter
+from pydantic import ValidationError as PydanticValidationError
 from sqlalchemy import select
 
 from polaris_api.db import utcnow
@@ -176,14 +178,30 @@ def requires(rule: Rule) -> Callable[..., Any]:
 
 
 async def _district_guard(request: Request, principal: Principal) -> Principal:
-    """District ids in the path or query must be inside the caller's scope (AC-6)."""
+    """District ids in the path or query must be inside the caller's scope (AC-6).
+
+    Checked on the values as the endpoint will parse them, not on the raw text: ``+1``, `` 1``
+    and ``1.0`` all read as district 1 (the id types refuse them too, with 422)."""
     candidates: list[str] = []
     if "district_id" in request.path_params:
         candidates.append(str(request.path_params["district_id"]))
     candidates.extend(request.query_params.getlist("district_id"))
-    ids = [int(value) for value in candidates if value.isdigit()]
-    principal.require_districts(ids)
+    principal.require_districts(_parsed_ids(candidates))
     return principal
+
+
+_LAX_INT: TypeAdapter[int] = TypeAdapter(int)
+
+
+def _parsed_ids(values: Iterable[str]) -> list[int]:
+    """Every value an integer parameter would accept, as that integer; the rest are not ids."""
+    ids = []
+    for value in values:
+        try:
+            ids.append(_LAX_INT.validate_python(value))
+        except PydanticValidationError:
+            continue
+    return ids
 
 
 def district_scoped(rule: Rule) -> Callable[..., Any]:

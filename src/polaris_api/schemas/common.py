@@ -53,6 +53,17 @@ class StrictBody(BaseModel):
 
 
 MAX_DB_ID = 2_147_483_647
+_CANONICAL_ID = re.compile(r"[0-9]{1,10}")
+
+
+def canonical_id(value: object) -> object:
+    """One spelling per id (07 AC-6): ASCII digits only. Lax integer parsing would also read
+    ``+1``, `` 1`` or ``1.0`` as 1, and a check on the raw text could be walked around that way."""
+    if isinstance(value, str) and not _CANONICAL_ID.fullmatch(value):
+        raise PydanticCustomError("invalid_id", "an id is written with the digits 0-9 only")
+    return value
+
+
 # Integer ids in paths and queries: bounded so a hostile value is a 422, not a database overflow.
-IdPath = Annotated[int, Path(ge=1, le=MAX_DB_ID)]
-IdQuery = Annotated[int, Query(ge=1, le=MAX_DB_ID)]
+IdPath = Annotated[int, Path(ge=1, le=MAX_DB_ID), BeforeValidator(canonical_id)]
+IdQuery = Annotated[int, Query(ge=1, le=MAX_DB_ID), BeforeValidator(canonical_id)]
