@@ -17,6 +17,8 @@ from zoneinfo import ZoneInfo
 from pydantic import Field, PrivateAttr, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from polaris_api.scheduler import DEFAULT_SCHEDULE, cron_trigger
+
 log = logging.getLogger(__name__)
 
 DEFAULT_ADMIN_PASSWORDS = frozenset({"admin", "password", "changeme", "polaris", "admin-password-demo"})
@@ -112,6 +114,10 @@ class Settings(BaseSettings):
     stale_hours_pathful: float = 14 * 24
     stale_hours_roster: float = 14 * 24
 
+    # Built-in scheduler (09 §1, `polaris scheduler`): sync kind (or `outbox`) -> five-field cron
+    # expression in POLARIS_TIMEZONE, as a JSON object; {} schedules nothing
+    schedule: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_SCHEDULE))
+
     # Audit (AUD-3)
     audit_retention_days: int = Field(730, ge=730)
 
@@ -151,6 +157,15 @@ class Settings(BaseSettings):
     def _known_zone(cls, value: str) -> str:
         ZoneInfo(value)
         return value
+
+    @model_validator(mode="after")
+    def _valid_schedule(self) -> Settings:
+        for entry, expression in self.schedule.items():
+            try:
+                cron_trigger(expression, self.tz)
+            except ValueError as error:
+                raise ValueError(f"POLARIS_SCHEDULE[{entry!r}] is not a cron expression: {error}") from None
+        return self
 
     @model_validator(mode="after")
     def _fill_development_secret(self) -> Settings:

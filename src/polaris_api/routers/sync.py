@@ -19,6 +19,7 @@ from polaris_api.auth import SyncReader, SyncRunner
 from polaris_api.deps import SessionDep, SettingsDep
 from polaris_api.errors import Problem, problem_responses
 from polaris_api.pagination import Page, Pagination, paginate
+from polaris_api.scheduler import next_fire_times
 from polaris_api.schemas.common import IdPath, IdQuery
 from polaris_api.schemas.sync import SyncHealth, SyncRunAccepted, SyncRunOut, SyncRunSummary, SyncStatus
 from polaris_api.services import sync_runs
@@ -107,5 +108,10 @@ async def get_sync_run(run_id: IdPath, principal: SyncReader, session: SessionDe
 
 @router.get("/health", response_model=SyncHealth, responses=problem_responses(401, 403))
 async def sync_health(principal: SyncReader, session: SessionDep, settings: SettingsDep) -> SyncHealth:
-    """Every kind of 09 §1: last run, last success, last failure and reason, stale, state (OPS-4)."""
-    return await sync_runs.health(session, settings)
+    """Every kind of 09 §1: last run, last success, last failure and reason, stale, state (OPS-4),
+    and the next time the built-in scheduler starts it (``next_scheduled_at``)."""
+    health = await sync_runs.health(session, settings)
+    upcoming = next_fire_times(settings.schedule, settings.tz, health.checked_at)
+    for kind in health.kinds:
+        kind.next_scheduled_at = upcoming.get(kind.kind)
+    return health

@@ -77,6 +77,10 @@ class SyncKindHealth(BaseModel):
     last_failure_at: dt.datetime | None
     last_failure_reason: str | None = Field(description="error code of the newest failed run")
     last_failure_message: str | None
+    next_scheduled_at: dt.datetime | None = Field(
+        None,
+        description="next fire time of this kind in POLARIS_SCHEDULE (`polaris scheduler`), if scheduled",
+    )
 
 
 class SyncHealth(BaseModel):
