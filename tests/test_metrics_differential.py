@@ -12,14 +12,24 @@ against the oracle in ``tests/metrics_oracle.py`` (issue 9 acceptance, "Differen
 
 from __future__ import annotations
 
+import base64
+import csv
 import datetime as dt
+import io
+import json
+from dataclasses import replace
 from fractions import Fraction
 from typing import Any
 
+import httpx
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from openpyxl import load_workbook
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests import metrics_oracle as o
-from tests.metrics_datasets import chicago
+from tests.metrics_datasets import EVENT_TYPES, SCHOOL_YEARS, chicago, clear, datasets, insert, windows
 
 # --------------------------------------------------------------------------------------
 # 06 §9 worked example
@@ -256,3 +266,331 @@ def test_oracle_hours_fallbacks_and_m110_examples() -> None:
     assert oracle.metrics(window)["M111"] == 54.0  # round_half_up((75 + 33) / 2, 1)
     assert o.pct(1, 8) == 12.5 and o.pct(1, 16) == 6.3 and o.pct(0, 0) == 0.0
     assert o.round_half_up(Fraction(9, 4), 1) == 2.3
+
+
+# --------------------------------------------------------------------------------------
+# Differential: the HTTP endpoints against the oracle on generated data sets
+
+DIFFERENTIAL = settings(
+    max_examples=40,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+    ],
+)
+
+
+@st.composite
+def scenarios(draw: st.DrawFn) -> tuple[o.DataSet, o.Filters]:
+    """A data set and one G9/G10 filter combination that refers to its rows."""
+    data = draw(datasets())
+    start, end = draw(windows)
+    live_districts = [d.id for d in data.districts if not d.is_deleted]
+    live_schools = [s.id for s in data.schools if not s.is_deleted]
+    kind = draw(st.sampled_from(["none", "district", "school", "type", "format", "host"]))
+    f = o.Filters(start, end)
+    if kind == "district":
+        f = replace(f, district_id=draw(st.sampled_from(live_districts)))
+    elif kind == "school" and live_schools:
+        f = replace(f, school_id=draw(st.sampled_from(live_schools)))
+    elif kind == "type":
+        types = [t for t in EVENT_TYPES if t is not None]
+        f = replace(
+            f, event_types=tuple(draw(st.lists(st.sampled_from(types), min_size=1, max_size=2, unique=True)))
+        )
+    elif kind == "format":
+        f = replace(f, event_format=draw(st.sampled_from(["in_person", "virtual"])))
+    elif kind == "host":
+        f = replace(f, host_filter="prepkc")
+    return data, f
+
+
+def metric_params(f: o.Filters, **extra: str) -> list[tuple[str, str]]:
+    params = [
+        ("start_date", f.start.isoformat()),
+        ("end_date", f.end.isoformat()),
+        ("host_filter", f.host_filter),
+    ]
+    if f.district_id is not None:
+        params.append(("district_id", str(f.district_id)))
+    if f.school_id is not None:
+        params.append(("school_id", str(f.school_id)))
+    params += [("event_type", t) for t in f.event_types]
+    if f.event_format is not None:
+        params.append(("event_format", f.event_format))
+    return params + list(extra.items())
+
+
+def comparable(metric_id: str, value: Any) -> Any:
+    """The API's serialisation of one metric, in the oracle's shape."""
+    if metric_id == "M110" and isinstance(value, list):  # [{event_id, value}] rows
+        return {row["event_id"]: row["value"] for row in value if row.get("value") is not None}
+    if metric_id == "M110" and isinstance(value, dict):
+        return {int(k): v for k, v in value.items() if v is not None}
+    return value
+
+
+def differences(api: dict[str, Any], oracle: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
+    """{metric: (oracle, api)} for every metric that differs."""
+    return {
+        k: (v, api.get(k, "<missing>"))
+        for k, v in oracle.items()
+        if comparable(k, api.get(k, "<missing>")) != v
+    }
+
+
+def flatten(value: Any, prefix: str = "") -> dict[str, Any]:
+    """Nested objects as dotted keys (``events.total``, ``event_types.career_fair``)."""
+    if not isinstance(value, dict):
+        return {prefix: value}
+    flat: dict[str, Any] = {}
+    for key, item in value.items():
+        flat.update(flatten(item, f"{prefix}.{key}" if prefix else str(key)))
+    return flat
+
+
+def flat_differences(api: dict[str, Any], oracle: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
+    """{dotted key: (oracle, api)} over the keys of both sides (an empty object has no keys)."""
+    a, b = flatten(api), flatten(oracle)
+    return {
+        k: (b.get(k, "<missing>"), a.get(k, "<missing>")) for k in a.keys() | b.keys() if a.get(k) != b.get(k)
+    }
+
+
+def describe(data: o.DataSet, f: o.Filters | None = None) -> str:
+    return f"filters={f!r}\ndata={data!r}"
+
+
+async def get_json(client: httpx.AsyncClient, path: str, params: Any, headers: dict[str, str]) -> Any:
+    response = await client.get(path, params=params, headers=headers)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def metrics_of(body: dict[str, Any]) -> dict[str, Any]:
+    return body["metrics"]
+
+
+def groups_of(body: dict[str, Any]) -> list[dict[str, Any]]:
+    return body["groups"]
+
+
+def assert_grouped(
+    rows: list[dict[str, Any]], oracle: o.Oracle, f: o.Filters, group_by: str, context: str
+) -> None:
+    """§4: each API row equals the oracle for its group; rows the API leaves out are empty groups;
+    rows are ordered by name then id with Unknown last."""
+    expected_rows = oracle.grouped(f, group_by)
+    for row in rows:
+        expected = oracle.group_row(f, group_by, row["group"]["id"])
+        assert row["group"] == expected["group"], context
+        diff = differences(row["metrics"], expected["metrics"])
+        assert not diff, f"group {row['group']}: (oracle, api) {diff}\n{context}"
+    shown = [row["group"]["id"] for row in rows]
+    for expected in expected_rows:
+        if expected["group"]["id"] not in shown:
+            assert o.empty_metrics(expected["metrics"]), f"missing group {expected['group']}\n{context}"
+    names = {row["group"]["id"]: row["group"]["name"] for row in rows}
+    assert shown == sorted(shown, key=lambda i: (i is None, names[i], i or 0)), context
+
+
+@DIFFERENTIAL
+@given(scenario=scenarios())
+async def test_metrics_match_the_oracle_ungrouped_and_grouped(
+    db: AsyncEngine, client: httpx.AsyncClient, admin: dict[str, Any], scenario: tuple[o.DataSet, o.Filters]
+) -> None:
+    """06 §2-§4: every metric of GET /metrics equals the oracle's, with the drawn G9/G10 filter,
+    and grouped by district and by school (window only)."""
+    data, f = scenario
+    await clear(db)
+    await insert(db, data)
+    oracle = o.Oracle(data)
+    headers = admin["headers"]
+    body = await get_json(client, "/api/v1/metrics", metric_params(f), headers)
+    diff = differences(metrics_of(body), oracle.metrics(f))
+    assert not diff, f"(oracle, api) {diff}\n{describe(data, f)}"
+    window = o.Filters(f.start, f.end)
+    for group_by in ("district", "school"):
+        body = await get_json(client, "/api/v1/metrics", metric_params(window, group_by=group_by), headers)
+        assert_grouped(groups_of(body), oracle, window, group_by, describe(data, window))
+
+
+@DIFFERENTIAL
+@given(data=datasets(), school_year=st.sampled_from(SCHOOL_YEARS), host=st.sampled_from(["all", "prepkc"]))
+async def test_year_end_enhanced_matches_the_oracle(
+    db: AsyncEngine,
+    client: httpx.AsyncClient,
+    admin: dict[str, Any],
+    data: o.DataSet,
+    school_year: str,
+    host: str,
+) -> None:
+    """06 §6.2-6.4: the ``enhanced`` block of every live district's year-end report equals the
+    oracle's (B(d) with the teacher-school exception, connector sessions as virtual)."""
+    await clear(db)
+    await insert(db, data)
+    oracle = o.Oracle(data)
+    start, end = o.school_year_window(school_year)
+    for district in data.districts:
+        if district.is_deleted:
+            continue
+        params = {"school_year": school_year, "host_filter": host}
+        body = await get_json(
+            client, f"/api/v1/reports/districts/{district.id}/year-end", params, admin["headers"]
+        )
+        diff = flat_differences(body["enhanced"], oracle.enhanced(district.id, start, end, host))
+        assert not diff, (
+            f"district {district.id} {school_year} {host}: (oracle, api) {diff}\n{describe(data)}"
+        )
+
+
+# --------------------------------------------------------------------------------------
+# 07 DV-1: nothing personal in what a district user gets from metrics and year-end reports
+
+DV1_KEYS = frozenset(
+    {
+        "first_name",
+        "last_name",
+        "middle_name",
+        "full_name",
+        "email",
+        "emails",
+        "email_normalized",
+        "phone",
+        "phones",
+        "race_ethnicity",
+        "gender",
+        "education",
+        "age_group",
+        "birthdate",
+        "is_people_of_color",
+        "student_id",
+        "student_ids",
+        "attendance",
+        "participants",
+        "volunteer_names",
+    }
+)
+# values that only a DV-1 field could carry: volunteer/student names, emails, school-issued ids
+DV1_MARKERS = ("Volunteer1", "Volunteer2", "Student1", "Student2", "dv1.secret", "SID-DV1")
+
+
+def dv1_world() -> o.DataSet:
+    """One district with an in-person event (2 volunteers, 2 students) and a virtual session (a
+    teacher of the district), in September 2024 (school year 2425)."""
+    in_person = o.Event(
+        1,
+        "Career Fair",
+        "career_fair",
+        "in_person",
+        "completed",
+        chicago("2024-09-12", "09:00"),
+        duration=60,
+        school_id=1,
+    )
+    virtual = o.Event(2, "Virtual", "virtual_session", "virtual", "completed", chicago("2024-09-20", "13:00"))
+    return o.DataSet(
+        districts=[o.District(1, "Alpha"), o.District(2, "Beta")],
+        schools=[o.School(1, "North High", 1, "high")],
+        events=[in_person, virtual],
+        volunteers=[
+            o.Volunteer(1, "dv1.secret.one@acme.org", "Acme", True, "local"),
+            o.Volunteer(2, "dv1.secret.two@beta.org", "Beta", False, "partial"),
+        ],
+        students=[o.Student(1, "SID-DV1-0001"), o.Student(2, "SID-DV1-0002")],
+        teachers=[o.Teacher(1, "teacher@school.org", 1)],
+        volunteer_participations=[
+            o.VolunteerParticipation(1, 1, "attended", 2.0),
+            o.VolunteerParticipation(2, 2, "attended", 1.0, "presenter"),
+        ],
+        student_participations=[
+            o.StudentParticipation(1, 1, "attended"),
+            o.StudentParticipation(1, 2, "attended"),
+        ],
+        teacher_participations=[o.TeacherParticipation(2, 1, "attended", o_confirmed())],
+    )
+
+
+def dv1_violations(value: Any, path: str = "$") -> list[str]:
+    """Recursive scan of a JSON value: DV-1 keys anywhere, personal values anywhere."""
+    found: list[str] = []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if str(key).lower() in DV1_KEYS:
+                found.append(f"key {path}.{key}")
+            found += dv1_violations(key, f"{path}.<key>") + dv1_violations(item, f"{path}.{key}")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found += dv1_violations(item, f"{path}[{index}]")
+    elif isinstance(value, str) and any(marker.lower() in value.lower() for marker in DV1_MARKERS):
+        found.append(f"value {path}={value!r}")
+    return found
+
+
+def export_cells(response: httpx.Response) -> Any:
+    """An export as JSON-like data: CSV rows, or every XLSX sheet's rows, plus the meta header."""
+    content_type = response.headers["content-type"]
+    if "csv" in content_type:
+        rows: Any = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+        meta = response.headers.get("x-report-meta")
+        decoded = json.loads(base64.urlsafe_b64decode(meta + "=" * (-len(meta) % 4))) if meta else None
+        return {
+            "rows": rows,
+            "meta": decoded,
+            "header_keys": {cell: None for cell in rows[0]} if rows else {},
+        }
+    workbook = load_workbook(io.BytesIO(response.content), read_only=True)
+    sheets = {}
+    for sheet in workbook.worksheets:
+        values = [[cell for cell in row if cell is not None] for row in sheet.iter_rows(values_only=True)]
+        sheets[sheet.title] = {"rows": [[str(c) for c in row] for row in values]}
+        if values:
+            sheets[sheet.title]["header_keys"] = {str(c): None for c in values[0]}
+    return sheets
+
+
+async def test_dv1_district_user_sees_no_personal_field_in_metrics_reports_or_exports(
+    db: AsyncEngine, client: httpx.AsyncClient, make_user: Any
+) -> None:
+    """07 DV-1/DV-3: a district user's /metrics (own district_id, ungrouped and grouped), year-end
+    body and every CSV/XLSX export carry no DV-1 key and no volunteer/student name, email or id
+    (recursive scan); another district's id is 403 (AC-6)."""
+    await clear(db)
+    await insert(db, dv1_world())
+    user = await make_user(level=0, districts=[1])
+    headers = user["headers"]
+    sept = [("start_date", "2024-09-01"), ("end_date", "2024-09-30"), ("district_id", "1")]
+    checked: dict[str, Any] = {}
+    for extra in ([], [("group_by", "school")], [("group_by", "district")]):
+        body = await get_json(client, "/api/v1/metrics", sept + extra, headers)
+        checked[f"metrics {extra}"] = body
+        if not extra:
+            assert metrics_of(body)["M20"] == 2  # the data is really there
+    year_end = "/api/v1/reports/districts/1/year-end"
+    body = await get_json(client, year_end, {"school_year": "2425"}, headers)
+    assert body["enhanced"]["volunteers"]["unique_total"] == 2
+    checked["year-end"] = body
+    exports = [
+        ("/api/v1/metrics", [*sept, ("format", "csv")]),
+        ("/api/v1/metrics", [*sept, ("format", "xlsx")]),
+        ("/api/v1/metrics", [*sept, ("group_by", "school"), ("format", "csv")]),
+        ("/api/v1/metrics", [*sept, ("group_by", "school"), ("format", "xlsx")]),
+        (year_end, [("school_year", "2425"), ("format", "csv"), ("part", "timeline")]),
+        (year_end, [("school_year", "2425"), ("format", "csv"), ("part", "by_school")]),
+        (year_end, [("school_year", "2425"), ("format", "xlsx")]),
+    ]
+    for path, params in exports:
+        response = await client.get(path, params=params, headers=headers)
+        assert response.status_code == 200, (path, params, response.text)
+        checked[f"{path} {params}"] = export_cells(response)
+    violations = {name: found for name, value in checked.items() if (found := dv1_violations(value))}
+    assert not violations, violations
+    for path, params in [
+        ("/api/v1/metrics", [("start_date", "2024-09-01"), ("end_date", "2024-09-30"), ("district_id", "2")]),
+        ("/api/v1/reports/districts/2/year-end", [("school_year", "2425")]),
+    ]:
+        assert (await client.get(path, params=params, headers=headers)).status_code == 403
