@@ -1,5 +1,5 @@
-"""Capability matrix rows for the metric inputs Polaris owns (06 §1): a school's level is an admin
-edit; attendance details, report exclusions and the local-status override are for global staff
+"""Capability matrix rows for the metric inputs Polaris owns (06 §1): the G8 setting and a school's
+level are global-admin edits (every staff user and ``read`` key reads the setting); attendance details, report exclusions and the local-status override are for global staff
 users (like publishing controls); district users, API keys and teachers refused (07 CAP, DV-1)."""
 
 from __future__ import annotations
@@ -42,6 +42,14 @@ def _patch(path: str, allowed: frozenset[str], body: dict[str, Any]) -> Case:
 
 
 CASES: list[Case] = [
+    Case("GET", "/api/v1/settings/reporting", 200, only("admin", "manager", "user", "district", "key_read")),
+    Case(
+        "PUT",
+        "/api/v1/settings/reporting",
+        200,
+        only("admin"),
+        build=lambda ctx, role: {"json": {"virtual_students_per_teacher": 30}},
+    ),
     _patch("/api/v1/schools/{school_id}", only("admin"), {"level": "high"}),
     _patch(
         "/api/v1/volunteers/{volunteer_id}", EDITORS, {"exclude_from_reports": True, "local_status": "local"}

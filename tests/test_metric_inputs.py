@@ -144,7 +144,7 @@ async def test_school_level_needs_an_admin(client, make_user, session):
     district = await make_district(session)
     school = await make_school(session, district=district)
     await session.commit()
-    for user in (await make_user(level=2), await make_user(level=2, districts=[district.id])):
+    for user in (await make_user(level=2), await make_user(level=3, districts=[district.id])):
         assert_problem(
             await client.patch(
                 f"/api/v1/schools/{school.id}", headers=user["headers"], json={"level": "high"}

@@ -262,6 +262,10 @@ MANAGE_OUTBOX = Rule("email outbox", global_only=True, kinds=frozenset({"user"})
 # 06 §1 metric inputs Polaris owns (attendance details, report exclusions, local status override):
 # global staff users, like publishing controls; district users, keys and teachers 403
 EDIT_METRIC_INPUTS = Rule("edit metric inputs", global_only=True, kinds=frozenset({"user"}))
+# 06 G8 reporting settings and school levels (global reference inputs): global admins only
+ADMIN_METRIC_INPUTS = Rule(
+    "admin metric inputs", min_level=ADMIN, global_only=True, kinds=frozenset({"user"})
+)
 
 AnyPrincipal = Annotated[Principal, Depends(current_principal)]
 AdminUser = Annotated[Principal, Depends(requires(MANAGE_USERS))]
@@ -283,3 +287,4 @@ DistrictReader = Annotated[Principal, Depends(district_scoped(DISTRICT_DATA))]
 TeacherPrincipal = Annotated[Principal, Depends(requires(TEACHER_SELF))]
 OutboxOperator = Annotated[Principal, Depends(requires(MANAGE_OUTBOX))]
 MetricInputEditor = Annotated[Principal, Depends(requires(EDIT_METRIC_INPUTS))]
+MetricInputAdmin = Annotated[Principal, Depends(requires(ADMIN_METRIC_INPUTS))]

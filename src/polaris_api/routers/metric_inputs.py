@@ -1,8 +1,8 @@
-"""Metric inputs Polaris owns (06 §1, G3, M110; 08 VOC-6): the edits that make the metrics reading
-them non-zero. Admins set a school's level; global staff users set an in-person event's attendance
-details, ``exclude_from_reports`` on volunteers, teachers and students, and a volunteer's manual
-``local_status``. District users, API keys and teachers get 403 (07 CAP; students are never
-exposed to district users, DV-1).
+"""Metric inputs Polaris owns (06 §1, G3, G8, M110; 08 VOC-6): the edits that make the metrics
+reading them non-zero. Global admins set the G8 ``virtual_students_per_teacher`` and a school's
+level; global staff users set an in-person event's attendance details, ``exclude_from_reports`` on
+volunteers, teachers and students, and a volunteer's manual ``local_status``. District users, API
+keys and teachers get 403 (07 CAP; students are never exposed to district users, DV-1).
 
 Each write: a field owned by another system → 409 naming it (OWN-2), a bad body → 422, audited with
 old and new values, and the reporting data version bumped in the same transaction (06 P4).
@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
 
-from polaris_api.auth import AdminUser, MetricInputEditor, MetricsReader
+from polaris_api.auth import DistrictReader, MetricInputAdmin, MetricInputEditor, MetricsReader
 from polaris_api.deps import SessionDep, SettingsDep
 from polaris_api.errors import problem_responses
 from polaris_api.locality import ZipPrefixes
@@ -26,12 +26,14 @@ from polaris_api.schemas.metric_inputs import (
     AttendanceDetailOut,
     ExclusionOut,
     ExclusionUpdate,
+    ReportingSettings,
     SchoolUpdate,
     VolunteerReportingOut,
     VolunteerUpdate,
 )
 from polaris_api.schemas.reference import SchoolOut
 from polaris_api.services import metric_inputs
+from polaris_api.services.metrics import parameters
 
 router = APIRouter(prefix="/api/v1")
 
@@ -51,6 +53,37 @@ def _body(model: type[Any]) -> dict[str, Any]:
 WRITE_ERRORS = problem_responses(401, 403, 404, 409, 413, 422)
 
 
+@router.get(
+    "/settings/reporting",
+    tags=["metrics"],
+    response_model=ReportingSettings,
+    responses=problem_responses(401, 403),
+)
+async def get_reporting_settings(principal: DistrictReader, session: SessionDep) -> ReportingSettings:
+    """06 G8 parameters of the metric rules. Readable by every staff user and ``read`` key (district
+    users see the same value in every metrics response's ``meta.parameters``)."""
+    return ReportingSettings(
+        virtual_students_per_teacher=await parameters.virtual_students_per_teacher(session)
+    )
+
+
+@router.put(
+    "/settings/reporting",
+    tags=["metrics"],
+    response_model=ReportingSettings,
+    responses=problem_responses(401, 403, 422),
+)
+async def put_reporting_settings(
+    body: ReportingSettings, principal: MetricInputAdmin, session: SessionDep
+) -> ReportingSettings:
+    """Global admin: ``{virtual_students_per_teacher}``, an integer 1-100 (default 25), the ``N`` of M73
+    and the year-end virtual estimates. Audited (old and new value); outside 1-100 → 422."""
+    value = await parameters.set_virtual_students_per_teacher(
+        session, principal, body.virtual_students_per_teacher
+    )
+    return ReportingSettings(virtual_students_per_teacher=value)
+
+
 @router.patch(
     "/schools/{school_id}",
     tags=["reference"],
@@ -59,9 +92,9 @@ WRITE_ERRORS = problem_responses(401, 403, 404, 409, 413, 422)
     openapi_extra=_body(SchoolUpdate),
 )
 async def update_school(
-    school_id: IdPath, principal: AdminUser, session: SessionDep, body: RawBody
+    school_id: IdPath, principal: MetricInputAdmin, session: SessionDep, body: RawBody
 ) -> SchoolOut:
-    """Admin: ``{level}`` = ``elementary``, ``middle``, ``high``, ``other`` or ``null`` (06 §6.5 reads
+    """Global admin: ``{level}`` = ``elementary``, ``middle``, ``high``, ``other`` or ``null`` (06 §6.5 reads
     ``high``). Salesforce-owned fields (name, district, ...) → 409 ``owned_by_salesforce``."""
     school = await metric_inputs.update_school(session, principal, school_id, body)
     return SchoolOut.model_validate(school)
