@@ -268,10 +268,9 @@ async def test_ac_6_district_user_tampering_is_403_or_404(client, make_user, wor
     assert outside.headers["content-type"] == "application/problem+json"
     own = await client.get(EVENTS, headers=user["headers"], params={"district_id": world["alpha"]})
     assert ids(own) == [world["same_day_a"], world["linked"]]
-    # a school of another district is silently empty
-    assert (
-        ids(await client.get(EVENTS, headers=user["headers"], params={"school_id": world["beta_high"]})) == []
-    )
+    # a school of another district is refused like its district (issue 10 item 2; was a silent [])
+    other_school = await client.get(EVENTS, headers=user["headers"], params={"school_id": world["beta_high"]})
+    assert other_school.status_code == 403
     for event_id in (world["by_school"], world["by_teacher"], world["undated"], world["deleted"], 999_999):
         response = await client.get(f"{EVENTS}/{event_id}", headers=user["headers"])
         assert response.status_code == 404, event_id

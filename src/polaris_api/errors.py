@@ -15,6 +15,7 @@ from typing import Any
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
 from pydantic import BaseModel, Field
 from sqlalchemy.exc import DataError, DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -94,22 +95,130 @@ class NamedProblem(Problem):
     status: int = 400
     code: str = "bad_request"
     default_detail: str | None = None
+    default_headers: Mapping[str, str] | None = None
 
-    def __init__(self, detail: str | None = None, **extra: Any) -> None:
+    def __init__(
+        self,
+        detail: str | None = None,
+        *,
+        errors: Sequence[Mapping[str, Any]] | None = None,
+        headers: Mapping[str, str] | None = None,
+        title: str | None = None,
+        **extra: Any,
+    ) -> None:
         cls = type(self)
-        super().__init__(cls.status, cls.code, detail or cls.default_detail, **extra)
+        super().__init__(
+            cls.status,
+            cls.code,
+            detail or cls.default_detail,
+            title=title,
+            errors=errors,
+            headers=headers if headers is not None else cls.default_headers,
+            **extra,
+        )
+
+
+# --- Cross-cutting problems (any endpoint); domain problems live next to the code raising them.
+
+
+class BadRequest(NamedProblem):
+    status, code = 400, "bad_request"
+
+
+class Unauthorized(NamedProblem):
+    status, code = 401, "unauthorized"
+    default_detail = "Authentication required."
+    default_headers = {"WWW-Authenticate": "Bearer"}
+
+
+class Forbidden(NamedProblem):
+    status, code = 403, "forbidden"
+    default_detail = "You do not have the right to do this."
+
+
+class NotFound(NamedProblem):
+    status, code = 404, "not_found"
+
+
+class ValidationFailed(NamedProblem):
+    """FastAPI request validation and the services' own field checks (``errors`` lists them)."""
+
+    status, code = 422, "validation_error"
+    default_detail = "The request is not valid; see errors."
+
+
+class InvalidValue(NamedProblem):
+    """A value the database cannot hold (any endpoint that stores or filters on text)."""
+
+    status, code = 422, "invalid_value"
+    default_detail = "A submitted value cannot be stored (bad character or out of range)."
+
+
+class PayloadTooLarge(NamedProblem):
+    status, code = 413, "payload_too_large"
+
+
+class RateLimited(NamedProblem):
+    status, code = 429, "rate_limited"
+
+
+class InternalError(NamedProblem):
+    status, code = 500, "internal_error"
+    default_detail = "Unexpected error; it has been logged."
+
+
+class UnknownDistrict(NamedProblem):
+    """A body or form names a district that does not exist."""
+
+    status, code = 422, "unknown_district"
+    default_detail = "The district does not exist."
+
+
+class UnknownSchool(NamedProblem):
+    status, code = 422, "unknown_school"
+    default_detail = "The school does not exist."
+
+
+class UnknownEvent(NamedProblem):
+    status, code = 422, "unknown_event"
+    default_detail = "The event does not exist."
+
+
+class NotesRequired(NamedProblem):
+    """VOC-16 / RO-14: the reason ``other`` needs notes."""
+
+    status, code = 422, "notes_required"
+    default_detail = "The reason 'other' needs notes."
+
+
+GENERIC_PROBLEMS: dict[int, type[NamedProblem]] = {
+    problem.status: problem
+    for problem in (
+        BadRequest,
+        Unauthorized,
+        Forbidden,
+        NotFound,
+        ValidationFailed,
+        PayloadTooLarge,
+        RateLimited,
+    )
+}
+"""The class a bare status in :func:`problem_responses` stands for (``401`` = ``Unauthorized``)."""
+
+ANYWHERE = frozenset({(500, InternalError.code), (422, InvalidValue.code)})
+"""Problems any route may answer without listing them: an unexpected error, a database refusal."""
 
 
 def not_found(what: str = "resource") -> Problem:
-    return Problem(404, "not_found", f"The {what} does not exist or is not visible to you.")
+    return NotFound(f"The {what} does not exist or is not visible to you.")
 
 
 def forbidden(detail: str = "You do not have the right to do this.") -> Problem:
-    return Problem(403, "forbidden", detail)
+    return Forbidden(detail)
 
 
 def unauthorized(detail: str = "Authentication required.") -> Problem:
-    return Problem(401, "unauthorized", detail, headers={"WWW-Authenticate": "Bearer"})
+    return Unauthorized(detail)
 
 
 def conflict(code: str, detail: str, **extra: Any) -> Problem:
@@ -135,47 +244,105 @@ def _safe_validation_errors(errors: Sequence[Any]) -> list[dict[str, Any]]:
 
 
 def validation_problem(errors: Sequence[Any]) -> Problem:
+    return ValidationFailed(title="Unprocessable Content", errors=_safe_validation_errors(errors))
+
+
+def check_date_range(
+    start: Any, end: Any, *, start_name: str = "start_date", end_name: str = "end_date", where: str = "query"
+) -> None:
+    """The one date-range check: ``start`` after ``end`` is 422 ``validation_error`` on ``end_name``
+    (``type: date_range``), whichever endpoint takes the range."""
+    if start is not None and end is not None and start > end:
+        raise validation_problem(
+            [
+                {
+                    "loc": (where, end_name),
+                    "msg": f"{end_name} must not be before {start_name}",
+                    "type": "date_range",
+                }
+            ]
+        )
+
+
+class OwnedBySalesforce(NamedProblem):
+    """02 R1 / 00 ownership: the field is Salesforce's; change it there."""
+
+    status, code = 409, "owned_by_salesforce"
+
+
+class OwnedByPathful(NamedProblem):
+    """04 PF-11: the field or row is the Pathful import's."""
+
+    status, code = 409, "owned_by_pathful"
+
+
+def ownership_problem(exc: OwnershipConflict) -> Problem:
+    owner = str(exc.owner)
     return Problem(
-        422,
-        "validation_error",
-        "The request is not valid; see errors.",
-        title="Unprocessable Content",
-        errors=_safe_validation_errors(errors),
+        409,
+        f"owned_by_{owner}",
+        f"The field '{exc.field}' of {exc.entity} is owned by {owner}; change it there.",
+        owner=owner,
+        field=exc.field,
     )
 
 
-async def _handle_problem(_: Request, exc: Exception) -> Response:
+# --- Handlers, and the documentation check of development and test apps
+
+
+def undocumented(request: Request, problem: Problem) -> bool:
+    """Whether the matched route's ``responses=`` does not list ``problem``'s status and code.
+
+    Requests matching no route (404, 405) and the :data:`ANYWHERE` problems are not checked."""
+    route = request.scope.get("route")
+    if not isinstance(route, APIRoute) or request.method not in route.methods:
+        return False
+    if (problem.status, problem.code) in ANYWHERE:
+        return False
+    entry = route.responses.get(problem.status) or route.responses.get(str(problem.status))
+    return entry is None or problem.code not in entry.get("x-problem-codes", ())
+
+
+def _answer(request: Request, problem: Problem) -> Response:
+    """The problem+json response; in a development or test app a problem the route does not
+    document is logged and kept in ``app.state.undocumented_problems`` (the test suite fails on
+    it, so ``openapi.json`` lists every code an endpoint can return)."""
+    found: list[tuple[str, str, int, str]] | None = getattr(request.app.state, "undocumented_problems", None)
+    if found is not None and undocumented(request, problem):
+        route = request.scope["route"]
+        found.append((request.method, route.path, problem.status, problem.code))
+        log.error(
+            "%s %s answered %s %s, which its responses= does not list",
+            request.method,
+            route.path,
+            problem.status,
+            problem.code,
+        )
+    return problem_response(problem)
+
+
+async def _handle_problem(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, Problem)
-    return problem_response(exc)
+    return _answer(request, exc)
 
 
-async def _handle_validation(_: Request, exc: Exception) -> Response:
+async def _handle_validation(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
-    return problem_response(validation_problem(exc.errors()))
+    return _answer(request, validation_problem(exc.errors()))
 
 
-async def _handle_http(_: Request, exc: Exception) -> Response:
+async def _handle_http(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     code = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized", 403: "forbidden"}.get(
         exc.status_code, HTTPStatus(exc.status_code).phrase.lower().replace(" ", "_")
     )
     detail = exc.detail if isinstance(exc.detail, str) else None
-    return problem_response(Problem(exc.status_code, code, detail, headers=exc.headers))
+    return _answer(request, Problem(exc.status_code, code, detail, headers=exc.headers))
 
 
-async def _handle_ownership(_: Request, exc: Exception) -> Response:
+async def _handle_ownership(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, OwnershipConflict)
-    owner = str(exc.owner)
-    code = "owned_by_salesforce" if owner == "salesforce" else f"owned_by_{owner}"
-    return problem_response(
-        Problem(
-            409,
-            code,
-            f"The field '{exc.field}' of {exc.entity} is owned by {owner}; change it there.",
-            owner=owner,
-            field=exc.field,
-        )
-    )
+    return _answer(request, ownership_problem(exc))
 
 
 def _is_data_exception(exc: BaseException) -> bool:
@@ -201,17 +368,19 @@ async def _handle_data_error(request: Request, exc: Exception) -> Response:
     is bad input, whichever endpoint it reached: 422, never 500. The transaction is rolled back by
     the session; the driver message is not echoed (it may quote the value)."""
     log.info("database refused a value on %s %s: %s", request.method, request.url.path, type(exc).__name__)
-    return problem_response(
-        Problem(422, "invalid_value", "A submitted value cannot be stored (bad character or out of range).")
-    )
+    return _answer(request, InvalidValue())
 
 
 async def _handle_unexpected(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
-    return problem_response(Problem(500, "internal_error", "Unexpected error; it has been logged."))
+    return _answer(request, InternalError())
 
 
-def install_error_handlers(app: FastAPI) -> None:
+def install_error_handlers(app: FastAPI, *, check_documented: bool = False) -> None:
+    """The problem+json handlers; ``check_documented`` (development and tests) records every
+    problem a route answers without listing it in ``responses=`` (see :func:`undocumented`)."""
+    if check_documented:
+        app.state.undocumented_problems = []
     app.add_exception_handler(Problem, _handle_problem)
     app.add_exception_handler(RequestValidationError, _handle_validation)
     app.add_exception_handler(StarletteHTTPException, _handle_http)
@@ -223,15 +392,18 @@ def install_error_handlers(app: FastAPI) -> None:
 def problem_responses(*items: int | type[NamedProblem]) -> dict[int | str, dict[str, Any]]:
     """OpenAPI ``responses=`` entries documenting the problem+json errors of an endpoint.
 
-    Items are bare statuses or :class:`NamedProblem` classes; the codes of the classes sharing a
-    status are listed in that response's description (and under ``x-problem-codes``).
+    Items are :class:`NamedProblem` classes, or bare statuses standing for their generic class
+    (:data:`GENERIC_PROBLEMS`: ``401`` is ``unauthorized``, ``422`` ``validation_error`` …; a status
+    without one documents no code). The codes sharing a status are listed in that response's
+    description and under ``x-problem-codes``, which the development check reads.
     """
     codes: dict[int, list[str]] = {}
     for item in items:
-        if isinstance(item, int):
-            codes.setdefault(item, [])
-        else:
-            codes.setdefault(item.status, []).append(item.code)
+        named = GENERIC_PROBLEMS.get(item) if isinstance(item, int) else item
+        status = item if isinstance(item, int) else item.status
+        listed = codes.setdefault(status, [])
+        if named is not None and named.code not in listed:
+            listed.append(named.code)
     responses: dict[int | str, dict[str, Any]] = {}
     for status in sorted(codes):
         phrase = HTTPStatus(status).phrase

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query
 
 from polaris_api.auth import DistrictReader
 from polaris_api.deps import SessionDep
-from polaris_api.errors import problem_responses, validation_problem
+from polaris_api.errors import check_date_range, problem_responses
 from polaris_api.pagination import Pagination
 from polaris_api.schemas.common import IdPath, IdQuery, clean_text
 from polaris_api.schemas.events import EventDetailOut, EventPage
@@ -54,16 +54,7 @@ async def list_events(
 
     Global callers get ``view: staff`` items; district users get ``view: district`` items of their
     districts only, without any person field (07 DV-1)."""
-    if start_date is not None and end_date is not None and start_date > end_date:
-        raise validation_problem(
-            [
-                {
-                    "loc": ("query", "end_date"),
-                    "msg": "end_date must not be before start_date",
-                    "type": "date_range",
-                }
-            ]
-        )
+    check_date_range(start_date, end_date)
     text = clean_text(q)
     filters = events.EventFilters(
         format=format,

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Query, Request
 
 from polaris_api.auth import Publisher
 from polaris_api.deps import SessionDep
-from polaris_api.errors import Problem, problem_responses, validation_problem
+from polaris_api.errors import PayloadTooLarge, check_date_range, problem_responses, validation_problem
 from polaris_api.pagination import Page, Pagination
 from polaris_api.schemas.common import IdPath, IdQuery, clean_text
 from polaris_api.schemas.publishing import PublishingEventOut, PublishingEventUpdate, SyncErrorOut
@@ -27,7 +27,7 @@ async def json_object_body(request: Request) -> dict[str, Any]:
     """The raw JSON object: ownership (409) is checked on its keys before the strict model (422)."""
     raw = await request.body()
     if len(raw) > MAX_BODY_BYTES:
-        raise Problem(413, "payload_too_large", f"The body must be at most {MAX_BODY_BYTES} bytes.")
+        raise PayloadTooLarge(f"The body must be at most {MAX_BODY_BYTES} bytes.")
     try:
         data = orjson.loads(raw) if raw else None
     except orjson.JSONDecodeError:
@@ -64,16 +64,7 @@ async def list_publishing_events(
     ] = None,
 ) -> Page[PublishingEventOut]:
     """Events the hourly publishing sync has seen, in start order (start date, name, id)."""
-    if start_date is not None and end_date is not None and start_date > end_date:
-        raise validation_problem(
-            [
-                {
-                    "loc": ("query", "end_date"),
-                    "msg": "end_date must not be before start_date",
-                    "type": "date_range",
-                }
-            ]
-        )
+    check_date_range(start_date, end_date)
     text = clean_text(q)
     filters = publishing.PublishingFilters(
         status=status,

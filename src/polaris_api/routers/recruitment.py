@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Query
 from polaris_api.auth import Principal, Rule, requires
 from polaris_api.db import utcnow
 from polaris_api.deps import SessionDep, SettingsDep
-from polaris_api.errors import Problem, problem_responses
+from polaris_api.errors import check_date_range, problem_responses
 from polaris_api.pagination import Pagination
 from polaris_api.schemas.common import IdQuery
 from polaris_api.schemas.virtual_events import FlagPage, FlagStatus, FlagType, RecruitmentPage
@@ -30,8 +30,7 @@ ToDate = Annotated[dt.date | None, Query(alias="to", description="local date, in
 
 
 def _check_range(date_from: dt.date | None, date_to: dt.date | None) -> None:
-    if date_from and date_to and date_from > date_to:
-        raise Problem(422, "invalid_range", "'from' must not be after 'to'.")
+    check_date_range(date_from, date_to, start_name="from", end_name="to")
 
 
 @router.get(

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, status
 
+from polaris_api.attendance import InvalidAcademicYear
 from polaris_api.auth import AttendanceManager, DistrictReader
 from polaris_api.db import utcnow
 from polaris_api.deps import SessionDep, SettingsDep
@@ -40,7 +41,9 @@ AcademicYear = Annotated[
 
 
 @router.get(
-    "/api/v1/teacher-progress", response_model=TeacherProgressPage, responses=problem_responses(401, 403, 422)
+    "/api/v1/teacher-progress",
+    response_model=TeacherProgressPage,
+    responses=problem_responses(401, 403, 422, InvalidAcademicYear),
 )
 async def list_progress(
     principal: DistrictReader,
@@ -60,7 +63,7 @@ async def list_progress(
         session,
         window=window,
         now=now,
-        visible_district_ids=principal.visible_district_ids(),
+        principal=principal,
         district_id=district_id,
         school_id=school_id,
         status=status_,
@@ -81,7 +84,7 @@ async def list_progress(
 @router.get(
     "/api/v1/teacher-progress/summary",
     response_model=TeacherProgressSummary,
-    responses=problem_responses(401, 403, 422),
+    responses=problem_responses(401, 403, 422, InvalidAcademicYear),
 )
 async def progress_summary(
     principal: DistrictReader,
@@ -97,7 +100,7 @@ async def progress_summary(
         session,
         window=window,
         now=now,
-        visible_district_ids=principal.visible_district_ids(),
+        principal=principal,
         district_id=district_id,
     )
     return {
@@ -147,7 +150,7 @@ async def progress_detail(
     "/api/v1/teacher-progress/{teacher_progress_id}/overrides",
     response_model=OverrideOut,
     status_code=status.HTTP_201_CREATED,
-    responses=problem_responses(401, 403, 404, 409, 422),
+    responses=problem_responses(401, 403, 404, 422, InvalidAcademicYear, *tp.OVERRIDE_PROBLEMS),
 )
 async def create_override(
     teacher_progress_id: IdPath,
@@ -166,7 +169,7 @@ async def create_override(
 @router.post(
     "/api/v1/overrides/{override_id}/reverse",
     response_model=OverrideOut,
-    responses=problem_responses(401, 403, 404, 409, 422),
+    responses=problem_responses(401, 403, 404, 422, tp.AlreadyReversed),
 )
 async def reverse_override(
     override_id: IdPath, body: OverrideReverse, principal: AttendanceManager, session: SessionDep

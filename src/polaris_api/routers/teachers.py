@@ -1,7 +1,8 @@
 """Teachers (00 §5.1 ``GET /teachers``) and manual roster-record lifecycle (04 RO-14).
 
 The list is district data (07 DV-2): global users, ``read`` API keys, and district users inside
-their districts (a district id outside them in the query → 403; the list is silently restricted).
+their districts (a district id or a school of another district in the query → 403; the list is silently
+restricted; see :mod:`polaris_api.services.readable`).
 A teacher belongs to a district through its roster link (``teacher.district_id``), its school, or
 a roster record of that district. Deactivation and reactivation are for admins and global
 manager+ users (07 CAP).
@@ -12,32 +13,20 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from sqlalchemy import exists, func, or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import joinedload
-from sqlalchemy.sql.elements import ColumnElement
 
 from polaris_api.auth import DistrictReader, RosterManager
 from polaris_api.deps import SessionDep
 from polaris_api.errors import problem_responses
 from polaris_api.models.people import Teacher
-from polaris_api.models.reference import School
-from polaris_api.models.teachers import TeacherProgress
 from polaris_api.pagination import Page, Pagination, paginate
 from polaris_api.schemas.common import IdPath, IdQuery
 from polaris_api.schemas.roster import DeactivateBody, ReactivateBody, RosterRecordOut, TeacherOut
 from polaris_api.services import roster_import
+from polaris_api.services.readable import readable_teachers, require_readable_school, teacher_in_districts
 
 router = APIRouter(tags=["teachers"])
-
-
-def teacher_in_districts(district_ids: list[int]) -> ColumnElement[bool]:
-    return or_(
-        Teacher.district_id.in_(district_ids),
-        Teacher.school_id.in_(select(School.id).where(School.district_id.in_(district_ids))),
-        exists().where(
-            TeacherProgress.teacher_id == Teacher.id, TeacherProgress.district_id.in_(district_ids)
-        ),
-    )
 
 
 def _teacher_out(teacher: Teacher) -> TeacherOut:
@@ -67,10 +56,8 @@ async def list_teachers(
         bool | None, Query(description="only active (true) or inactive (false) teachers")
     ] = None,
 ) -> Page[TeacherOut]:
-    statement = select(Teacher).options(joinedload(Teacher.school)).where(Teacher.is_deleted.is_(False))
-    visible = principal.visible_district_ids()
-    if visible is not None:
-        statement = statement.where(teacher_in_districts(sorted(visible)))
+    await require_readable_school(session, principal, school_id)
+    statement = select(Teacher).options(joinedload(Teacher.school)).where(*readable_teachers(principal))
     if district_id is not None:
         statement = statement.where(teacher_in_districts([district_id]))
     if school_id is not None:

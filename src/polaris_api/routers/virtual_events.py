@@ -16,7 +16,14 @@ from fastapi import APIRouter, Depends, status
 from polaris_api.auth import SET_CANCELLATION, Principal, VirtualEventEditor, requires
 from polaris_api.db import utcnow
 from polaris_api.deps import SessionDep, SettingsDep
-from polaris_api.errors import problem_responses
+from polaris_api.errors import (
+    NotesRequired,
+    OwnedByPathful,
+    OwnedBySalesforce,
+    UnknownDistrict,
+    UnknownSchool,
+    problem_responses,
+)
 from polaris_api.routers.publishing import json_object_body
 from polaris_api.schemas.common import IdPath
 from polaris_api.schemas.virtual_events import (
@@ -48,7 +55,7 @@ _UPDATE_BODY = {
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=VirtualEventOut,
-    responses=problem_responses(401, 403, 422),
+    responses=problem_responses(401, 403, 422, UnknownSchool, UnknownDistrict),
 )
 async def create_virtual_event(
     body: VirtualEventCreate, principal: VirtualEventEditor, session: SessionDep, settings: SettingsDep
@@ -61,7 +68,19 @@ async def create_virtual_event(
 @router.patch(
     "/{event_id}",
     response_model=VirtualEventOut,
-    responses=problem_responses(401, 403, 404, 409, 413, 422),
+    responses=problem_responses(
+        401,
+        403,
+        404,
+        413,
+        422,
+        OwnedBySalesforce,
+        OwnedByPathful,
+        service.NotCancelled,
+        NotesRequired,
+        UnknownSchool,
+        UnknownDistrict,
+    ),
     openapi_extra=_UPDATE_BODY,
 )
 async def update_virtual_event(
@@ -83,7 +102,7 @@ async def update_virtual_event(
     "/{event_id}/presenters",
     status_code=status.HTTP_201_CREATED,
     response_model=VirtualEventOut,
-    responses=problem_responses(401, 403, 404, 409, 422),
+    responses=problem_responses(401, 403, 404, 422, service.AlreadyTagged),
 )
 async def add_presenter(
     event_id: IdPath, body: PresenterTag, principal: VirtualEventEditor, session: SessionDep
@@ -95,7 +114,7 @@ async def add_presenter(
 @router.delete(
     "/{event_id}/presenters/{volunteer_id}",
     response_model=TagRemoved,
-    responses=problem_responses(401, 403, 404, 409, 422),
+    responses=problem_responses(401, 403, 404, 422, OwnedByPathful, OwnedBySalesforce),
 )
 async def remove_presenter(
     event_id: IdPath, volunteer_id: IdPath, principal: VirtualEventEditor, session: SessionDep
@@ -109,7 +128,7 @@ async def remove_presenter(
     "/{event_id}/teachers",
     status_code=status.HTTP_201_CREATED,
     response_model=VirtualEventOut,
-    responses=problem_responses(401, 403, 404, 409, 422),
+    responses=problem_responses(401, 403, 404, 422, service.AlreadyTagged),
 )
 async def add_teacher(
     event_id: IdPath, body: TeacherTag, principal: VirtualEventEditor, session: SessionDep
@@ -121,7 +140,7 @@ async def add_teacher(
 @router.delete(
     "/{event_id}/teachers/{teacher_id}",
     response_model=TagRemoved,
-    responses=problem_responses(401, 403, 404, 409, 422),
+    responses=problem_responses(401, 403, 404, 422, OwnedByPathful, OwnedBySalesforce),
 )
 async def remove_teacher(
     event_id: IdPath, teacher_id: IdPath, principal: VirtualEventEditor, session: SessionDep

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, and_, case, distinct, exists, func, or_, select
+from sqlalchemy import Select, and_, case, distinct, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 from sqlalchemy.sql.elements import ColumnElement
@@ -46,6 +46,7 @@ from polaris_api.schemas.events import (
     TeacherParticipant,
     VolunteerParticipant,
 )
+from polaris_api.services.readable import event_in_districts, readable_events, require_readable_school
 from polaris_api.vocabularies import ATTENDED_VOLUNTEER_STATUSES, REACHED_STUDENT_STATUSES
 
 ATTENDED_TEACHER_STATUS = "attended"
@@ -61,34 +62,6 @@ class EventFilters:
     district_id: int | None = None
     school_id: int | None = None
     q: str | None = None
-
-
-# --------------------------------------------------------------------------------------
-# Which events belong to which districts
-
-
-def event_in_districts(district_ids: Iterable[int]) -> ColumnElement[bool]:
-    """The event has a district among ``district_ids`` (link, school, or a linked teacher's school)."""
-    ids = sorted(set(district_ids))
-    schools_in = select(School.id).where(School.district_id.in_(ids))
-    return or_(
-        exists().where(EventDistrict.event_id == Event.id, EventDistrict.district_id.in_(ids)),
-        Event.school_id.in_(schools_in),
-        exists().where(
-            EventTeacher.event_id == Event.id,
-            EventTeacher.is_deleted.is_(False),
-            EventTeacher.teacher_id == Teacher.id,
-            Teacher.school_id.in_(schools_in),
-        ),
-    )
-
-
-def _visible(principal: Principal) -> list[ColumnElement[bool]]:
-    conditions: list[ColumnElement[bool]] = [Event.is_deleted.is_(False)]
-    allowed = principal.visible_district_ids()
-    if allowed is not None:  # AC-2: an empty scope sees nothing
-        conditions.append(event_in_districts(allowed) if allowed else Event.id.is_(None))
-    return conditions
 
 
 def _filter_conditions(filters: EventFilters) -> list[ColumnElement[bool]]:
@@ -285,7 +258,8 @@ async def list_events(
     session: AsyncSession, principal: Principal, filters: EventFilters, params: PageParams
 ) -> EventPage:
     """Events newest first (start day descending, unknown days last, then id)."""
-    conditions = [*_visible(principal), *_filter_conditions(filters)]
+    await require_readable_school(session, principal, filters.school_id)
+    conditions = [*readable_events(principal), *_filter_conditions(filters)]
     total = (await session.execute(select(func.count(Event.id)).where(*conditions))).scalar_one()
     events: Sequence[Event] = (
         (
@@ -375,7 +349,7 @@ async def get_event(session: AsyncSession, principal: Principal, event_id: int) 
         await session.execute(
             _base_statement()
             .options(selectinload(Event.skills))
-            .where(Event.id == event_id, and_(*_visible(principal)))
+            .where(Event.id == event_id, and_(*readable_events(principal)))
         )
     ).scalar_one_or_none()
     if event is None:

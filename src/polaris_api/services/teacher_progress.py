@@ -46,33 +46,70 @@ from polaris_api.attendance import current_academic_year as current_academic_yea
 from polaris_api.attendance import window_for as window_for  # re-export
 from polaris_api.auth import Principal
 from polaris_api.db import utcnow
-from polaris_api.errors import Problem, conflict, not_found
+from polaris_api.errors import NamedProblem, UnknownEvent, not_found
 from polaris_api.models.app_setting import (
-    VIRTUAL_STUDENTS_PER_TEACHER,
-    AppSetting,
     bump_reporting_data_version,
 )
 from polaris_api.models.events import Event, EventTeacher, event_is_virtual, is_virtual
-from polaris_api.models.imports import ImportRun
 from polaris_api.models.reference import District, School
-from polaris_api.models.sync import SyncRun
 from polaris_api.models.teachers import AttendanceOverride, TeacherProgress
 from polaris_api.schemas.roster import OverrideCreate
 from polaris_api.services import audit
+from polaris_api.services.metrics.meta import TEACHER_OBJECTS, build_meta
+from polaris_api.services.readable import readable_teacher_progress, require_readable_school
 
-METRICS_VERSION = "1.1"  # 06: the definition version echoed in meta
 FUTURE_SIGNUP_STATUSES = ("registered", "attended")  # TP-4 row 2
 NOT_HAPPENING_EVENT_STATUSES = ("cancelled", "no_show")  # TP-4: never gives in_progress
 STATUSES = ("achieved", "in_progress", "not_started")
-DEFAULT_STUDENTS_PER_TEACHER = 25
 
-# 06 §7 data freshness: SF object -> the sync kind that imports it (09 §1).
-_FRESHNESS_KINDS = {
-    "events": "salesforce-events",
-    "schools": "salesforce-districts-schools",
-    "districts": "salesforce-districts-schools",
-    "teachers": "salesforce-teachers",
-}
+
+# ---------------------------------------------------------------------------------------------
+# Problems of the override endpoints (TP-5, TP-6)
+
+
+class EventNotVirtual(NamedProblem):
+    status, code = 422, "event_not_virtual"
+    default_detail = "Overrides apply to virtual events only."
+
+
+class EventOutsideAcademicYear(NamedProblem):
+    status, code = 422, "event_outside_academic_year"
+
+
+class OverrideExists(NamedProblem):
+    status, code = 409, "override_exists"
+    default_detail = "An active override exists for this record and event."
+
+
+class EventNotStarted(NamedProblem):
+    status, code = 409, "event_not_started"
+    default_detail = "An attendance can be added only once the event has started."
+
+
+class AlreadyCounted(NamedProblem):
+    status, code = 409, "already_counted"
+    default_detail = "The event is already counted for this teacher."
+
+
+class NotCounted(NamedProblem):
+    status, code = 409, "not_counted"
+    default_detail = "The event is not counted for this teacher; nothing to remove."
+
+
+class AlreadyReversed(NamedProblem):
+    status, code = 409, "already_reversed"
+    default_detail = "The override is already reversed or auto-resolved."
+
+
+OVERRIDE_PROBLEMS = (
+    UnknownEvent,
+    EventNotVirtual,
+    EventOutsideAcademicYear,
+    OverrideExists,
+    EventNotStarted,
+    AlreadyCounted,
+    NotCounted,
+)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -202,12 +239,6 @@ def status_of(attended_count: int, target_sessions: int, has_future_signup: bool
     return "not_started"
 
 
-def _scope_clause(visible_district_ids: frozenset[int] | None) -> list[ColumnElement[bool]]:
-    if visible_district_ids is None:
-        return []
-    return [TeacherProgress.district_id.in_(sorted(visible_district_ids))]
-
-
 def _row_item(row: Any) -> dict[str, Any]:
     item = dict(row._mapping)
     item["attended_count"] = int(item["attended_count"] or 0)
@@ -224,7 +255,7 @@ async def list_progress(
     *,
     window: Window,
     now: dt.datetime,
-    visible_district_ids: frozenset[int] | None,
+    principal: Principal,
     district_id: int | None = None,
     school_id: int | None = None,
     status: str | None = None,
@@ -233,10 +264,11 @@ async def list_progress(
     offset: int = 0,
 ) -> tuple[list[dict[str, Any]], int]:
     """Active roster records of the window's year (TP-1), one page, and the total."""
+    await require_readable_school(session, principal, school_id)
     where = [
         TeacherProgress.academic_year == window.academic_year,
         TeacherProgress.is_active.is_(True),
-        *_scope_clause(visible_district_ids),
+        *readable_teacher_progress(principal),
     ]
     if district_id is not None:
         where.append(TeacherProgress.district_id == district_id)
@@ -273,14 +305,14 @@ async def summary(
     *,
     window: Window,
     now: dt.datetime,
-    visible_district_ids: frozenset[int] | None,
+    principal: Principal,
     district_id: int | None = None,
 ) -> list[dict[str, Any]]:
     """06 §5 counts: one row per district with nested school rows; Unknown school last."""
     where = [
         TeacherProgress.academic_year == window.academic_year,
         TeacherProgress.is_active.is_(True),
-        *_scope_clause(visible_district_ids),
+        *readable_teacher_progress(principal),
     ]
     if district_id is not None:
         where.append(TeacherProgress.district_id == district_id)
@@ -428,33 +460,12 @@ async def record_sessions(
 async def progress_meta(
     session: AsyncSession, zone_name: str, filters: dict[str, Any], window: Window, now: dt.datetime
 ) -> dict[str, Any]:
-    """06 §7 ``meta`` for teacher-progress responses (three small queries)."""
-    kinds = sorted(set(_FRESHNESS_KINDS.values()))
-    finished = dict(
-        (
-            await session.execute(
-                select(SyncRun.kind, func.max(SyncRun.finished_at))
-                .where(SyncRun.kind.in_(kinds), SyncRun.status.in_(("succeeded", "partial")))
-                .group_by(SyncRun.kind)
-            )
-        ).all()
-    )
-    pathful = (
-        await session.execute(
-            select(func.max(ImportRun.finished_at)).where(
-                ImportRun.kind.in_(("pathful", "undated_resolution")),
-                ImportRun.status == "succeeded",
-                ImportRun.dry_run.is_(False),
-            )
-        )
-    ).scalar_one()
-    per_teacher = await session.get(AppSetting, VIRTUAL_STUDENTS_PER_TEACHER)
+    """06 §7 ``meta`` for teacher-progress responses (the shared builder; reads teachers and
+    Pathful data)."""
     local_end = window.end.astimezone(ZoneInfo(zone_name)).date() - dt.timedelta(days=1)
-    return {
-        "metrics_version": METRICS_VERSION,
-        "computed_at": now,
-        "cached": False,
-        "filters": {
+    return await build_meta(
+        session,
+        filters={
             **filters,
             "academic_year": window.academic_year,
             "virtual_year": window.academic_year,
@@ -462,18 +473,10 @@ async def progress_meta(
             "end_date": local_end.isoformat(),
             "timezone": zone_name,
         },
-        "parameters": {
-            "virtual_students_per_teacher": (
-                per_teacher.value
-                if per_teacher is not None and isinstance(per_teacher.value, int)
-                else DEFAULT_STUDENTS_PER_TEACHER
-            )
-        },
-        "data_freshness": {
-            "salesforce": {obj: finished.get(kind) for obj, kind in _FRESHNESS_KINDS.items()},
-            "pathful": pathful,
-        },
-    }
+        objects=TEACHER_OBJECTS,
+        pathful=True,
+        now=now,
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -523,15 +526,13 @@ async def create_override(
         raise not_found("teacher progress record")
     event = await session.get(Event, body.event_id)
     if event is None or event.is_deleted:
-        raise Problem(422, "unknown_event", "The event does not exist.")
+        raise UnknownEvent()
     if not event_is_virtual(event):
-        raise Problem(422, "event_not_virtual", "Overrides apply to virtual events only.")
+        raise EventNotVirtual()
     window = window_for(record.academic_year, zone)
     if event.start_date is None or not window.start <= event.start_date < window.end:
-        raise Problem(
-            422,
-            "event_outside_academic_year",
-            f"The event is not in the record's academic year {record.academic_year}.",
+        raise EventOutsideAcademicYear(
+            f"The event is not in the record's academic year {record.academic_year}."
         )
     existing = (
         await session.execute(
@@ -543,17 +544,15 @@ async def create_override(
         )
     ).scalar_one_or_none()
     if existing is not None:
-        raise conflict(
-            "override_exists", "An active override exists for this record and event.", override_id=existing
-        )
+        raise OverrideExists(override_id=existing)
     counted = await event_counted(session, record, event.id, window)
     if body.action == "add":
         if event.start_date > now:
-            raise conflict("event_not_started", "An attendance can be added only once the event has started.")
+            raise EventNotStarted()
         if counted:
-            raise conflict("already_counted", "The event is already counted for this teacher.")
+            raise AlreadyCounted()
     elif not counted:
-        raise conflict("not_counted", "The event is not counted for this teacher; nothing to remove.")
+        raise NotCounted()
     override = AttendanceOverride(
         teacher_progress_id=record.id,
         event_id=event.id,
@@ -568,7 +567,7 @@ async def create_override(
         await session.flush()
     except IntegrityError:
         await session.rollback()
-        raise conflict("override_exists", "An active override exists for this record and event.") from None
+        raise OverrideExists() from None
     await audit.record(
         session,
         "attendance_override.created",
@@ -579,7 +578,7 @@ async def create_override(
         details={"reason_length": len(body.reason)},
     )
     await bump_reporting_data_version(session)
-    await session.commit()
+    await session.flush()
     return override
 
 
@@ -596,7 +595,7 @@ async def reverse_override(
     if override is None:
         raise not_found("override")
     if not override.is_active:
-        raise conflict("already_reversed", "The override is already reversed or auto-resolved.")
+        raise AlreadyReversed()
     before = _override_snapshot(override)
     override.is_active = False
     override.reversed_by_id = actor.user_id
@@ -611,5 +610,5 @@ async def reverse_override(
         changes=audit.diff(before, _override_snapshot(override)),
     )
     await bump_reporting_data_version(session)
-    await session.commit()
+    await session.flush()
     return override

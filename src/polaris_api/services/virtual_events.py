@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -20,7 +20,16 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from polaris_api.auth import EDIT_VIRTUAL_EVENTS, Principal
-from polaris_api.errors import Problem, conflict, forbidden, not_found, validation_problem
+from polaris_api.errors import (
+    NamedProblem,
+    NotesRequired,
+    Problem,
+    UnknownDistrict,
+    UnknownSchool,
+    forbidden,
+    not_found,
+    validation_problem,
+)
 from polaris_api.models.app_setting import bump_reporting_data_version
 from polaris_api.models.events import (
     Event,
@@ -28,6 +37,7 @@ from polaris_api.models.events import (
     EventParticipation,
     EventTeacher,
     VirtualSessionFlag,
+    event_is_virtual,
 )
 from polaris_api.models.people import Teacher, Volunteer
 from polaris_api.models.reference import District, School
@@ -48,6 +58,7 @@ from polaris_api.schemas.virtual_events import (
     VirtualEventUpdate,
 )
 from polaris_api.services import audit
+from polaris_api.services.readable import event_in_districts, readable_virtual_events
 from polaris_api.sync.pathful.post_import import recompute_virtual_session_flags
 
 # body key → the event fields (ownership registry names) a write to it changes
@@ -83,6 +94,19 @@ _AUDITED = (
 UNTAGGED_STATUSES = ("cancelled", "no_show")
 
 
+class NotCancelled(NamedProblem):
+    """VS-5: the cancellation fields are set only while the event is cancelled."""
+
+    status, code = 409, "not_cancelled"
+    default_detail = "The cancellation reason can be set only on a cancelled event."
+
+
+class AlreadyTagged(NamedProblem):
+    """VS-5: the presenter or teacher is already on the event."""
+
+    status, code = 409, "already_tagged"
+
+
 # --------------------------------------------------------------------------------------
 # Helpers
 
@@ -114,43 +138,6 @@ def _validate(model: type[BaseModel], data: Mapping[str, Any]) -> Any:
         raise validation_problem(errors) from None
 
 
-def event_in_districts(district_ids: Iterable[int]) -> ColumnElement[bool]:
-    """The event's districts (04 §0): its district links, its school's district and the districts
-    of its linked teachers' schools."""
-    ids = sorted(set(district_ids))
-    schools_in = select(School.id).where(School.district_id.in_(ids))
-    return or_(
-        exists().where(EventDistrict.event_id == Event.id, EventDistrict.district_id.in_(ids)),
-        Event.school_id.in_(schools_in),
-        exists().where(
-            EventTeacher.event_id == Event.id,
-            EventTeacher.is_deleted == false(),
-            EventTeacher.teacher_id == Teacher.id,
-            Teacher.school_id.in_(schools_in),
-        ),
-    )
-
-
-async def event_district_ids(session: AsyncSession, event: Event) -> set[int]:
-    ids = set(
-        (await session.execute(select(EventDistrict.district_id).where(EventDistrict.event_id == event.id)))
-        .scalars()
-        .all()
-    )
-    if event.school_id is not None:
-        school_district = await session.scalar(select(School.district_id).where(School.id == event.school_id))
-        if school_district is not None:
-            ids.add(school_district)
-    teacher_districts = await session.execute(
-        select(School.district_id)
-        .join(Teacher, Teacher.school_id == School.id)
-        .join(EventTeacher, EventTeacher.teacher_id == Teacher.id)
-        .where(EventTeacher.event_id == event.id, EventTeacher.is_deleted == false())
-    )
-    ids.update(d for d in teacher_districts.scalars().all() if d is not None)
-    return ids
-
-
 async def _get_event(session: AsyncSession, event_id: int) -> Event:
     event = await session.get(Event, event_id)
     if event is None or event.is_deleted:
@@ -171,14 +158,14 @@ async def _check_references(
     session: AsyncSession, school_id: int | None, district_ids: Sequence[int]
 ) -> None:
     if school_id is not None and await session.get(School, school_id) is None:
-        raise Problem(422, "unknown_school", "school_id does not name a school.")
+        raise UnknownSchool("school_id does not name a school.")
     wanted = set(district_ids)
     if wanted:
         found = set(
             (await session.execute(select(District.id).where(District.id.in_(wanted)))).scalars().all()
         )
         if found != wanted:
-            raise Problem(422, "unknown_district", "district_ids names a district that does not exist.")
+            raise UnknownDistrict("district_ids names a district that does not exist.")
 
 
 async def _set_districts(
@@ -318,7 +305,7 @@ async def create_event(
         changes={**audit.diff({}, _snapshot(event)), "districts": ([], district_ids)},
     )
     await _after_edit(session, event.id, now)
-    await session.commit()
+    await session.flush()
     return await event_out(session, event, include_people=True)
 
 
@@ -327,9 +314,9 @@ def _check_cancellation(
 ) -> None:
     """VS-5 / VOC-16: only while cancelled (409 ``not_cancelled``); ``other`` needs notes (422)."""
     if fields & CANCELLATION_FIELDS and status != "cancelled":
-        raise conflict("not_cancelled", "The cancellation reason can be set only on a cancelled event.")
+        raise NotCancelled()
     if reason == "other" and not (notes and notes.strip()):
-        raise Problem(422, "notes_required", "The cancellation reason 'other' needs cancellation_notes.")
+        raise NotesRequired("The cancellation reason 'other' needs cancellation_notes.")
 
 
 async def update_event(
@@ -348,10 +335,10 @@ async def update_event(
         raise forbidden("District users may set only the cancellation reason and notes.")
     event = await _get_event(session, event_id)
     if not full:
-        if event.type != "virtual_session" and event.format != "virtual":
+        if not event_is_virtual(event):
             raise forbidden("District users may set the cancellation reason of virtual events only.")
-        allowed = principal.visible_district_ids() or frozenset()
-        if not (await event_district_ids(session, event)) & allowed:
+        readable = select(Event.id).where(Event.id == event.id, *readable_virtual_events(principal))
+        if (await session.execute(readable)).first() is None:
             raise forbidden("This event is outside your districts.")
     known = [key for key in raw if key in _WRITES]
     check_writable(
@@ -399,7 +386,7 @@ async def update_event(
             changes=changes,
         )
         await _after_edit(session, event.id, now)
-    await session.commit()
+    await session.flush()
     await session.refresh(event)
     return await event_out(session, event, include_people=full)
 
@@ -423,7 +410,7 @@ async def add_presenter(
         )
     )
     if existing is not None:
-        raise conflict("already_tagged", "This volunteer is already a presenter of the event.")
+        raise AlreadyTagged("This volunteer is already a presenter of the event.")
     row = EventParticipation(
         event_id=event_id,
         volunteer_id=volunteer_id,
@@ -437,7 +424,7 @@ async def add_presenter(
         await session.flush()
     except IntegrityError:  # a concurrent tag of the same pair
         await session.rollback()
-        raise conflict("already_tagged", "This volunteer is already a presenter of the event.") from None
+        raise AlreadyTagged("This volunteer is already a presenter of the event.") from None
     await audit.record(
         session,
         "event.presenter_added",
@@ -448,7 +435,7 @@ async def add_presenter(
         details={"participation_id": row.id, "source": "manual"},
     )
     await _after_edit(session, event_id, now)
-    await session.commit()
+    await session.flush()
     return await event_out(session, event, include_people=True)
 
 
@@ -482,7 +469,7 @@ async def remove_presenter(
         details={"participation_id": row.id, "status": row.status},
     )
     await _after_edit(session, event_id, now)
-    await session.commit()
+    await session.flush()
     return TagRemoved(event_id=event_id, removed=True)
 
 
@@ -497,14 +484,14 @@ async def add_teacher(
         select(EventTeacher).where(EventTeacher.event_id == event_id, EventTeacher.teacher_id == teacher_id)
     )
     if existing is not None:
-        raise conflict("already_tagged", "This teacher is already linked to the event.")
+        raise AlreadyTagged("This teacher is already linked to the event.")
     row = EventTeacher(event_id=event_id, teacher_id=teacher_id, status="registered", source="manual")
     session.add(row)
     try:
         await session.flush()
     except IntegrityError:
         await session.rollback()
-        raise conflict("already_tagged", "This teacher is already linked to the event.") from None
+        raise AlreadyTagged("This teacher is already linked to the event.") from None
     await audit.record(
         session,
         "event.teacher_added",
@@ -515,7 +502,7 @@ async def add_teacher(
         details={"event_teacher_id": row.id, "status": "registered", "source": "manual"},
     )
     await _after_edit(session, event_id, now)
-    await session.commit()
+    await session.flush()
     return await event_out(session, event, include_people=True)
 
 
@@ -551,7 +538,7 @@ async def remove_teacher(
         details={"event_teacher_id": row.id, "status": row.status},
     )
     await _after_edit(session, event_id, now)
-    await session.commit()
+    await session.flush()
     return TagRemoved(event_id=event_id, removed=True)
 
 
@@ -600,7 +587,7 @@ async def correct_teacher(
             details={"event_id": event_id, "teacher_id": teacher_id},
         )
         await _after_edit(session, event_id, now)
-    await session.commit()
+    await session.flush()
     await session.refresh(row)
     return TeacherLinkOut(
         teacher_id=row.teacher_id,
