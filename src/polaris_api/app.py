@@ -26,6 +26,7 @@ from polaris_api.routers import (
     imports,
     meta,
     metric_inputs,
+    metrics,
     organizations,
     outbox,
     public,
@@ -159,6 +160,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         volunteers.router,
         organizations.router,
         metric_inputs.router,
+        metrics.router,
     ):
         app.include_router(router)
 

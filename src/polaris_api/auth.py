@@ -214,6 +214,23 @@ def district_scoped(rule: Rule) -> Callable[..., Any]:
     return dependency
 
 
+def metrics_scoped(rule: Rule) -> Callable[..., Any]:
+    """06 /metrics (07 CAP "global dashboards and metrics" / "district metrics"): global callers
+    see everything; a district-scoped caller must name one of its own districts in
+    ``district_id`` (another district: 403, none: 403, the figures would be global)."""
+
+    async def dependency(
+        request: Request, principal: Annotated[Principal, Depends(current_principal)]
+    ) -> Principal:
+        principal = await _district_guard(request, rule.check(principal))
+        if not principal.is_global and not _parsed_ids(request.query_params.getlist("district_id")):
+            raise forbidden("Metrics without a district_id are global metrics: name one of your districts.")
+        return principal
+
+    dependency.__name__ = f"metrics_scoped_{rule.name.replace(' ', '_').replace('-', '_')}"
+    return dependency
+
+
 def scoped_body(model: type[Any], rule: Rule) -> Callable[..., Any]:
     """A dependency that parses ``model`` from the body and checks its district ids (AC-6).
 
@@ -282,6 +299,7 @@ RosterManager = Annotated[Principal, Depends(requires(MANAGE_ROSTER))]
 VolunteerReader = Annotated[Principal, Depends(requires(VOLUNTEER_DATA))]
 OrganizationReader = Annotated[Principal, Depends(requires(ORGANIZATION_DATA))]
 MetricsReader = Annotated[Principal, Depends(requires(GLOBAL_METRICS))]
+MetricsViewer = Annotated[Principal, Depends(metrics_scoped(DISTRICT_DATA))]
 StudentReader = Annotated[Principal, Depends(requires(STUDENT_DATA))]
 DistrictReader = Annotated[Principal, Depends(district_scoped(DISTRICT_DATA))]
 TeacherPrincipal = Annotated[Principal, Depends(requires(TEACHER_SELF))]

@@ -389,15 +389,19 @@ def ev_conditions(
     f: EventFilters,
     attr: CTE | None = None,
     *,
-    cancelled: bool = False,
+    status: Literal["live", "cancelled", "any"] = "live",
     place: bool = True,
 ) -> list[ColumnElement[bool]]:
-    """``EV`` (or M63's cancelled set when ``cancelled``): not deleted, status, window and F(e).
+    """``EV`` (``status="live"``), M63's cancelled set (``"cancelled"``) or both (``"any"``): not
+    deleted, window and F(e).
 
     ``place=False`` leaves out the district/school filters (G9: M70-M73/M80 apply them to the
     teacher's school instead). ``attr`` is the M50 CTE, required when a district is filtered."""
-    status = e.status == CANCELLED if cancelled else not_cancelled(e)
-    conditions = [e.is_deleted.is_(false()), status, in_window(e, f.lo, f.hi)]
+    conditions = [e.is_deleted.is_(false()), in_window(e, f.lo, f.hi)]
+    if status == "live":
+        conditions.append(not_cancelled(e))
+    elif status == "cancelled":
+        conditions.append(e.status == CANCELLED)
     if f.event_types:
         conditions.append(e.type.in_(f.event_types))
     if f.event_format is not None:

@@ -1,0 +1,583 @@
+"""06 §3 metric catalogue and §4 grouped output for ``GET /api/v1/metrics``.
+
+Every figure is a SQL aggregate (P1) built from the rules in :mod:`.sql`. A request runs at most
+seven statements whatever the data (events, event types, volunteers, organisations, students,
+teachers, M110 values) plus one for group names; each statement computes all of its metrics for
+every group at once (``GROUP BY`` the group key), so the count never depends on events or groups.
+
+Decisions where 06 is silent:
+
+- ``M50``/``M51`` are attribution rules, not figures: they drive ``district_id``/``school_id`` and
+  ``group_by`` and are not accepted in ``ids``.
+- ``M110`` is reported as ``{"<event_id>": value}`` for the in-window in-person events that have
+  a value (events without one are left out); ``M111`` is their average.
+- Groups (§4): one row per district/school holding an event of ``EV`` or of M63's cancelled set
+  (plus the Unknown row when such an event has no attribution). M70-M73/M80 in a group use the
+  events of that group (§4 "every requested metric restricted to the group"); the G9 filters
+  still apply to the teacher's school.
+- G9 teacher's school: a soft-deleted school is unknown (G3), so its teachers match no
+  district/school filter.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import CTE, Select, and_, case, distinct, false, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+from sqlalchemy.sql.elements import ColumnElement
+
+from polaris_api.errors import NamedProblem
+from polaris_api.models.events import (
+    Event,
+    EventAttendanceDetail,
+    EventParticipation,
+    EventStudentParticipation,
+    EventTeacher,
+)
+from polaris_api.models.people import Student, Teacher, Volunteer
+from polaris_api.models.reference import District, School
+from polaris_api.services.metrics import sql as m
+from polaris_api.services.metrics.meta import build_meta
+
+GroupBy = Literal["district", "school"]
+
+METRIC_IDS: tuple[str, ...] = (
+    "M10",
+    "M20",
+    "M30",
+    "M40",
+    "M60",
+    "M61",
+    "M62",
+    "M63",
+    "M70",
+    "M71",
+    "M72",
+    "M73",
+    "M80",
+    "M81",
+    "M82",
+    "M83",
+    "M84",
+    "M90",
+    "M91",
+    "M92",
+    "M100",
+    "M110",
+    "M111",
+    "M120",
+)
+
+# Which statement serves each metric (a statement runs only when one of its metrics is asked).
+EVENT_METRICS = frozenset({"M60", "M61", "M62", "M63", "M81", "M82", "M83", "M84", "M100"})
+TYPE_METRICS = frozenset({"M120"})
+VOLUNTEER_METRICS = frozenset({"M20", "M30", "M90", "M91", "M92"})
+ORGANISATION_METRICS = frozenset({"M40"})
+STUDENT_METRICS = frozenset({"M10"})
+TEACHER_METRICS = frozenset({"M70", "M71", "M72", "M73", "M80"})
+M110_METRICS = frozenset({"M110", "M111"})
+
+# 06 §7 objects read per metric (beyond events, schools, districts).
+VOLUNTEER_READERS = frozenset({"M20", "M30", "M40", "M81", "M82", "M83", "M84", "M90", "M91", "M92"})
+STUDENT_READERS = frozenset({"M10", "M110"})
+PATHFUL_READERS = frozenset({"M61", *TEACHER_METRICS, "M81", "M82", "M83", "M84"})
+
+
+class UnknownMetric(NamedProblem):
+    status, code = 422, "unknown_metric"
+
+
+class InvalidWindow(NamedProblem):
+    status, code = 422, "invalid_window"
+    default_detail = "start_date must not be after end_date (06 G1)."
+
+
+def parse_ids(raw: Sequence[str] | None) -> tuple[str, ...]:
+    """``ids=M10,M20`` (comma-separated and/or repeated; default all) in catalogue order."""
+    wanted = {part.strip().upper() for value in raw or () for part in value.split(",") if part.strip()}
+    if not wanted:
+        return METRIC_IDS
+    unknown = sorted(wanted - set(METRIC_IDS))
+    if unknown:
+        raise UnknownMetric(
+            f"Unknown metric id(s): {', '.join(unknown)}. Known: {', '.join(METRIC_IDS)}.",
+            unknown=unknown,
+        )
+    return tuple(metric for metric in METRIC_IDS if metric in wanted)
+
+
+def check_window(start: dt.date, end: dt.date) -> None:
+    """G1: ``from > to`` is refused."""
+    if start > end:
+        raise InvalidWindow()
+
+
+def objects_read(ids: Sequence[str]) -> tuple[list[str], bool]:
+    """06 §7: the Salesforce objects these metrics read, and whether Pathful data is read."""
+    objects = ["events", "schools", "districts"]
+    chosen = set(ids)
+    if chosen & VOLUNTEER_READERS:
+        objects += ["volunteers", "volunteer_participations"]
+    if chosen & STUDENT_READERS:
+        objects += ["students", "student_participations"]
+    if chosen & TEACHER_METRICS:
+        objects.append("teachers")
+    return objects, bool(chosen & PATHFUL_READERS)
+
+
+# ---------------------------------------------------------------------------------------------
+# Grouping
+
+
+GroupKey = int | None
+Rows = dict[GroupKey, dict[str, Any]]
+
+
+@dataclass
+class Grouping:
+    """How one statement attaches the §4 group key to its event alias ``e``."""
+
+    group_by: GroupBy | None
+    attr: CTE | None
+
+    def key(self, e: Any) -> tuple[Callable[[Select[Any]], Select[Any]], list[ColumnElement[Any]]]:
+        """A function adding the joins to a statement already selecting from ``e``, and the key
+        column list (empty when ungrouped)."""
+        if self.group_by is None:
+            return (lambda statement: statement), []
+        if self.group_by == "district":
+            assert self.attr is not None
+            a = self.attr.alias()
+            return (
+                lambda statement: statement.outerjoin(a, a.c.event_id == e.id),
+                [a.c.district_id.label("g")],
+            )
+        school = aliased(School)
+        return (
+            lambda statement: statement.outerjoin(
+                school, and_(school.id == e.school_id, school.is_deleted.is_(false()))
+            ),
+            [school.id.label("g")],
+        )
+
+
+@dataclass
+class Plan:
+    """One request: filters, window, chosen metrics, grouping and ``N``."""
+
+    filters: m.EventFilters
+    ids: tuple[str, ...]
+    n: int
+    group_by: GroupBy | None = None
+    attr: CTE = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.attr = m.event_district_attr(self.filters.lo, self.filters.hi)
+
+    @property
+    def grouping(self) -> Grouping:
+        return Grouping(self.group_by, self.attr)
+
+    def wants(self, metrics: frozenset[str]) -> bool:
+        return bool(metrics & set(self.ids))
+
+
+async def _rows(session: AsyncSession, statement: Select[Any], grouped: bool) -> Rows:
+    result: Rows = {}
+    for row in (await session.execute(statement)).mappings():
+        values = dict(row)
+        key = values.pop("g") if grouped else None
+        result[key] = values
+    return result
+
+
+def _flag(condition: ColumnElement[bool]) -> ColumnElement[int]:
+    return case((condition, 1), else_=0)
+
+
+def _count_if(condition: ColumnElement[bool], value: Any) -> ColumnElement[int]:
+    return func.count(distinct(case((condition, value), else_=None)))
+
+
+# ---------------------------------------------------------------------------------------------
+# The statements
+
+
+def events_statement(plan: Plan) -> Select[Any]:
+    """M60-M63, M81-M84 (with ``D``) and M100 over EV (and M63's cancelled set), per group."""
+    e = aliased(Event)
+    school = aliased(School)
+    join, keys = plan.grouping.key(e)
+    live = m.not_cancelled(e)
+    virtual_delivered = and_(live, m.is_virtual(e), m.delivered(e))
+    columns: list[Any] = [
+        *keys,
+        _count_if(live, e.id).label("M60"),
+        _count_if(and_(live, m.is_virtual(e)), e.id).label("M61"),
+        _count_if(and_(live, ~m.is_virtual(e)), e.id).label("M62"),
+        _count_if(e.status == m.CANCELLED, e.id).label("M63"),
+        _count_if(live, school.id).label("M100"),
+    ]
+    if plan.wants(frozenset({"M81", "M82", "M83", "M84"})):
+        columns += [
+            _count_if(virtual_delivered, e.id).label("D"),
+            _count_if(
+                and_(virtual_delivered, m.has_presenter(e, lambda v: v.local_status == "local")), e.id
+            ).label("M81"),
+            _count_if(
+                and_(virtual_delivered, m.has_presenter(e, lambda v: v.is_people_of_color.is_(True))), e.id
+            ).label("M82"),
+        ]
+    conditions = m.ev_conditions(e, plan.filters, plan.attr, status="any")
+    statement = select(*columns).select_from(e)
+    statement = join(statement).outerjoin(
+        school, and_(school.id == e.school_id, school.is_deleted.is_(false()))
+    )
+    return statement.where(*conditions).group_by(*keys)
+
+
+def types_statement(plan: Plan) -> Select[Any]:
+    """M120: ``COALESCE(lower(e.type), 'unknown')`` -> distinct events of EV, per group."""
+    e = aliased(Event)
+    join, keys = plan.grouping.key(e)
+    type_code = func.coalesce(func.lower(e.type), "unknown").label("type")
+    statement = join(select(*keys, type_code, func.count(distinct(e.id)).label("n")).select_from(e))
+    return statement.where(*m.ev_conditions(e, plan.filters, plan.attr)).group_by(*keys, type_code)
+
+
+def volunteers_statement(plan: Plan) -> Select[Any]:
+    """M20, M30, M90, M91, M92 over VP: first one row per (group, event, vkey) with the largest
+    hours (M30's credit) and whether any record of the key is flagged, then the group totals."""
+    e, p, v = aliased(Event), aliased(EventParticipation), aliased(Volunteer)
+    join, keys = plan.grouping.key(e)
+    key = m.vkey(v).label("k")
+    pairs = (
+        join(
+            select(
+                *keys,
+                e.id.label("event_id"),
+                key,
+                func.max(m.hours(p, e)).label("h"),
+                func.max(_flag(v.is_people_of_color.is_(True))).label("poc"),
+                func.max(_flag(v.local_status == "local")).label("local"),
+            ).select_from(e)
+        )
+        .join(p, p.event_id == e.id)
+        .join(v, v.id == p.volunteer_id)
+        .where(*m.ev_conditions(e, plan.filters, plan.attr), m.vp_conditions(p, v))
+        .group_by(*keys, e.id, key)
+        .subquery("volunteer_pairs")
+    )
+    group = [pairs.c.g] if keys else []
+    columns: list[Any] = [
+        *group,
+        func.count(distinct(pairs.c.k)).label("M20"),
+        func.sum(pairs.c.h).label("M30"),
+        _count_if(pairs.c.poc == 1, pairs.c.k).label("M90"),
+        _count_if(pairs.c.local == 1, pairs.c.k).label("M91"),
+    ]
+    if plan.wants(frozenset({"M92"})):
+        columns.append(_count_if(pairs.c.k.not_in(history_keys(plan.filters.lo)), pairs.c.k).label("M92"))
+    return select(*columns).group_by(*group)
+
+
+def history_keys(lo: dt.datetime) -> Select[Any]:
+    """M92 ``PRE``: vkeys with an attended participation before the window, all filters ignored."""
+    e, p, v = aliased(Event), aliased(EventParticipation), aliased(Volunteer)
+    return (
+        select(m.vkey(v))
+        .select_from(p)
+        .join(e, e.id == p.event_id)
+        .join(v, v.id == p.volunteer_id)
+        .where(e.is_deleted.is_(false()), m.not_cancelled(e), e.start_date < lo, m.vp_conditions(p, v))
+        .distinct()
+    )
+
+
+def organisations_statement(plan: Plan) -> Select[Any]:
+    """M40: distinct non-blank trimmed organisation names (case-sensitive) over VP."""
+    e, p, v = aliased(Event), aliased(EventParticipation), aliased(Volunteer)
+    join, keys = plan.grouping.key(e)
+    org = func.nullif(func.trim(v.organization_name), "")
+    return (
+        join(select(*keys, func.count(distinct(org)).label("M40")).select_from(e))
+        .join(p, p.event_id == e.id)
+        .join(v, v.id == p.volunteer_id)
+        .where(*m.ev_conditions(e, plan.filters, plan.attr), m.vp_conditions(p, v))
+        .group_by(*keys)
+    )
+
+
+def students_statement(plan: Plan) -> Select[Any]:
+    """M10: distinct skeys over SP (attended, in-person events only)."""
+    e, sp, s = aliased(Event), aliased(EventStudentParticipation), aliased(Student)
+    join, keys = plan.grouping.key(e)
+    return (
+        join(select(*keys, func.count(distinct(m.skey(s))).label("M10")).select_from(e))
+        .join(sp, sp.event_id == e.id)
+        .join(s, s.id == sp.student_id)
+        .where(*m.ev_conditions(e, plan.filters, plan.attr), m.sp_conditions(sp, s), ~m.is_virtual(e))
+        .group_by(*keys)
+    )
+
+
+def teachers_statement(plan: Plan) -> Select[Any]:
+    """M70, M72, M80 over TP. G9: ``district_id``/``school_id`` apply to the teacher's school."""
+    e, et, t = aliased(Event), aliased(EventTeacher), aliased(Teacher)
+    join, keys = plan.grouping.key(e)
+    key = m.tkey(t).label("k")
+    statement = (
+        join(
+            select(
+                *keys, e.id.label("event_id"), key, func.max(_flag(m.delivered(e))).label("d")
+            ).select_from(e)
+        )
+        .join(et, et.event_id == e.id)
+        .join(t, t.id == et.teacher_id)
+    )
+    f = plan.filters
+    if f.district_id is not None or f.school_id is not None:
+        school = aliased(School)
+        statement = statement.join(school, and_(school.id == t.school_id, school.is_deleted.is_(false())))
+        if f.district_id is not None:
+            statement = statement.where(school.district_id == f.district_id)
+        if f.school_id is not None:
+            statement = statement.where(school.id == f.school_id)
+    pairs = (
+        statement.where(*m.ev_conditions(e, f, plan.attr, place=False), m.tp_conditions(et, t, e))
+        .group_by(*keys, e.id, key)
+        .subquery("teacher_pairs")
+    )
+    group = [pairs.c.g] if keys else []
+    return select(
+        *group,
+        _count_if(pairs.c.d == 1, pairs.c.k).label("M70"),
+        func.count(distinct(pairs.c.k)).label("M72"),
+        func.coalesce(func.sum(pairs.c.d), 0).label("M80"),
+    ).group_by(*group)
+
+
+def m110_statement(plan: Plan) -> Select[Any]:
+    """M110 per in-person event of EV that has a value (per group)."""
+    e, detail = aliased(Event), aliased(EventAttendanceDetail)
+    join, keys = plan.grouping.key(e)
+    value = m.m110(e, detail)
+    return (
+        join(select(*keys, e.id.label("event_id"), value.label("v")).select_from(e))
+        .join(detail, detail.event_id == e.id)
+        .where(*m.ev_conditions(e, plan.filters, plan.attr), value.is_not(None))
+        .order_by(e.id)
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Running a plan
+
+
+@dataclass
+class Raw:
+    """The aggregate rows of every statement, by group key."""
+
+    groups: set[GroupKey] = field(default_factory=set)
+    by_metric: dict[str, Rows] = field(default_factory=dict)
+    types: dict[GroupKey, dict[str, int]] = field(default_factory=lambda: defaultdict(dict))
+    m110: dict[GroupKey, dict[str, int]] = field(default_factory=lambda: defaultdict(dict))
+
+
+async def run(session: AsyncSession, plan: Plan) -> Raw:
+    """Every needed statement once (P1: the count depends only on the chosen metrics)."""
+    grouped = plan.group_by is not None
+    raw = Raw()
+    single: list[tuple[frozenset[str], Callable[[Plan], Select[Any]]]] = [
+        (STUDENT_METRICS, students_statement),
+        (VOLUNTEER_METRICS, volunteers_statement),
+        (ORGANISATION_METRICS, organisations_statement),
+        (TEACHER_METRICS, teachers_statement),
+    ]
+    if grouped or plan.wants(EVENT_METRICS):  # the events statement also names the groups
+        rows = await _rows(session, events_statement(plan), grouped)
+        raw.by_metric["events"] = rows
+        raw.groups |= set(rows)
+    for metrics, build in single:
+        if plan.wants(metrics):
+            raw.by_metric[build.__name__] = await _rows(session, build(plan), grouped)
+    if plan.wants(TYPE_METRICS):
+        for row in (await session.execute(types_statement(plan))).mappings():
+            raw.types[row["g"] if grouped else None][row["type"]] = int(row["n"])
+    if plan.wants(M110_METRICS):
+        for row in (await session.execute(m110_statement(plan))).mappings():
+            raw.m110[row["g"] if grouped else None][str(row["event_id"])] = int(row["v"])
+    return raw
+
+
+def _value(raw: Raw, group: GroupKey, name: str) -> Any:
+    for rows in raw.by_metric.values():
+        values = rows.get(group)
+        if values is not None and name in values:
+            return values[name]
+    return None
+
+
+def shape(raw: Raw, plan: Plan, group: GroupKey) -> dict[str, Any]:
+    """Python arithmetic on one group's aggregate rows (N x, pct, rounding): the §3 formats."""
+
+    def count(name: str) -> int:
+        return int(_value(raw, group, name) or 0)
+
+    m110_values = raw.m110.get(group, {})
+    formulas: dict[str, Callable[[], Any]] = {
+        "M10": lambda: count("M10"),
+        "M20": lambda: count("M20"),
+        "M30": lambda: m.round_hours(_value(raw, group, "M30")),
+        "M40": lambda: count("M40"),
+        "M60": lambda: count("M60"),
+        "M61": lambda: count("M61"),
+        "M62": lambda: count("M62"),
+        "M63": lambda: count("M63"),
+        "M70": lambda: count("M70"),
+        "M71": lambda: count("M70"),
+        "M72": lambda: count("M72"),
+        "M73": lambda: plan.n * count("M70"),
+        "M80": lambda: count("M80"),
+        "M81": lambda: count("M81"),
+        "M82": lambda: count("M82"),
+        "M83": lambda: m.pct(count("M81"), count("D")),
+        "M84": lambda: m.pct(count("M82"), count("D")),
+        "M90": lambda: count("M90"),
+        "M91": lambda: count("M91"),
+        "M92": lambda: count("M92"),
+        "M100": lambda: count("M100"),
+        "M110": lambda: dict(m110_values),
+        "M111": lambda: (
+            m.round_half_up(Decimal(sum(m110_values.values())) / len(m110_values), 1) if m110_values else None
+        ),
+        "M120": lambda: dict(sorted(raw.types.get(group, {}).items())),
+    }
+    return {metric: formulas[metric]() for metric in plan.ids}
+
+
+async def group_names(session: AsyncSession, group_by: GroupBy, ids: set[int]) -> dict[int, str]:
+    table: Any = District if group_by == "district" else School
+    if not ids:
+        return {}
+    rows = await session.execute(select(table.id, table.name).where(table.id.in_(sorted(ids))))
+    return {row.id: row.name for row in rows}
+
+
+async def compute(session: AsyncSession, plan: Plan) -> dict[str, Any] | list[dict[str, Any]]:
+    """Ungrouped: ``{metric: value}``. Grouped (§4): ``[{"group": {id, name}, "metrics"}]``
+    ordered by name then id, the Unknown row last."""
+    raw = await run(session, plan)
+    if plan.group_by is None:
+        return shape(raw, plan, None)
+    known: set[int] = {g for g in raw.groups if g is not None}
+    names = await group_names(session, plan.group_by, known)
+    ordered: list[GroupKey] = [*sorted(known, key=lambda g: (names.get(g, ""), g))]
+    if None in raw.groups:
+        ordered.append(None)
+    return [
+        {
+            "group": {"id": g, "name": names.get(g, "") if g is not None else "Unknown"},
+            "metrics": shape(raw, plan, g),
+        }
+        for g in ordered
+    ]
+
+
+# ---------------------------------------------------------------------------------------------
+# The endpoint's service: figures plus the §7 meta block
+
+
+@dataclass(frozen=True)
+class MetricsQuery:
+    """``GET /metrics`` parameters after parsing (``event_types`` already stored codes)."""
+
+    start_date: dt.date
+    end_date: dt.date
+    district_id: int | None = None
+    school_id: int | None = None
+    event_types: tuple[str, ...] = ()
+    event_format: m.EventFormat | None = None
+    host_filter: m.HostFilter = "all"
+    ids: tuple[str, ...] = METRIC_IDS
+    group_by: GroupBy | None = None
+
+    def filters_echo(self, zone: str) -> dict[str, Any]:
+        """§7 ``filters``: every filter key after defaults and normalisation."""
+        return {
+            "start_date": self.start_date.isoformat(),
+            "end_date": self.end_date.isoformat(),
+            "timezone": zone,
+            "school_year": None,
+            "virtual_year": None,
+            "district_id": self.district_id,
+            "school_id": self.school_id,
+            "event_types": list(self.event_types),
+            "event_format": self.event_format,
+            "host_filter": self.host_filter,
+            "group_by": self.group_by,
+            "metric_ids": list(self.ids),
+        }
+
+
+async def metrics_report(
+    session: AsyncSession,
+    query: MetricsQuery,
+    *,
+    zone: ZoneInfo,
+    n: int,
+    visible_district_ids: frozenset[int] | None = None,
+) -> dict[str, Any]:
+    """``{"meta", "metrics"}`` or, grouped, ``{"meta", "groups"}``. A district-scoped caller's
+    district groups are limited to its own districts (AC-6: lists restrict silently)."""
+    check_window(query.start_date, query.end_date)
+    lo, hi = m.window_bounds(query.start_date, query.end_date, zone)
+    plan = Plan(
+        filters=m.EventFilters(
+            lo=lo,
+            hi=hi,
+            district_id=query.district_id,
+            school_id=query.school_id,
+            event_types=query.event_types,
+            event_format=query.event_format,
+            host_filter=query.host_filter,
+        ),
+        ids=query.ids,
+        n=n,
+        group_by=query.group_by,
+    )
+    figures = await compute(session, plan)
+    objects, pathful = objects_read(query.ids)
+    meta = await build_meta(
+        session, filters=query.filters_echo(zone.key), objects=objects, pathful=pathful, n=n
+    )
+    if isinstance(figures, dict):
+        return {"meta": meta, "metrics": figures}
+    if query.group_by == "district" and visible_district_ids is not None:
+        figures = [row for row in figures if row["group"]["id"] in visible_district_ids]
+    return {"meta": meta, "groups": figures}
+
+
+def export_table(body: dict[str, Any]) -> tuple[list[str], list[list[Any]]]:
+    """The figures as one table: a row of metrics, or one row per group (dicts as JSON text)."""
+    ids = list(body["meta"]["filters"]["metric_ids"])
+
+    def cells(values: dict[str, Any]) -> list[Any]:
+        return [
+            json.dumps(values[i], sort_keys=True) if isinstance(values[i], dict) else values[i] for i in ids
+        ]
+
+    if "groups" in body:
+        return ["group_id", "group_name", *ids], [
+            [row["group"]["id"], row["group"]["name"], *cells(row["metrics"])] for row in body["groups"]
+        ]
+    return ids, [cells(body["metrics"])]
