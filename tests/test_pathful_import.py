@@ -22,7 +22,7 @@ from openpyxl import Workbook
 from sqlalchemy import func, select, text
 from typer.testing import CliRunner
 
-import polaris_api.services.pathful_import as pathful_service
+import polaris_api.sync.pathful.importer as pathful_service
 from polaris_api.app import create_app
 from polaris_api.cli import app as cli_app
 from polaris_api.db import make_engine, utcnow
@@ -42,7 +42,7 @@ from polaris_api.schemas.pathful import (
     pathful_id,
     row_context,
 )
-from polaris_api.services.pathful_import import cutoff_date
+from polaris_api.sync.pathful.importer import cutoff_date
 from polaris_api.sync.tabular import parse_table
 from tests.conftest import DATABASE_URL, IS_POSTGRES, make_settings
 from tests.live_server import serve_in_thread

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from polaris_api.models.events import Event, EventDistrict
 from polaris_api.models.reference import District
 from polaris_api.models.sync import DataQualityFlag, SyncRun
-from polaris_api.services import sync_runs
+from polaris_api.services import sync_health
 from polaris_api.sync.salesforce.publishing import SOQL
 from tests.sync_helpers import local_today, session_id, sf_session, sync
 
@@ -345,14 +345,14 @@ async def test_pub_3_missing_name_is_a_sync_error_listed_and_run_partial(client,
         },
     ]
     assert set(await _events(session)) == {session_id(1)}  # never published
-    current = await sync_runs.current_sync_errors(session)
+    current = await sync_health.current_sync_errors(session)
     assert [item["salesforce_id"] for item in current] == [e["salesforce_id"] for e in run["errors"]]
     assert current[0]["fields"] == current[0]["missing_fields"] and current[0]["run_id"] == run["id"]
 
     # a failed run neither adds nor clears the current errors (PUB-4)
     sf.admin.add_fault("http_500", times=None)
     await sync(client, admin["headers"])
-    assert [i["run_id"] for i in await sync_runs.current_sync_errors(session)] == [run["id"]] * len(current)
+    assert [i["run_id"] for i in await sync_health.current_sync_errors(session)] == [run["id"]] * len(current)
 
 
 async def test_sf_42_missing_name_of_a_publishing_event_archives_it(client, admin, sf, session):

@@ -14,7 +14,8 @@ from polaris_api.app import create_app
 from polaris_api.db import utcnow
 from polaris_api.models.audit import AuditEntry
 from polaris_api.models.sync import SyncRun
-from polaris_api.services import sync_runs
+from polaris_api.services import sync_background, sync_runs
+from polaris_api.sync.runs import KINDS
 from tests.sync_helpers import account_id, sf_session, sync, wait_finished
 
 PUB = "salesforce-publishing"
@@ -29,7 +30,7 @@ def settings(sf_app_settings):
 async def app(db, settings):
     application = create_app(settings)
     yield application
-    await sync_runs.stop_background_runs(application)
+    await sync_background.stop_background_runs(application)
     await application.state.engine.dispose()
 
 
@@ -204,7 +205,7 @@ async def test_ops_2_shutdown_cancels_background_runs_which_end_failed(client, a
         if status == "running":
             break
         await asyncio.sleep(0.02)
-    await sync_runs.stop_background_runs(app)
+    await sync_background.stop_background_runs(app)
     run = (await client.get(f"/api/v1/sync/runs/{run_id}", headers=admin["headers"])).json()
     assert run["status"] == "failed" and run["error_code"] == "cancelled"
     # the held query still ends in its worker thread: wait for its answer (logged by the double
@@ -265,7 +266,7 @@ def _queried_objects(sf) -> list[str]:
 
 
 async def test_ops_3_weekly_runs_available_parts_as_child_runs_with_worst_status(client, admin, sf):
-    assert list(sync_runs.KINDS["weekly"].parts) == WEEKLY_ORDER
+    assert list(KINDS["weekly"].parts) == WEEKLY_ORDER
     sf.admin.replace("Account", [{"Id": account_id(1), "Name": "KCPS", "Type": "School District"}])
     run = await sync(client, admin["headers"], "weekly")
     assert run["mode"] == "full" and run["status"] == "succeeded"
@@ -309,7 +310,7 @@ async def test_ops_3_weekly_runs_available_parts_as_child_runs_with_worst_status
 
 
 async def test_sf_50_after_an_auth_failure_remaining_parts_fail_without_calling_salesforce(client, admin, sf):
-    assert list(sync_runs.KINDS["daily"].parts) == DAILY_ORDER
+    assert list(KINDS["daily"].parts) == DAILY_ORDER
     # the volunteers import (second part) is refused once; any later Salesforce call would succeed
     sf.admin.add_fault("invalid_session", object="Contact", times=1)
     sf.admin.clear_requests()
@@ -342,7 +343,7 @@ async def test_sf_50_after_an_auth_failure_remaining_parts_fail_without_calling_
 
 async def test_ops_3_a_part_whose_parent_kind_failed_is_skipped_independent_parts_run(client, admin, sf):
     # 02 SF-17 parents of the daily parts (KINDS depends_on)
-    depends = {kind: sync_runs.KINDS[kind].depends_on for kind in DAILY_ORDER}
+    depends = {kind: KINDS[kind].depends_on for kind in DAILY_ORDER}
     assert depends["salesforce-affiliations"] >= {"salesforce-volunteers", "salesforce-organizations"}
     assert depends["salesforce-volunteer-participations"] == {"salesforce-volunteers", "salesforce-events"}
     assert not depends["salesforce-events"] and not depends["salesforce-history"]
@@ -419,7 +420,7 @@ def _kind(health: dict[str, Any], kind: str) -> dict[str, Any]:
 
 async def test_ops_4_health_lists_every_kind_and_tells_never_run_no_changes_failed_apart(client, admin, sf):
     health = (await client.get("/api/v1/sync/health", headers=admin["headers"])).json()
-    assert [k["kind"] for k in health["kinds"]] == list(sync_runs.KINDS)
+    assert [k["kind"] for k in health["kinds"]] == list(KINDS)
     assert len(health["kinds"]) == 16
     publishing = _kind(health, PUB)
     assert publishing["state"] == "never_run" and publishing["stale"] is True

@@ -43,7 +43,7 @@ from polaris_api.routers import (
     virtual_events,
     volunteers,
 )
-from polaris_api.services import identity, sync_runs
+from polaris_api.services import identity, sync_background
 from polaris_api.services.outbox import BackgroundWorker
 from polaris_api.settings import Settings, get_settings
 
@@ -116,7 +116,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             worker.start()
         yield
         await worker.stop()
-        await sync_runs.stop_background_runs(app)  # running syncs end as failed (cancelled)
+        await sync_background.stop_background_runs(app)  # running syncs end as failed (cancelled)
         await app.state.engine.dispose()
 
     app = FastAPI(

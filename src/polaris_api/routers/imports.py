@@ -33,7 +33,7 @@ from polaris_api.schemas.pathful import (
     ResolveResult,
     UnmatchedRecordOut,
 )
-from polaris_api.services import pathful_import
+from polaris_api.sync.pathful import importer as pathful_import
 from polaris_api.sync.sheets.google_sheet import SheetReader, sheet_reader_from_settings
 
 MULTIPART_SLACK = 64 * 1024  # form fields and part headers around the file

@@ -16,11 +16,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Request
 from starlette.responses import Response
 
+from polaris_api.clock import local_today
 from polaris_api.errors import not_found, problem_responses
 from polaris_api.pagination import Page
 from polaris_api.schemas.public import PublicEvent, PublicFilters, PublicListingParams
 from polaris_api.services import listings
-from polaris_api.services.visibility import local_today
 from polaris_api.settings import Settings
 
 router = APIRouter(prefix="/api/v1/public", tags=["public"])

@@ -22,7 +22,8 @@ from polaris_api.pagination import Page, Pagination, paginate
 from polaris_api.scheduler import next_fire_times
 from polaris_api.schemas.common import IdPath, IdQuery
 from polaris_api.schemas.sync import SyncHealth, SyncRunAccepted, SyncRunOut, SyncRunSummary, SyncStatus
-from polaris_api.services import sync_runs
+from polaris_api.services import sync_background, sync_runs
+from polaris_api.services import sync_health as sync_health_service
 
 router = APIRouter(prefix="/api/v1/sync", tags=["sync"])
 
@@ -76,7 +77,7 @@ async def trigger_sync(
     if wait:
         await sync_runs.execute_run(sessionmaker, settings, run.id, principal)
         return _json(await sync_runs.get_run(session, run.id), status.HTTP_200_OK)
-    sync_runs.background_runs(request.app).start(
+    sync_background.background_runs(request.app).start(
         sync_runs.execute_run(sessionmaker, settings, run.id, principal), name=f"sync-run-{run.id}"
     )
     return _json(
@@ -110,7 +111,7 @@ async def get_sync_run(run_id: IdPath, principal: SyncReader, session: SessionDe
 async def sync_health(principal: SyncReader, session: SessionDep, settings: SettingsDep) -> SyncHealth:
     """Every kind of 09 §1: last run, last success, last failure and reason, stale, state (OPS-4),
     and the next time the built-in scheduler starts it (``next_scheduled_at``)."""
-    health = await sync_runs.health(session, settings)
+    health = await sync_health_service.health(session, settings)
     upcoming = next_fire_times(settings.schedule, settings.tz, health.checked_at)
     for kind in health.kinds:
         kind.next_scheduled_at = upcoming.get(kind.kind)

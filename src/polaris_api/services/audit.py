@@ -15,26 +15,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from polaris_api.auth import Principal
 from polaris_api.db import utcnow
-from polaris_api.models.audit import AuditEntry
-from polaris_api.observability import client_ip_var, person_hash, request_id_var
-
-PERSONAL_FIELDS = frozenset(
-    {"email", "first_name", "last_name", "middle_name", "name", "phone", "username", "password"}
-)
+from polaris_api.models.audit import AuditEntry, audit_payload
+from polaris_api.observability import client_ip_var, request_id_var
 
 Change = tuple[Any, Any]
-
-
-def _safe_value(field: str, value: Any) -> Any:
-    if value is None:
-        return None
-    if field in PERSONAL_FIELDS or field.endswith(("_email", "_name", "_phone")):
-        return f"sha256:{person_hash(str(value))}"
-    if isinstance(value, dt.datetime | dt.date):
-        return value.isoformat()
-    if isinstance(value, set | frozenset | tuple):
-        return sorted(value)
-    return value
 
 
 def diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, Change]:
@@ -53,12 +37,6 @@ async def record(
     details: Mapping[str, Any] | None = None,
 ) -> AuditEntry:
     """Add an audit entry to the session; it commits with the action it describes."""
-    payload: dict[str, Any] = {
-        field: {"old": _safe_value(field, old), "new": _safe_value(field, new)}
-        for field, (old, new) in (changes or {}).items()
-    }
-    if details:
-        payload["_details"] = {key: _safe_value(key, value) for key, value in details.items()}
     entry = AuditEntry(
         occurred_at=utcnow(),
         actor_type=actor.kind if actor else "system",
@@ -67,7 +45,7 @@ async def record(
         action=action,
         entity_type=entity_type,
         entity_id=None if entity_id is None else str(entity_id),
-        changes=payload,
+        changes=audit_payload(changes, details),
         request_id=request_id_var.get(),
         client_ip=client_ip_var.get(),
     )

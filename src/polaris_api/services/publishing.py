@@ -33,7 +33,7 @@ from polaris_api.schemas.publishing import (
     PublishingEventUpdate,
     SyncErrorOut,
 )
-from polaris_api.services import audit, sync_runs
+from polaris_api.services import audit, sync_health
 from polaris_api.services.visibility import event_is_dia, linked_to_district
 
 EDITABLE_FIELDS = frozenset(PublishingEventUpdate.model_fields)
@@ -267,8 +267,8 @@ def _as_error(item: Any) -> SyncErrorOut:
 
 async def current_sync_errors(session: AsyncSession) -> list[SyncErrorOut]:
     """The errors of the newest ``salesforce-publishing`` run that applied data (PUB-3), as read by
-    ``services.sync_runs.current_sync_errors`` (the sync owns its error format)."""
-    return [_as_error(item) for item in await sync_runs.current_sync_errors(session)]
+    ``services.sync_health.current_sync_errors`` (the sync owns its error format)."""
+    return [_as_error(item) for item in await sync_health.current_sync_errors(session)]
 
 
 def page_of(items: Sequence[SyncErrorOut], params: PageParams) -> Page[SyncErrorOut]:

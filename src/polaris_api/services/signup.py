@@ -30,6 +30,7 @@ from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from polaris_api.clock import local_today
 from polaris_api.db import utcnow
 from polaris_api.errors import conflict, not_found
 from polaris_api.locality import DERIVED, SELF_REPORTED, ZipPrefixes, next_local_status
@@ -48,7 +49,7 @@ from polaris_api.services.calendar_invite import (
     event_times,
 )
 from polaris_api.services.email import Attachment
-from polaris_api.services.visibility import is_listed_anywhere, local_today
+from polaris_api.services.visibility import is_listed_anywhere
 from polaris_api.settings import Settings
 from polaris_api.vocabularies import is_person_of_color
 

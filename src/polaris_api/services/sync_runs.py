@@ -1,4 +1,5 @@
-"""Durable sync runs, one at a time per kind, with heartbeat, composites and health (09 OPS-1..OPS-4).
+"""Creating and executing durable sync runs, one at a time per kind, with heartbeat and
+composites (09 OPS-1..OPS-3).
 
 Life of a run:
 
@@ -16,26 +17,21 @@ Life of a run:
    after an authentication failure the remaining parts fail with ``sf_auth_failed`` without calling
    Salesforce; the composite's status is the worst of its parts.
 
-Runners are async functions ``runner(ctx: RunContext) -> None`` registered by kind in
-:data:`RUNNERS`. They fill ``ctx.counts`` / ``ctx.add_error`` and raise
-:class:`~polaris_api.sync.salesforce.client.SalesforceError` or :class:`RunFailed` to fail the run.
-Kinds of the OPS table without a runner are listed in health with ``available=false``; triggering
-one answers 501 ``kind_not_available``.
+The kinds and what a runner gets are :mod:`polaris_api.sync.runs`; which runner serves which kind
+is :mod:`polaris_api.sync.registry`. Each step commits its own transaction: a run outlives the
+request that started it (a background job), and its state must be visible to other processes.
 """
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import importlib
 import logging
 import os
 import socket
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -43,196 +39,17 @@ from polaris_api.auth import Principal
 from polaris_api.db import utcnow
 from polaris_api.errors import Problem
 from polaris_api.models.sync import ACTIVE_SYNC_STATUSES, SyncRun
-from polaris_api.schemas.sync import SyncHealth, SyncKindHealth, SyncRunOut, SyncRunSummary
+from polaris_api.schemas.sync import SyncRunOut, SyncRunSummary
 from polaris_api.services import audit
 from polaris_api.settings import Settings
-from polaris_api.sync.salesforce.client import SalesforceConnector, SalesforceError
+from polaris_api.sync.registry import RUNNERS, is_available
+from polaris_api.sync.runs import KINDS, MAX_ERRORS, KindSpec, RunContext, RunFailed, touch_heartbeat
+from polaris_api.sync.salesforce.client import SalesforceError
 
 log = logging.getLogger(__name__)
 
-MAX_ERRORS = 100
-TERMINAL_STATUSES = ("succeeded", "partial", "failed")
-SUCCESS_STATUSES = ("succeeded", "partial")
 STATUS_RANK = {"succeeded": 0, "partial": 1, "failed": 2}
-# A finished run changed something when one of these counts is positive (OPS-4 "no changes").
-CHANGE_COUNTS = (
-    "created",
-    "updated",
-    "archived",
-    "reactivated",
-    "deleted_in_source",
-    "restored",
-    "pending_resolved",
-)
 WORKER_ID = f"{socket.gethostname()}:{os.getpid()}"
-
-Runner = Callable[["RunContext"], Awaitable[None]]
-
-
-# --------------------------------------------------------------------------------------
-# Kinds (09 §1)
-
-
-@dataclass(frozen=True)
-class KindSpec:
-    name: str
-    description: str
-    cadence: str
-    stale_setting: str | None  # Settings attribute with the stale threshold in hours
-    default_mode: str = "incremental"
-    parts: tuple[str, ...] = ()  # composite: its parts in dependency order (02 SF-50)
-    depends_on: frozenset[str] = frozenset()  # kinds holding required parents (02 SF-17)
-    salesforce: bool = True
-
-    @property
-    def composite(self) -> bool:
-        return bool(self.parts)
-
-
-def _sf(
-    name: str, what: str, cadence: str, stale: str, *depends: str, default_mode: str = "incremental"
-) -> KindSpec:
-    return KindSpec(
-        f"salesforce-{name}",
-        what,
-        cadence,
-        stale,
-        default_mode=default_mode,
-        depends_on=frozenset(f"salesforce-{d}" for d in depends),
-    )
-
-
-_DAILY_PARTS = (
-    "organizations",
-    "volunteers",
-    "affiliations",
-    "events",
-    "volunteer-participations",
-    "history",
-)
-_WEEKLY_PARTS = (
-    "districts-schools",
-    "organizations",
-    "volunteers",
-    "affiliations",
-    "teachers",
-    "classes",
-    "students",
-    "events",
-    "volunteer-participations",
-    "student-participations",
-    "history",
-)
-
-KINDS: dict[str, KindSpec] = {
-    spec.name: spec
-    for spec in (
-        _sf(
-            "publishing",
-            "hourly publishing sync (02 SF-40, 03 PUB-1)",
-            "hourly",
-            "stale_hours_publishing",
-            default_mode="full",
-        ),
-        _sf("districts-schools", "districts and schools", "weekly", "stale_hours_weekly"),
-        _sf("organizations", "organizations", "daily", "stale_hours_daily"),
-        _sf("volunteers", "volunteers", "daily", "stale_hours_daily"),
-        _sf(
-            "affiliations",
-            "volunteer-organization links",
-            "daily",
-            "stale_hours_daily",
-            "volunteers",
-            "organizations",
-            "districts-schools",
-        ),
-        _sf("teachers", "teachers", "weekly", "stale_hours_weekly"),
-        _sf("classes", "classes", "weekly", "stale_hours_weekly"),
-        _sf("students", "students", "weekly", "stale_hours_weekly"),
-        _sf("events", "all sessions (non-draft)", "daily", "stale_hours_daily"),
-        _sf(
-            "volunteer-participations",
-            "volunteer participations",
-            "daily",
-            "stale_hours_daily",
-            "volunteers",
-            "events",
-        ),
-        _sf(
-            "student-participations",
-            "student participations",
-            "weekly",
-            "stale_hours_weekly",
-            "students",
-            "events",
-        ),
-        _sf("history", "tasks and logged emails → communication history", "daily", "stale_hours_daily"),
-        _sf(
-            "signup-push",
-            "optional write-back of website signups (03 SIGN-9)",
-            "hourly",
-            "stale_hours_publishing",
-        ),
-        KindSpec(
-            "pathful-sheet",
-            "Pathful session report from a configured Google Sheet",
-            "manual or daily",
-            "stale_hours_pathful",
-            salesforce=False,
-        ),
-        KindSpec(
-            "daily",
-            "composite, in dependency order",
-            "daily 02:00",
-            None,
-            parts=tuple(f"salesforce-{p}" for p in _DAILY_PARTS),
-        ),
-        KindSpec(
-            "weekly",
-            "composite: weekly kinds then daily kinds",
-            "weekly",
-            None,
-            default_mode="full",
-            parts=tuple(f"salesforce-{p}" for p in _WEEKLY_PARTS),
-        ),
-    )
-}
-
-RUNNERS: dict[str, Runner | str] = {
-    "pathful-sheet": "polaris_api.sync.pathful.sheet_kind:run",
-    "salesforce-publishing": "polaris_api.sync.salesforce.publishing:run",
-    "salesforce-districts-schools": "polaris_api.sync.salesforce.districts_schools:run",
-    "salesforce-organizations": "polaris_api.sync.salesforce.organizations:run",
-    "salesforce-volunteers": "polaris_api.sync.salesforce.volunteers:run",
-    "salesforce-events": "polaris_api.sync.salesforce.events:run",
-    "salesforce-volunteer-participations": "polaris_api.sync.salesforce.volunteer_participations:run",
-    "salesforce-history": "polaris_api.sync.salesforce.history:run",
-    "salesforce-affiliations": "polaris_api.sync.salesforce.affiliations:run",
-    "salesforce-teachers": "polaris_api.sync.salesforce.teachers:run",
-    "salesforce-classes": "polaris_api.sync.salesforce.classes:run",
-    "salesforce-students": "polaris_api.sync.salesforce.students:run",
-    "salesforce-student-participations": "polaris_api.sync.salesforce.student_participations:run",
-}
-"""kind → runner, or ``"module:function"`` imported on first use. Kinds absent here are not available."""
-
-
-def runner_for(kind: str) -> Runner | None:
-    entry = RUNNERS.get(kind)
-    if entry is None or callable(entry):
-        return entry
-    module_name, _, attribute = entry.partition(":")
-    runner: Runner = getattr(importlib.import_module(module_name), attribute)
-    RUNNERS[kind] = runner
-    return runner
-
-
-def is_available(kind: str) -> bool:
-    spec = KINDS.get(kind)
-    if spec is None:
-        return False
-    if spec.composite:
-        return any(part in RUNNERS for part in spec.parts)
-    return kind in RUNNERS
 
 
 def get_kind(kind: str) -> KindSpec:
@@ -253,67 +70,6 @@ def get_kind(kind: str) -> KindSpec:
             kind=kind,
         )
     return spec
-
-
-# --------------------------------------------------------------------------------------
-# What a runner works with
-
-
-class RunFailed(Exception):
-    """A runner's own failure (no Salesforce error): the run becomes ``failed`` with ``code``."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(f"{code}: {message}")
-        self.code = code
-        self.message = message
-
-
-@dataclass
-class RunContext:
-    run_id: int
-    kind: str
-    mode: str
-    trigger: str
-    settings: Settings
-    sessionmaker: async_sessionmaker[AsyncSession]
-    started_at: dt.datetime
-    counts: dict[str, Any] = field(default_factory=dict)
-    errors: list[dict[str, Any]] = field(default_factory=list)
-    error_count: int = 0
-    partial: bool = False
-    effective_mode: str | None = None
-    watermark_before: dt.datetime | None = None
-    watermark_after: dt.datetime | None = None
-    watermarks: dict[str, Any] | None = None
-
-    def add_error(self, entry: Mapping[str, Any], *, partial: bool = True) -> None:
-        """Record a record-level error (ids and field names only, never values); the run is partial."""
-        self.error_count += 1
-        if len(self.errors) < MAX_ERRORS:
-            self.errors.append(dict(entry))
-        if partial:
-            self.partial = True
-
-    def count(self, key: str, n: int = 1) -> None:
-        self.counts[key] = self.counts.get(key, 0) + n
-
-    def connector(self) -> SalesforceConnector:
-        """A new Salesforce connector for this run (SF-2); the trigger picks the retry policy (SF-60)."""
-        return SalesforceConnector.from_settings(self.settings, trigger=self.trigger)  # type: ignore[arg-type]
-
-    async def heartbeat(self) -> None:
-        """Touch ``heartbeat_at`` now. Call it between transactions (SQLite has one writer)."""
-        await touch_heartbeat(self.sessionmaker, self.run_id)
-
-
-async def touch_heartbeat(sessionmaker: async_sessionmaker[AsyncSession], run_id: int) -> None:
-    async with sessionmaker() as session:
-        await session.execute(
-            update(SyncRun)
-            .where(SyncRun.id == run_id, SyncRun.status == "running")
-            .values(heartbeat_at=utcnow())
-        )
-        await session.commit()
 
 
 def heartbeat_interval(settings: Settings) -> float:
@@ -530,7 +286,7 @@ async def _work(ctx: RunContext, principal: Principal | None) -> tuple[str, str 
     try:
         if KINDS[ctx.kind].composite:
             return await _run_composite(ctx, principal), None, None
-        runner = runner_for(ctx.kind)
+        runner = RUNNERS.get(ctx.kind)
         if runner is None:  # pragma: no cover - guarded by create_run
             raise RunFailed("kind_not_available", f"no runner for {ctx.kind}")
         await runner(ctx)
@@ -686,63 +442,12 @@ async def _run_composite(ctx: RunContext, principal: Principal | None) -> str:
 
 
 # --------------------------------------------------------------------------------------
-# Background runs (POST /api/v1/sync/{kind} without wait)
-
-
-class BackgroundRuns:
-    """Strong references to running tasks (asyncio keeps only weak ones) and shutdown."""
-
-    def __init__(self) -> None:
-        self.tasks: set[asyncio.Task[None]] = set()
-
-    def start(self, coro: Awaitable[None], *, name: str | None = None) -> asyncio.Task[None]:
-        task: asyncio.Task[None] = asyncio.ensure_future(coro)
-        if name:
-            task.set_name(name)
-        self.tasks.add(task)
-        task.add_done_callback(self.tasks.discard)
-        return task
-
-    async def wait_all(self) -> None:
-        while self.tasks:
-            await asyncio.gather(*list(self.tasks), return_exceptions=True)
-
-    async def stop(self, grace_s: float = 15) -> None:
-        """Cancel every running task and wait: each marks its run ``failed`` (``cancelled``).
-
-        A task blocked in a Salesforce call ends when that call returns (the worker thread cannot
-        be interrupted); after ``timeout`` seconds it is left behind, and its run is recovered
-        later as ``stale_heartbeat``. ``grace_s``: how long to wait."""
-        tasks = list(self.tasks)
-        for task in tasks:
-            task.cancel()
-        if tasks:
-            _, pending = await asyncio.wait(tasks, timeout=grace_s)
-            if pending:
-                log.warning("%d sync run(s) did not stop within %ss", len(pending), grace_s)
-
-
-def background_runs(app: Any) -> BackgroundRuns:
-    runs = getattr(app.state, "sync_background_runs", None)
-    if runs is None:
-        runs = BackgroundRuns()
-        app.state.sync_background_runs = runs
-    return runs
-
-
-async def stop_background_runs(app: Any) -> None:
-    runs = getattr(app.state, "sync_background_runs", None)
-    if runs is not None:
-        await runs.stop()
-
-
-# --------------------------------------------------------------------------------------
 # Reading runs
 
 
 def list_statement(
     *, kind: str | None = None, status: str | None = None, parent_run_id: int | None = None
-) -> Select[tuple[SyncRun]]:
+) -> Select[SyncRun]:
     statement = select(SyncRun)
     if kind:
         statement = statement.where(SyncRun.kind == kind)
@@ -774,123 +479,3 @@ async def get_run(session: AsyncSession, run_id: int) -> SyncRunOut:
     if run is None:
         raise Problem(404, "not_found", "The sync run does not exist.")
     return await run_out(session, run)
-
-
-PUBLISHING_KIND = "salesforce-publishing"
-
-
-async def current_sync_errors(session: AsyncSession) -> list[dict[str, Any]]:
-    """Sessions the publishing sync could not publish, and why (03 PUB-3, SF-42).
-
-    The errors of the newest publishing run that applied Salesforce data (``succeeded`` or
-    ``partial``): a ``failed`` run read nothing and changed nothing (PUB-4), so the errors of the
-    run before it still describe what is (not) published. Each item: ``run_id``,
-    ``run_finished_at``, ``salesforce_id`` (or null), ``index``, ``code``, ``fields`` (the missing
-    or unreadable SF fields) and ``missing_fields``. Bounded like every run's list (first 100).
-    """
-    run = (
-        await session.execute(
-            select(SyncRun)
-            .where(SyncRun.kind == PUBLISHING_KIND, SyncRun.status.in_(SUCCESS_STATUSES))
-            .order_by(SyncRun.finished_at.desc(), SyncRun.id.desc())
-            .limit(1)
-        )
-    ).scalar_one_or_none()
-    if run is None:
-        return []
-    items = []
-    for error in run.errors or []:
-        if not isinstance(error, Mapping):
-            continue
-        item = dict(error)
-        item["run_id"] = run.id
-        item["run_finished_at"] = run.finished_at
-        item.setdefault("missing_fields", [])
-        item["fields"] = list(item.get("missing_fields") or item.get("invalid_fields") or [])
-        items.append(item)
-    return items
-
-
-# --------------------------------------------------------------------------------------
-# Health (OPS-4)
-
-
-def _changed(run: SyncRun) -> bool:
-    counts = run.counts or {}
-    return any(isinstance(counts.get(key), int) and counts[key] > 0 for key in CHANGE_COUNTS)
-
-
-async def _latest_by_kind(session: AsyncSession, *conditions: Any) -> dict[str, SyncRun]:
-    ids = select(func.max(SyncRun.id)).where(*conditions).group_by(SyncRun.kind)
-    rows = (await session.execute(select(SyncRun).where(SyncRun.id.in_(ids)))).scalars().all()
-    return {run.kind: run for run in rows}
-
-
-async def health(session: AsyncSession, settings: Settings, now: dt.datetime | None = None) -> SyncHealth:
-    now = now or utcnow()
-    last_any = await _latest_by_kind(session)
-    last_finished = await _latest_by_kind(session, SyncRun.status.in_(TERMINAL_STATUSES))
-    last_failed = await _latest_by_kind(session, SyncRun.status == "failed")
-    last_success_at = dict(
-        (
-            await session.execute(
-                select(SyncRun.kind, func.max(SyncRun.finished_at))
-                .where(SyncRun.status.in_(SUCCESS_STATUSES))
-                .group_by(SyncRun.kind)
-            )
-        ).all()
-    )
-    active = dict(
-        (
-            await session.execute(
-                select(SyncRun.kind, func.max(SyncRun.id))
-                .where(SyncRun.status.in_(ACTIVE_SYNC_STATUSES))
-                .group_by(SyncRun.kind)
-            )
-        ).all()
-    )
-    kinds: list[SyncKindHealth] = []
-    overall = "ok"
-    for spec in KINDS.values():
-        finished = last_finished.get(spec.name)
-        if finished is None:
-            state = "never_run"
-        elif finished.status == "failed":
-            state = "failed"
-        else:
-            state = "ok" if _changed(finished) else "no_changes"
-        success_at = last_success_at.get(spec.name)
-        if success_at is not None and success_at.tzinfo is None:  # SQLite aggregate: naive UTC
-            success_at = success_at.replace(tzinfo=dt.UTC)
-        threshold = getattr(settings, spec.stale_setting) if spec.stale_setting else None
-        stale = threshold is not None and (
-            success_at is None or now - success_at > dt.timedelta(hours=float(threshold))
-        )
-        failure = last_failed.get(spec.name)
-        available = is_available(spec.name)
-        if available and not spec.composite:
-            if state == "failed":
-                overall = "failed"
-            elif stale and overall == "ok":
-                overall = "stale"
-        last = last_any.get(spec.name)
-        kinds.append(
-            SyncKindHealth(
-                kind=spec.name,
-                description=spec.description,
-                cadence=spec.cadence,
-                available=available,
-                composite=spec.composite,
-                parts=list(spec.parts),
-                state=state,  # type: ignore[arg-type]
-                stale=stale,
-                stale_after_hours=float(threshold) if threshold is not None else None,
-                running_run_id=active.get(spec.name),
-                last_run=SyncRunSummary.model_validate(last) if last else None,
-                last_success_at=success_at,
-                last_failure_at=failure.finished_at if failure else None,
-                last_failure_reason=failure.error_code if failure else None,
-                last_failure_message=failure.error_message if failure else None,
-            )
-        )
-    return SyncHealth(status=overall, checked_at=now, kinds=kinds)  # type: ignore[arg-type]

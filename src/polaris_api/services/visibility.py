@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,10 +20,6 @@ from polaris_api.models.events import Event, EventDistrict, remaining_slots_expr
 from polaris_api.vocabularies import DIA_FAMILY
 
 _DIA_WORD = re.compile(r"(?<![a-z0-9])dia(?![a-z0-9])", re.IGNORECASE)
-
-
-def local_today(zone: ZoneInfo, now: dt.datetime | None = None) -> dt.date:
-    return (now or dt.datetime.now(dt.UTC)).astimezone(zone).date()
 
 
 def text_names_dia(text: str | None) -> bool:
@@ -127,7 +122,6 @@ __all__ = [
     "is_dia",
     "is_listed_anywhere",
     "linked_to_district",
-    "local_today",
     "on_any_page",
     "on_dia_page",
     "on_dia_page_candidates",

@@ -51,7 +51,7 @@ from polaris_api.schemas.volunteers import (
     VolunteerPhoneOut,
     VolunteerProfile,
 )
-from polaris_api.services import audit, sync_runs
+from polaris_api.services import audit, sync_health
 from polaris_api.settings import Settings
 from polaris_api.vocabularies import ATTENDED_VOLUNTEER_STATUSES
 
@@ -498,7 +498,7 @@ async def participations(
 
 async def history_sync_state(session: AsyncSession, settings: Settings) -> CommunicationSyncState:
     """OPS-4 state of the ``salesforce-history`` kind, read from the sync health (read only)."""
-    health = await sync_runs.health(session, settings)
+    health = await sync_health.health(session, settings)
     for kind in health.kinds:
         if kind.kind == HISTORY_KIND:
             return CommunicationSyncState(

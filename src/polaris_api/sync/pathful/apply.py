@@ -17,12 +17,11 @@ from sqlalchemy import Row, bindparam, insert, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from polaris_api.auth import Principal
-from polaris_api.models.audit import AuditEntry
+from polaris_api.models.audit import AuditEntry, audit_payload
 from polaris_api.models.events import Event, EventParticipation, EventTeacher
 from polaris_api.models.imports import PathfulUnmatchedRecord
 from polaris_api.models.people import Teacher, Volunteer
 from polaris_api.observability import client_ip_var, request_id_var
-from polaris_api.services.audit import _safe_value
 from polaris_api.sync.pathful.lookups import Lookups
 from polaris_api.sync.pathful.planner import Plan
 
@@ -68,12 +67,6 @@ class AuditBuffer:
         actor: Actor | None = None,
     ) -> None:
         actor = actor or self.actor
-        payload: dict[str, Any] = {
-            name: {"old": _safe_value(name, old), "new": _safe_value(name, new)}
-            for name, (old, new) in (changes or {}).items()
-        }
-        if details:
-            payload["_details"] = {key: _safe_value(key, value) for key, value in details.items()}
         self.entries.append(
             {
                 "occurred_at": self.now,
@@ -83,7 +76,7 @@ class AuditBuffer:
                 "action": action,
                 "entity_type": entity_type,
                 "entity_id": None if entity_id is None else str(entity_id),
-                "changes": payload,
+                "changes": audit_payload(changes, details),
                 "request_id": self._request_id,
                 "client_ip": self._client_ip,
             }

@@ -4,8 +4,8 @@ Google Sheet, run by the scheduler like any other kind."""
 from __future__ import annotations
 
 from polaris_api.errors import Problem
-from polaris_api.services.pathful_import import import_pathful_sheet
-from polaris_api.services.sync_runs import RunContext, RunFailed
+from polaris_api.sync.pathful.importer import import_pathful_sheet
+from polaris_api.sync.runs import RunContext, RunFailed
 from polaris_api.sync.sheets.google_sheet import sheet_reader_from_settings
 
 

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from polaris_api.models.people import VolunteerAffiliation, VolunteerSfContact
 from polaris_api.models.reference import District, Organization, School
 from polaris_api.schemas.salesforce import AFFILIATION_FIELDS, SalesforceAffiliation
-from polaris_api.services.sync_runs import RunContext
+from polaris_api.sync.runs import RunContext
 from polaris_api.sync.salesforce.common import chunks
 from polaris_api.sync.salesforce.engine import (
     MirrorWriter,

@@ -10,7 +10,7 @@ from typing import Any
 
 from polaris_api.models.reference import School, SchoolClass
 from polaris_api.schemas.salesforce import CLASS_FIELDS, SalesforceClass
-from polaris_api.services.sync_runs import RunContext
+from polaris_api.sync.runs import RunContext
 from polaris_api.sync.salesforce.engine import (
     MirrorWriter,
     OptionalRef,

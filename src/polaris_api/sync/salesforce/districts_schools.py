@@ -25,7 +25,7 @@ from polaris_api.schemas.salesforce import (
     SalesforceAccountDistrict,
     SalesforceAccountSchool,
 )
-from polaris_api.services.sync_runs import RunContext
+from polaris_api.sync.runs import RunContext
 from polaris_api.sync.salesforce.common import chunks
 from polaris_api.sync.salesforce.engine import (
     MirrorWriter,

@@ -45,7 +45,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from polaris_api.db import utcnow
 from polaris_api.models.sync import DataQualityFlag, SfPendingRecord
 from polaris_api.schemas.salesforce import SalesforceRecord, ValidationError, invalid_aliases
-from polaris_api.services.sync_runs import RunContext
+from polaris_api.sync.runs import RunContext
 from polaris_api.sync.salesforce.client import SalesforceConnector, SalesforceError, soql_datetime
 from polaris_api.sync.salesforce.common import FlagBook, advance_watermark, chunks, read_watermark
 

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from polaris_api.models.events import Event, EventSkill
 from polaris_api.models.reference import District, School, Skill, normalize_name
 from polaris_api.schemas.salesforce import SESSION_EVENT_FIELDS, SalesforceSessionEvent
-from polaris_api.services.sync_runs import RunContext
+from polaris_api.sync.runs import RunContext
 from polaris_api.sync.salesforce.common import FlagBook, chunks
 from polaris_api.sync.salesforce.engine import (
     BatchWriter,

@@ -30,7 +30,7 @@ from polaris_api.schemas.salesforce import (
     SalesforceEmailMessage,
     SalesforceTask,
 )
-from polaris_api.services.sync_runs import RunContext
+from polaris_api.sync.runs import RunContext
 from polaris_api.sync.salesforce.common import chunks
 from polaris_api.sync.salesforce.engine import (
     BatchWriter,

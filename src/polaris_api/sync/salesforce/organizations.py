@@ -18,7 +18,7 @@ from sqlalchemy.orm import aliased
 
 from polaris_api.models.reference import Organization
 from polaris_api.schemas.salesforce import ACCOUNT_ORGANIZATION_FIELDS, SalesforceAccountOrganization
-from polaris_api.services.sync_runs import RunContext
+from polaris_api.sync.runs import RunContext
 from polaris_api.sync.salesforce.common import FlagBook, chunks
 from polaris_api.sync.salesforce.engine import (
     BatchWriter,

@@ -9,7 +9,7 @@
 
 ``event.publishing_last_seen_at`` is set to the run's start for every returned event with a row
 (03 SIGN-9: a signup pushed before that instant is reflected in ``available_slots``).
-The current sync errors (PUB-3) are read with ``services.sync_runs.current_sync_errors``.
+The current sync errors (PUB-3) are read with ``services.sync_health.current_sync_errors``.
 """
 
 from __future__ import annotations
@@ -20,10 +20,10 @@ from typing import Any
 from sqlalchemy import insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from polaris_api.clock import local_today
 from polaris_api.models.events import Event
 from polaris_api.schemas.salesforce import SalesforceSessionPublishing, ValidationError, invalid_aliases
-from polaris_api.services.sync_runs import RunContext
-from polaris_api.services.visibility import local_today
+from polaris_api.sync.runs import RunContext
 from polaris_api.sync.salesforce.common import FlagBook, chunks
 
 __all__ = ["KIND", "SOQL", "run"]

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from polaris_api.models.events import Event, EventStudentParticipation
 from polaris_api.models.people import Student
 from polaris_api.schemas.salesforce import STUDENT_PARTICIPANT_FIELDS, SalesforceStudentParticipant, hours
-from polaris_api.services.sync_runs import RunContext
+from polaris_api.sync.runs import RunContext
 from polaris_api.sync.salesforce.common import FlagBook, chunks
 from polaris_api.sync.salesforce.engine import (
     SfObject,

@@ -13,7 +13,7 @@ from typing import Any
 from polaris_api.models.people import Student
 from polaris_api.models.reference import School, SchoolClass
 from polaris_api.schemas.salesforce import CONTACT_STUDENT_FIELDS, SalesforceContactStudent, grade
-from polaris_api.services.sync_runs import RunContext
+from polaris_api.sync.runs import RunContext
 from polaris_api.sync.salesforce.engine import (
     MirrorWriter,
     OptionalRef,

@@ -24,7 +24,7 @@ from polaris_api.schemas.salesforce import (
     sf_phone,
     trim,
 )
-from polaris_api.services.sync_runs import RunContext
+from polaris_api.sync.runs import RunContext
 from polaris_api.sync.salesforce.common import chunks
 from polaris_api.sync.salesforce.engine import (
     MirrorWriter,

@@ -29,7 +29,7 @@ from polaris_api.schemas.salesforce import (
     hours,
     sf_email,
 )
-from polaris_api.services.sync_runs import RunContext
+from polaris_api.sync.runs import RunContext
 from polaris_api.sync.salesforce.common import FlagBook, chunks
 from polaris_api.sync.salesforce.engine import (
     SfObject,

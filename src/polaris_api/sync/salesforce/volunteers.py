@@ -35,7 +35,7 @@ from polaris_api.models.people import (
 )
 from polaris_api.models.reference import Skill, normalize_name
 from polaris_api.schemas.salesforce import CONTACT_VOLUNTEER_FIELDS, SalesforceContactVolunteer
-from polaris_api.services.sync_runs import RunContext
+from polaris_api.sync.runs import RunContext
 from polaris_api.sync.salesforce.common import FlagBook, chunks
 from polaris_api.sync.salesforce.engine import (
     BatchWriter,
