@@ -22,6 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from polaris_api.ownership import OwnershipConflict
+from polaris_api.sync.tabular import TableError
 
 log = logging.getLogger("polaris_api.errors")
 
@@ -287,6 +288,12 @@ def ownership_problem(exc: OwnershipConflict) -> Problem:
     )
 
 
+def table_problem(error: TableError) -> Problem:
+    """A file or sheet that cannot be read (04 PF-1/PF-2, RO-1): 413 ``file_too_large``, else 422
+    with the error's code (documented by the classes of :mod:`polaris_api.sync.problems`)."""
+    return Problem(413 if error.code == "file_too_large" else 422, error.code, error.detail)
+
+
 # --- Handlers, and the documentation check of development and test apps
 
 
@@ -340,6 +347,11 @@ async def _handle_http(request: Request, exc: Exception) -> Response:
     return _answer(request, Problem(exc.status_code, code, detail, headers=exc.headers))
 
 
+async def _handle_table_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, TableError)
+    return _answer(request, table_problem(exc))
+
+
 async def _handle_ownership(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, OwnershipConflict)
     return _answer(request, ownership_problem(exc))
@@ -385,6 +397,7 @@ def install_error_handlers(app: FastAPI, *, check_documented: bool = False) -> N
     app.add_exception_handler(RequestValidationError, _handle_validation)
     app.add_exception_handler(StarletteHTTPException, _handle_http)
     app.add_exception_handler(OwnershipConflict, _handle_ownership)
+    app.add_exception_handler(TableError, _handle_table_error)
     app.add_exception_handler(DBAPIError, _handle_database_error)
     app.add_exception_handler(Exception, _handle_unexpected)
 

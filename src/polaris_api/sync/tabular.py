@@ -18,11 +18,22 @@ from typing import IO
 
 from fastapi import UploadFile
 
-from polaris_api.errors import Problem
-
 XLSX_MAGIC = b"PK\x03\x04"
 CHUNK = 1024 * 1024
 _FLOAT_ID = re.compile(r"^-?\d+\.0+$")
+
+
+class TableError(ValueError):
+    """A file or sheet that cannot be read as a table. ``code`` says why: ``file_too_large``,
+    ``empty_file``, ``unreadable_file``, ``missing_header``, ``sheet_unavailable`` or
+    ``sheets_not_configured``. The API answers it as the problem+json of the same code (413 for
+    ``file_too_large``, else 422; :func:`polaris_api.errors.table_problem`); a sync run fails with it.
+    """
+
+    def __init__(self, code: str, detail: str) -> None:
+        super().__init__(f"{code}: {detail}")
+        self.code = code
+        self.detail = detail
 
 
 @dataclass
@@ -65,21 +76,22 @@ def cell_text(value: object) -> str | None:
 
 
 async def read_upload_bytes(upload: UploadFile, max_bytes: int) -> bytes:
-    """The whole upload, refusing more than ``max_bytes`` with 413 (PRIV-4)."""
+    """The whole upload; ``file_too_large`` beyond ``max_bytes`` (PRIV-4), ``empty_file`` if empty."""
     buffer = bytearray()
     while chunk := await upload.read(CHUNK):
         buffer.extend(chunk)
         if len(buffer) > max_bytes:
-            raise Problem(413, "file_too_large", f"The file is larger than {max_bytes} bytes.")
+            raise TableError("file_too_large", f"The file is larger than {max_bytes} bytes.")
     if not buffer:
-        raise Problem(422, "empty_file", "The uploaded file is empty.")
+        raise TableError("empty_file", "The uploaded file is empty.")
     return bytes(buffer)
 
 
 def parse_table(data: bytes, filename: str | None = None, worksheet: str | None = None) -> Table:
-    """CSV or XLSX (detected from content, not the name) → :class:`Table`; 422 when unreadable.
+    """CSV or XLSX (detected from content, not the name) → :class:`Table`; :class:`TableError`
+    when unreadable.
 
-    ``worksheet`` names the XLSX sheet to read (default: the first); 422 ``sheet_unavailable``
+    ``worksheet`` names the XLSX sheet to read (default: the first); ``sheet_unavailable``
     when the workbook has no such sheet.
     """
     if data.startswith(XLSX_MAGIC):
@@ -92,7 +104,7 @@ def table_from_records(records: Iterable[Sequence[object]], source_format: str =
     iterator = iter(records)
     header_row = next(iterator, None)
     if header_row is None:
-        raise Problem(422, "missing_header", "The sheet is empty.")
+        raise TableError("missing_header", "The sheet is empty.")
     headers = _unique_headers(list(header_row))
     rows, numbers = _rows(headers, (list(r) for r in iterator))
     return Table(headers=headers, rows=rows, source_format=source_format, row_numbers=numbers)
@@ -100,13 +112,13 @@ def table_from_records(records: Iterable[Sequence[object]], source_format: str =
 
 def _decode(data: bytes) -> str:
     if b"\x00" in data[:4096]:
-        raise Problem(422, "unreadable_file", "The file is neither CSV text nor an XLSX workbook.")
+        raise TableError("unreadable_file", "The file is neither CSV text nor an XLSX workbook.")
     for encoding in ("utf-8-sig", "cp1252"):
         try:
             return codecs.decode(data, encoding)
         except UnicodeDecodeError:
             continue
-    raise Problem(422, "unreadable_file", "The CSV file is not UTF-8 or Windows-1252 text.")
+    raise TableError("unreadable_file", "The CSV file is not UTF-8 or Windows-1252 text.")
 
 
 def _unique_headers(raw: list[object]) -> list[str]:
@@ -114,7 +126,7 @@ def _unique_headers(raw: list[object]) -> list[str]:
     while headers and not headers[-1]:
         headers.pop()
     if not any(headers):
-        raise Problem(422, "missing_header", "The first row must hold the column names.")
+        raise TableError("missing_header", "The first row must hold the column names.")
     return headers
 
 
@@ -143,12 +155,12 @@ def _parse_csv(text: str) -> Table:
         reader = csv.reader(io.StringIO(text), dialect)
         header_row = next(reader, None)
         if header_row is None:
-            raise Problem(422, "missing_header", "The file has no header row.")
+            raise TableError("missing_header", "The file has no header row.")
         headers = _unique_headers(list(header_row))
         rows, numbers = _rows(headers, (list(r) for r in reader))
         return Table(headers=headers, rows=rows, source_format="csv", row_numbers=numbers)
     except csv.Error as error:
-        raise Problem(422, "unreadable_file", f"The CSV file could not be parsed: {error}") from None
+        raise TableError("unreadable_file", f"The CSV file could not be parsed: {error}") from None
 
 
 def _parse_xlsx(stream: IO[bytes], worksheet: str | None = None) -> Table:
@@ -159,25 +171,25 @@ def _parse_xlsx(stream: IO[bytes], worksheet: str | None = None) -> Table:
     try:
         workbook = CalamineWorkbook.from_filelike(stream)
     except Exception:  # calamine raises several kinds for a broken archive
-        raise Problem(422, "unreadable_file", "The XLSX workbook could not be opened.") from None
+        raise TableError("unreadable_file", "The XLSX workbook could not be opened.") from None
     try:
         if worksheet is None:
             sheet = workbook.get_sheet_by_index(0)
         elif worksheet in workbook.sheet_names:
             sheet = workbook.get_sheet_by_name(worksheet)
         else:
-            raise Problem(422, "sheet_unavailable", "The workbook has no worksheet with that name.")
+            raise TableError("sheet_unavailable", "The workbook has no worksheet with that name.")
         records = iter(sheet.iter_rows()) if sheet.start is not None and sheet.start[0] == 0 else iter(())
         header_row = next(records, None)
         if header_row is None:  # an empty sheet, or one whose first row is blank
-            raise Problem(422, "missing_header", "The workbook's first sheet is empty.")
+            raise TableError("missing_header", "The workbook's first sheet is empty.")
         headers = _unique_headers([_xlsx_value(value) for value in header_row])
         rows, numbers = _rows(headers, ([_xlsx_value(value) for value in r] for r in records))
         return Table(headers=headers, rows=rows, source_format="xlsx", row_numbers=numbers)
-    except Problem:
+    except TableError:
         raise
     except Exception:  # a sheet calamine cannot decode
-        raise Problem(422, "unreadable_file", "The XLSX workbook could not be read.") from None
+        raise TableError("unreadable_file", "The XLSX workbook could not be read.") from None
     finally:
         workbook.close()
 

@@ -7,6 +7,7 @@ from polaris_api.errors import Problem
 from polaris_api.sync.pathful.importer import import_pathful_sheet
 from polaris_api.sync.runs import RunContext, RunFailed
 from polaris_api.sync.sheets.google_sheet import sheet_reader_from_settings
+from polaris_api.sync.tabular import TableError
 
 
 async def run(ctx: RunContext) -> None:
@@ -27,6 +28,8 @@ async def run(ctx: RunContext) -> None:
                 principal=None,
                 sync_run_id=ctx.run_id,
             )
+        except TableError as error:
+            raise RunFailed(error.code, error.detail) from None
         except Problem as problem:
             raise RunFailed(problem.code, problem.detail or problem.code) from None
     ctx.count("read", int(report.get("rows_total", 0)))

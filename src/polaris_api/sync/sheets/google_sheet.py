@@ -4,7 +4,8 @@ Importers depend on the :class:`SheetReader` protocol, not on gspread: the API g
 from :func:`sheet_reader_from_settings` (a FastAPI dependency can be overridden in tests with any
 object that has the same ``read`` method). gspread is synchronous (requests / google-auth), so
 :func:`read_sheet_table` runs it in a worker thread. Any failure to open or read the sheet is
-422 ``sheet_unavailable``; no configured service account is 422 ``sheets_not_configured``.
+:class:`~polaris_api.sync.tabular.TableError` ``sheet_unavailable``; no configured service account
+is ``sheets_not_configured``.
 """
 
 from __future__ import annotations
@@ -14,9 +15,8 @@ import logging
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
-from polaris_api.errors import Problem
 from polaris_api.settings import Settings
-from polaris_api.sync.tabular import Table, table_from_records
+from polaris_api.sync.tabular import Table, TableError, table_from_records
 
 log = logging.getLogger(__name__)
 
@@ -43,9 +43,8 @@ class GspreadSheetReader:
         return sheet.get_all_values()
 
 
-def sheets_not_configured() -> Problem:
-    return Problem(
-        422,
+def sheets_not_configured() -> TableError:
+    return TableError(
         "sheets_not_configured",
         "Google Sheets are not configured: set POLARIS_GOOGLE_SERVICE_ACCOUNT_FILE.",
     )
@@ -60,16 +59,16 @@ def sheet_reader_from_settings(settings: Settings) -> SheetReader | None:
 
 
 async def read_sheet_table(reader: SheetReader | None, sheet_id: str, worksheet: str | None) -> Table:
-    """The worksheet as a :class:`Table` (cells as text, N-5), or a 422 problem."""
+    """The worksheet as a :class:`Table` (cells as text, N-5), or :class:`TableError`."""
     if reader is None:
         raise sheets_not_configured()
     try:
         records = await asyncio.to_thread(reader.read, sheet_id, worksheet)
-    except Problem:
+    except TableError:
         raise
     except Exception as error:  # gspread / google-auth / transport: never leak details
         log.warning("google sheet could not be read: %s", type(error).__name__)
-        raise Problem(422, "sheet_unavailable", "The Google Sheet could not be read.") from None
+        raise TableError("sheet_unavailable", "The Google Sheet could not be read.") from None
     if not records:
-        raise Problem(422, "empty_file", "The sheet has no rows.")
+        raise TableError("empty_file", "The sheet has no rows.")
     return table_from_records(records, source_format="sheet")
