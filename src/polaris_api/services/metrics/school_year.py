@@ -17,7 +17,7 @@ from polaris_api.schemas.roster import academic_year_start
 from polaris_api.services.teacher_progress import academic_year_containing
 
 FIRST_ACCEPTED_YEAR = 2020  # code 2021: the school year 2020-2021
-_CODE = re.compile(r"^(\d{2})(\d{2})$")
+_CODE = re.compile(r"^([0-9]{2})([0-9]{2})$")  # ASCII digits only (\d matches others)
 
 
 class InvalidSchoolYear(NamedProblem):
