@@ -839,6 +839,7 @@ async def test_7_meta_block_of_the_year_end_report(client, admin, session):
 
 
 @pytest.mark.committed_db
+@pytest.mark.committed_db  # a live server thread
 async def test_cli_report_year_end_prints_tables_and_writes_xlsx(session, admin, tmp_path):
     w = await _world(session)
     token = admin["headers"]["Authorization"].split()[1]
@@ -867,3 +868,32 @@ async def test_cli_report_year_end_prints_tables_and_writes_xlsx(session, admin,
     assert refused.exit_code == 1 and "invalid_school_year" in refused.output
     assert cards.exit_code == 0, cards.output
     assert "Alpha District" in cards.output and "Beta District" in cards.output
+
+
+@pytest.mark.committed_db
+async def test_cli_metrics_prints_a_table_and_json(session, admin):
+    """issue 9 item 11: ``polaris metrics`` through the client, ungrouped and by district."""
+    await _world(session)
+    token = admin["headers"]["Authorization"].split()[1]
+    server_app = create_app(make_settings())
+    runner = CliRunner()
+    base = ["metrics", "--from", "2024-08-01", "--to", "2025-07-31", "--token", token]
+
+    def run_all() -> list[Any]:
+        with serve_in_thread(server_app) as url:
+            return [
+                runner.invoke(cli_app, [*base, "--url", url, "--ids", "M60,M61"]),
+                runner.invoke(cli_app, [*base, "--url", url, "--group-by", "district", "--ids", "M60"]),
+                runner.invoke(cli_app, [*base, "--url", url, "--ids", "M60", "--json"]),
+                runner.invoke(cli_app, [*base, "--url", url, "--ids", "M999"]),
+            ]
+
+    table, grouped, as_json, refused = await asyncio.to_thread(run_all)
+    assert table.exit_code == 0, table.output
+    assert "M60" in table.output and "M61" in table.output
+    assert grouped.exit_code == 0, grouped.output
+    assert "Alpha District" in grouped.output and "Beta District" in grouped.output
+    assert "Unknown" in grouped.output  # E4, E5 have no attribution (06 G4)
+    assert as_json.exit_code == 0, as_json.output
+    assert json.loads(as_json.output)["metrics"]["M60"] == 9  # EV: S(D1) + E8 + E7 (not cancelled)
+    assert refused.exit_code == 1 and "unknown_metric" in refused.output

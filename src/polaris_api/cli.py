@@ -15,6 +15,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.table import Table
 
 from polaris_api.settings import Settings
 
@@ -410,6 +411,194 @@ def import_pathful(
         console.print(f"  {key}: {report.get(key)}")
     for row in (report.get("invalid_rows") or [])[:50]:
         console.print(f"  row {row.get('row')}: {row.get('reason')} (session {row.get('session_id')})")
+
+
+report_app = typer.Typer(
+    help="District year-end reports (06 §6), through a running server.", no_args_is_help=True
+)
+app.add_typer(report_app, name="report")
+
+
+def _table(title: str, rows: list[tuple[str, object]]) -> Table:
+    table = Table(title=title, show_header=False, title_justify="left")
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    for label, value in rows:
+        table.add_row(label, "—" if value is None else str(value))
+    return table
+
+
+def _flatten(prefix: str, value: object) -> list[tuple[str, object]]:
+    """Nested report objects as ``a.b.c`` rows, in the server's key order."""
+    if isinstance(value, dict):
+        return [
+            row for key, item in value.items() for row in _flatten(f"{prefix}.{key}" if prefix else key, item)
+        ]
+    return [(prefix, value)]
+
+
+def _print_year_end(report: dict) -> None:  # type: ignore[type-arg]
+    district = report["district"]
+    console.print(
+        f"[bold]{district['name']}[/bold] (district {district['id']}) · school year "
+        f"{report['school_year_label']} · host filter {report['host_filter']}"
+    )
+    console.print(_table("Enhanced", _flatten("", report["enhanced"])))
+    console.print(_table("Program breakdown", _flatten("", report["program_breakdown"])))
+    timeline = Table(title="Timeline", title_justify="left")
+    for column in ("date", "event", "type", "school", "students", "volunteers", "hours"):
+        timeline.add_column(
+            column, justify="right" if column in ("students", "volunteers", "hours") else "left"
+        )
+    for row in report["timeline"]["events"]:
+        timeline.add_row(
+            row["start_date"][:10],
+            row["title"],
+            row["type"] or "",
+            (row["school"] or {}).get("name", ""),
+            str(row["students"]),
+            str(row["volunteers"]),
+            f"{row['volunteer_hours']:.2f}",
+        )
+    console.print(timeline)
+    months = ", ".join(f"{m['month']}: {m['events']}" for m in report["timeline"]["events_by_month"])
+    console.print(f"events by month: {months}")
+    console.print(_table("Manual inputs", list(report["manual_inputs"].items())))
+
+
+def _print_cards(page: dict) -> None:  # type: ignore[type-arg]
+    table = Table(title=f"Year-end {page['school_year_label']} ({page['host_filter']})", title_justify="left")
+    for column in ("district", "events", "students", "volunteer hours", "unique volunteers"):
+        table.add_column(column, justify="left" if column == "district" else "right")
+    for card in page["items"]:
+        table.add_row(
+            f"{card['district']['name']} ({card['district']['id']})",
+            str(card["events_total"]),
+            str(card["students_total"]),
+            f"{card['volunteer_hours_total']:.2f}",
+            str(card["unique_volunteers"]),
+        )
+    console.print(table)
+    console.print(f"page {page['page']}, {len(page['items'])} of {page['total']} districts")
+
+
+@report_app.command("year-end")
+def report_year_end(
+    school_year: Annotated[
+        str | None, typer.Option(help="YYZZ, e.g. 2425 (default: the current year)")
+    ] = None,
+    district_id: Annotated[
+        int | None, typer.Option("--district-id", help="one district's full report; without it, the cards")
+    ] = None,
+    host_filter: Annotated[str, typer.Option(help="all or prepkc")] = "all",
+    format: Annotated[str, typer.Option(help="table (default), json, csv or xlsx")] = "table",
+    part: Annotated[str, typer.Option(help="CSV only: timeline or by_school")] = "timeline",
+    output: Annotated[Path | None, typer.Option(help="file to write (csv/xlsx; json too)")] = None,
+    page: Annotated[int, typer.Option(help="card list page")] = 1,
+    url: UrlOption = "http://127.0.0.1:8000",
+    api_key: ApiKeyOption = None,
+    token: TokenOption = None,
+) -> None:
+    """District year-end report (06 §6): the district's report, or the card list of every district."""
+    import json
+
+    from polaris_client import PolarisError
+
+    if format not in ("table", "json", "csv", "xlsx"):
+        raise typer.BadParameter("format must be table, json, csv or xlsx")
+    if format in ("csv", "xlsx") and (district_id is None or output is None):
+        raise typer.BadParameter("--format csv/xlsx needs --district-id and --output")
+    with _client(url, api_key, token) as client:
+        try:
+            if format in ("csv", "xlsx"):
+                assert district_id is not None and output is not None
+                download = client.district_year_end_export(
+                    district_id,
+                    school_year,
+                    format=format,
+                    part=part if format == "csv" else None,
+                    host_filter=host_filter,
+                )
+                output.write_bytes(download.content)
+                console.print(f"wrote {output} ({len(download.content)} bytes)")
+                return
+            result: dict = (  # type: ignore[type-arg]
+                dict(client.district_year_end(district_id, school_year, host_filter=host_filter))
+                if district_id is not None
+                else dict(client.year_end_cards(school_year, host_filter=host_filter, page=page))
+            )
+        except PolarisError as error:
+            raise _fail(error) from None
+    if format == "json":
+        text = json.dumps(result, indent=2)
+        if output is not None:
+            output.write_text(text + "\n")
+            console.print(f"wrote {output}")
+        else:
+            console.print_json(text)
+    elif district_id is not None:
+        _print_year_end(result)
+    else:
+        _print_cards(result)
+
+
+@app.command("metrics")
+def metrics(
+    date_from: Annotated[str, typer.Option("--from", help="first Chicago date, YYYY-MM-DD")],
+    date_to: Annotated[str, typer.Option("--to", help="last Chicago date, YYYY-MM-DD (inclusive)")],
+    group_by: Annotated[str | None, typer.Option(help="district or school")] = None,
+    ids: Annotated[str | None, typer.Option(help="comma-separated metric ids, e.g. M10,M20")] = None,
+    district_id: Annotated[int | None, typer.Option("--district-id")] = None,
+    host_filter: Annotated[str | None, typer.Option(help="all or prepkc")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the JSON answer")] = False,
+    url: UrlOption = "http://127.0.0.1:8000",
+    api_key: ApiKeyOption = None,
+    token: TokenOption = None,
+) -> None:
+    """Metrics of 06 §3 for a window, as a table (one column per group with --group-by)."""
+    import json
+
+    from polaris_client import PolarisError
+
+    with _client(url, api_key, token) as client:
+        try:
+            result = client.metrics(
+                date_from,
+                date_to,
+                ids=ids.split(",") if ids else None,
+                group_by=group_by,
+                district_id=district_id,
+                host_filter=host_filter,
+            )
+        except PolarisError as error:
+            raise _fail(error) from None
+    if as_json:
+        console.print_json(json.dumps(result))
+        return
+    console.print(_metrics_table(dict(result), date_from, date_to))
+
+
+def _metrics_cell(value: object) -> str:
+    if isinstance(value, dict):
+        return ", ".join(f"{key} {item}" for key, item in value.items()) or "—"
+    return "—" if value is None else str(value)
+
+
+def _metrics_table(result: dict, date_from: str, date_to: str) -> Table:  # type: ignore[type-arg]
+    groups = result.get("groups")
+    columns: list[tuple[str, dict]] = (  # type: ignore[type-arg]
+        [(str(g["group"]["name"]), g["metrics"]) for g in groups]
+        if groups is not None
+        else [("value", result.get("metrics") or {})]
+    )
+    table = Table(title=f"Metrics {date_from} .. {date_to}", title_justify="left")
+    table.add_column("metric")
+    for name, _ in columns:
+        table.add_column(name, justify="right")
+    metric_ids = list(dict.fromkeys(key for _, values in columns for key in values))
+    for metric_id in metric_ids:
+        table.add_row(metric_id, *(_metrics_cell(values.get(metric_id)) for _, values in columns))
+    return table
 
 
 def openapi_document() -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Generic, Literal, TypedDict, TypeVar
 
 T = TypeVar("T")
@@ -69,3 +70,77 @@ class SignupResult(TypedDict, total=False):
     event_id: int
     email_status: str
     message: str
+
+
+class ReportMeta(TypedDict):
+    """06 §7: definition version, when computed, every filter echoed, parameters, data freshness."""
+
+    metrics_version: str
+    computed_at: str
+    cached: bool
+    filters: dict[str, Any]
+    parameters: dict[str, Any]
+    data_freshness: dict[str, Any]
+
+
+class MetricsResult(TypedDict, total=False):
+    """``GET /api/v1/metrics``: ``metrics`` ungrouped, ``groups`` with ``group_by``."""
+
+    meta: ReportMeta
+    metrics: dict[str, Any]
+    groups: list[dict[str, Any]]
+
+
+class DistrictRef(TypedDict):
+    id: int
+    name: str
+
+
+class YearEndCard(TypedDict):
+    district: DistrictRef
+    events_total: int
+    students_total: int
+    volunteer_hours_total: float
+    unique_volunteers: int
+
+
+class YearEndCardPage(TypedDict):
+    meta: ReportMeta
+    school_year: str
+    school_year_label: str
+    host_filter: str
+    items: list[YearEndCard]
+    page: int
+    page_size: int
+    total: int
+
+
+class YearEndReport(TypedDict):
+    """06 §6.9; ``enhanced``, ``program_breakdown`` and ``timeline`` as in openapi/openapi.json."""
+
+    meta: ReportMeta
+    district: DistrictRef
+    school_year: str
+    school_year_label: str
+    host_filter: str
+    enhanced: dict[str, Any]
+    program_breakdown: dict[str, Any]
+    timeline: dict[str, Any]
+    manual_inputs: dict[str, float | int | None]
+
+
+class ManualInputsResult(TypedDict):
+    district: DistrictRef
+    school_year: str
+    host_filter: str
+    manual_inputs: dict[str, float | int | None]
+
+
+@dataclass(frozen=True)
+class Download:
+    """An exported file: its bytes, media type, suggested file name and the ``X-Report-Meta`` header."""
+
+    content: bytes
+    media_type: str
+    filename: str | None
+    report_meta: str | None

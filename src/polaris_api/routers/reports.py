@@ -10,13 +10,13 @@ have no write scope for it. No body or export carries a DV-1 field: every figure
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
 from starlette.responses import Response
 
 from polaris_api.auth import DistrictReader, Principal, Rule, requires
+from polaris_api.clock import local_today
 from polaris_api.deps import SessionDep, SettingsDep
 from polaris_api.errors import problem_responses
 from polaris_api.pagination import Pagination
@@ -51,7 +51,7 @@ ExportPart = Literal["timeline", "by_school"]
 
 
 def _school_year(code: str | None, settings: Any) -> SchoolYear:
-    today = dt.datetime.now(settings.tz).date()
+    today = local_today(settings.tz)
     return current_school_year(today) if code is None else parse_school_year(code, today)
 
 
