@@ -7,7 +7,14 @@ from typing import Annotated
 
 from email_validator import EmailNotValidError, validate_email
 from fastapi import Path, Query
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    StringConstraints,
+    field_validator,
+)
 from pydantic_core import PydanticCustomError
 
 _WHITESPACE = re.compile(r"\s+")
@@ -46,7 +53,34 @@ def bounded_text(max_length: int) -> type[str]:
     return Annotated[str, BeforeValidator(clean_text), StringConstraints(max_length=max_length)]  # type: ignore[return-value]
 
 
-class StrictBody(BaseModel):
+def _holds_nul(value: object) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(key) or _holds_nul(item) for key, item in value.items())
+    if isinstance(value, list | tuple | set | frozenset):
+        return any(_holds_nul(item) for item in value)
+    return False
+
+
+def refuse_nul(value: object) -> object:
+    """No NUL character in any inbound string, nested ones included: PostgreSQL cannot store one
+    and SQLite would, so the refusal happens here, the same 422 on every database."""
+    if _holds_nul(value):
+        raise PydanticCustomError("nul_character", "text must not contain a NUL character")
+    return value
+
+
+class InboundModel(BaseModel):
+    """The base of every request body: each field refuses NUL characters (:func:`refuse_nul`)."""
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_nul(cls, value: object) -> object:
+        return refuse_nul(value)
+
+
+class StrictBody(InboundModel):
     """Request bodies refuse unknown fields (SIGN-3 and in general)."""
 
     model_config = ConfigDict(extra="forbid")

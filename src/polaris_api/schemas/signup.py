@@ -24,7 +24,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from polaris_api.schemas.common import clean_text, normalize_email
+from polaris_api.schemas.common import StrictBody, clean_text, normalize_email
 from polaris_api.vocabularies import Choice
 
 MAX_SKILLS = 30
@@ -128,7 +128,7 @@ SignupEmail = Annotated[
 ]
 
 
-class WebsiteSignup(BaseModel):
+class WebsiteSignup(StrictBody):
     """The website's signup form (03 SIGN-1, SIGN-2). Unknown fields are refused (SIGN-3)."""
 
     model_config = ConfigDict(

@@ -7,10 +7,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from polaris_api.schemas.common import MAX_DB_ID
+from polaris_api.schemas.common import MAX_DB_ID, InboundModel
 
 
-class MagicLinkRequest(BaseModel):
+class MagicLinkRequest(InboundModel):
     """ML-1: any string up to 320 characters; an address that is on no roster gets the same answer."""
 
     email: str = Field(min_length=1, max_length=320)
@@ -20,7 +20,7 @@ class AcceptedOut(BaseModel):
     status: Literal["accepted"] = "accepted"
 
 
-class MagicLinkExchange(BaseModel):
+class MagicLinkExchange(InboundModel):
     token: str = Field(min_length=1, max_length=200)
 
 
@@ -51,7 +51,7 @@ class TeacherView(BaseModel):
     upcoming: list[TeacherSessionItem]
 
 
-class DataIssueCreate(BaseModel):
+class DataIssueCreate(InboundModel):
     """ML-10. ``category`` is checked by the service (422 ``invalid_choice``); a body naming a
     teacher (``teacher_id``, ``teacher_progress_id``, ``email``) is refused with 403."""
 
@@ -95,14 +95,14 @@ class DataIssuePage(BaseModel):
     total: int
 
 
-class DataIssueUpdate(BaseModel):
+class DataIssueUpdate(InboundModel):
     """Staff review: close (``resolved``/``dismissed``) or reopen an issue, with an optional note."""
 
     status: DataIssueStatus
     resolution_note: str | None = Field(None, max_length=2000)
 
 
-class TeacherAccessSettings(BaseModel):
+class TeacherAccessSettings(InboundModel):
     """07 PRIV-7: ``false`` turns every teacher-facing teacher-access endpoint into a 503."""
 
     enabled: bool
