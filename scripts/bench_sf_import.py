@@ -48,7 +48,7 @@ from polaris_api.migrations import upgrade
 from polaris_api.models.sync import SyncRun
 from polaris_api.services.sync_runs import create_run, execute_run
 from polaris_api.settings import Settings
-from polaris_api.sync.salesforce.fake import FakeSalesforce
+from polaris_api.testing.fake_salesforce import FakeSalesforce
 
 REFERENCE = {
     "districts": 20,

@@ -21,7 +21,7 @@ import requests
 from simple_salesforce import Salesforce
 
 from polaris_api.settings import Settings
-from polaris_api.sync.salesforce.fake import FakeSalesforce
+from polaris_api.testing.fake_salesforce import FakeSalesforce
 
 __all__ = ["SleepRecorder", "fake_sf", "sf", "sf_app_settings", "sf_client", "sf_settings", "sleeps"]
 

@@ -57,3 +57,21 @@ def test_function_local_and_relative_imports_are_seen() -> None:
     names = imported_modules(source, "polaris_api.sync.salesforce")
     assert "polaris_api.services.audit" in names
     assert "polaris_api.routers.sync" in names
+
+
+def test_the_salesforce_double_stays_out_of_the_application() -> None:
+    """Issue 10 item 3: ``polaris_api/testing/`` (the Salesforce double) is imported only by the
+    CLI (``polaris dev fake-salesforce``), the demo seeding and itself."""
+    allowed = ("testing", "cli.py", "demo")
+    found = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        relative = path.relative_to(PACKAGE)
+        if relative.parts[0] in allowed:
+            continue
+        package = ".".join(path.relative_to(PACKAGE.parent).parent.parts)
+        found += [
+            f"{relative} imports {name}"
+            for name in imported_modules(path.read_text(), package)
+            if name.startswith("polaris_api.testing")
+        ]
+    assert found == []

@@ -275,7 +275,7 @@ def dev_fake_salesforce(
     ),
 ) -> None:
     """Serve the Salesforce test double over HTTPS (02 SF-70)."""
-    from polaris_api.sync.salesforce.fake.runner import serve_forever
+    from polaris_api.testing.fake_salesforce.runner import serve_forever
 
     serve_forever(fixtures, port, page_size, token, ca_out)
 

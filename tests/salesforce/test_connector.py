@@ -18,7 +18,7 @@ from polaris_api.sync.salesforce.client import (
     soql_datetime,
     soql_quote,
 )
-from polaris_api.sync.salesforce.fake import FakeSalesforce
+from polaris_api.testing.fake_salesforce import FakeSalesforce
 
 MakeSettings = Callable[..., Settings]
 SleepRecorder = Any  # conftest.SleepRecorder: ``.calls`` lists the recorded waits

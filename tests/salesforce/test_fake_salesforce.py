@@ -19,8 +19,8 @@ from simple_salesforce.exceptions import (
     SalesforceRefusedRequest,
 )
 
-from polaris_api.sync.salesforce.fake import FakeSalesforce
-from polaris_api.sync.salesforce.fake.runner import FakeSalesforceAdmin
+from polaris_api.testing.fake_salesforce import FakeSalesforce
+from polaris_api.testing.fake_salesforce.runner import FakeSalesforceAdmin
 
 Client = Callable[..., Salesforce]
 

@@ -24,7 +24,7 @@ from polaris_api.models.events import Event, EventDistrict
 from polaris_api.models.reference import District
 from polaris_api.services import sync_runs
 from polaris_api.settings import Settings
-from polaris_api.sync.salesforce.fake.runner import FakeSalesforce
+from polaris_api.testing.fake_salesforce.runner import FakeSalesforce
 
 log = logging.getLogger(__name__)
 

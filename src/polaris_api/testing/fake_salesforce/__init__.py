@@ -4,7 +4,7 @@ See :mod:`.runner` for :class:`FakeSalesforce` (in-process) and :func:`serve_for
 :mod:`.server` for the HTTP surface and control API, :mod:`.soql` for the SOQL subset.
 """
 
-from polaris_api.sync.salesforce.fake.runner import FakeSalesforce, FakeSalesforceAdmin, serve_forever
-from polaris_api.sync.salesforce.fake.soql import SoqlError
+from polaris_api.testing.fake_salesforce.runner import FakeSalesforce, FakeSalesforceAdmin, serve_forever
+from polaris_api.testing.fake_salesforce.soql import SoqlError
 
 __all__ = ["FakeSalesforce", "FakeSalesforceAdmin", "SoqlError", "serve_forever"]

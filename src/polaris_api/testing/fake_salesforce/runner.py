@@ -26,8 +26,8 @@ from typing import Any
 import httpx
 import uvicorn
 
-from polaris_api.sync.salesforce.fake.server import FakeState, create_app, load_fixtures
-from polaris_api.sync.salesforce.fake.tls import TlsFiles, make_tls
+from polaris_api.testing.fake_salesforce.server import FakeState, create_app, load_fixtures
+from polaris_api.testing.fake_salesforce.tls import TlsFiles, make_tls
 
 __all__ = ["FakeSalesforce", "FakeSalesforceAdmin", "serve_forever", "DEFAULT_API_VERSION"]
 

@@ -46,7 +46,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from polaris_api.sync.salesforce.fake import soql
+from polaris_api.testing.fake_salesforce import soql
 
 __all__ = ["FakeState", "Fault", "create_app", "load_fixtures", "format_modstamp"]
 
