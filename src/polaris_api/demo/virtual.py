@@ -133,6 +133,7 @@ async def import_demo_virtual(
                 session, parse_table(roster_csv(today), "roster.csv"), district_id=district.id, actor=actor,
                 settings=settings, source_name="demo-roster.csv",
             )  # fmt: skip
+            await session.commit()  # services flush; the caller owns the transaction
         async with make_sessionmaker(engine)() as session:
             pathful = await import_pathful_table(
                 session,
