@@ -58,7 +58,10 @@ event listing and volunteer signup, Pathful and roster imports, teacher progress
 
 Staff authenticate with `POST /api/v1/auth/token` (OAuth2 password form) and send
 `Authorization: Bearer <token>`; machine clients send `X-API-Key`. Errors are RFC 9457
-problem details (`application/problem+json`). Lists are paginated (`page`, `page_size` ≤ 200).
+problem details (`application/problem+json`) whose `code` each endpoint lists under its error
+responses (`x-problem-codes`); any endpoint may also answer 500 `internal_error`, 422
+`invalid_value` (a value the database cannot store) and 400 `bad_request` (a body that is not
+parseable). Lists are paginated (`page`, `page_size` ≤ 200).
 """
 
 
@@ -112,6 +115,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     settings.bootstrap_admin_email,
                     settings.bootstrap_admin_password.get_secret_value(),
                 )
+                await session.commit()  # no request around it: startup is its own unit of work
         worker = BackgroundWorker(app.state.sessionmaker, settings)  # MAIL-4
         if settings.outbox_worker_enabled:
             worker.start()
@@ -136,7 +140,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings.signup_rate_limit_per_day,
     )
 
-    install_error_handlers(app)
+    install_error_handlers(app, check_documented=not settings.is_production)
     for router in (
         health.router,
         auth.router,

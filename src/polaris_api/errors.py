@@ -206,8 +206,9 @@ GENERIC_PROBLEMS: dict[int, type[NamedProblem]] = {
 }
 """The class a bare status in :func:`problem_responses` stands for (``401`` = ``Unauthorized``)."""
 
-ANYWHERE = frozenset({(500, InternalError.code), (422, InvalidValue.code)})
-"""Problems any route may answer without listing them: an unexpected error, a database refusal."""
+ANYWHERE = frozenset({(500, InternalError.code), (422, InvalidValue.code), (400, BadRequest.code)})
+"""Problems any route may answer, documented once in the API description instead of on every
+route: an unexpected error, a value the database refuses, a body that is not parseable JSON."""
 
 
 def not_found(what: str = "resource") -> Problem:
@@ -266,7 +267,7 @@ def check_date_range(
 
 
 class OwnedBySalesforce(NamedProblem):
-    """02 R1 / 00 ownership: the field is Salesforce's; change it there."""
+    """OWN-2: the field is Salesforce's; change it there."""
 
     status, code = 409, "owned_by_salesforce"
 
@@ -277,11 +278,43 @@ class OwnedByPathful(NamedProblem):
     status, code = 409, "owned_by_pathful"
 
 
+class OwnedByPublishing(NamedProblem):
+    status, code = 409, "owned_by_publishing"
+
+
+class OwnedByPolaris(NamedProblem):
+    status, code = 409, "owned_by_polaris"
+
+
+class OwnedByRoster(NamedProblem):
+    status, code = 409, "owned_by_roster"
+
+
+class OwnedByDerived(NamedProblem):
+    status, code = 409, "owned_by_derived"
+
+
+class OwnedByWebsite(NamedProblem):
+    status, code = 409, "owned_by_website"
+
+
+OWNERSHIP_PROBLEMS: tuple[type[NamedProblem], ...] = (
+    OwnedBySalesforce,
+    OwnedByPathful,
+    OwnedByPublishing,
+    OwnedByPolaris,
+    OwnedByRoster,
+    OwnedByDerived,
+    OwnedByWebsite,
+)
+"""OWN-2: a write naming a field another owner holds answers ``owned_by_<owner>`` (the owner of
+``polaris_api.ownership.OWNERSHIP``); endpoints that check ownership list all of them."""
+_OWNED_BY = {problem.code.removeprefix("owned_by_"): problem for problem in OWNERSHIP_PROBLEMS}
+
+
 def ownership_problem(exc: OwnershipConflict) -> Problem:
     owner = str(exc.owner)
-    return Problem(
-        409,
-        f"owned_by_{owner}",
+    return _OWNED_BY[owner](
         f"The field '{exc.field}' of {exc.entity} is owned by {owner}; change it there.",
         owner=owner,
         field=exc.field,
@@ -302,7 +335,7 @@ def undocumented(request: Request, problem: Problem) -> bool:
 
     Requests matching no route (404, 405) and the :data:`ANYWHERE` problems are not checked."""
     route = request.scope.get("route")
-    if not isinstance(route, APIRoute) or request.method not in route.methods:
+    if not isinstance(route, APIRoute) or request.method not in (route.methods or ()):
         return False
     if (problem.status, problem.code) in ANYWHERE:
         return False

@@ -20,6 +20,8 @@ from typing import Any
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from polaris_api.schemas.common import normalize_email
+
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 client_ip_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("client_ip", default=None)
 
@@ -30,7 +32,7 @@ _RESERVED = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message
 
 def person_hash(normalized_email: str) -> str:
     """A short, stable, non-reversible handle for a person in logs (PRIV-1)."""
-    return hashlib.sha256(normalized_email.strip().lower().encode()).hexdigest()[:12]
+    return hashlib.sha256(normalize_email(normalized_email).encode()).hexdigest()[:12]
 
 
 class RequestIdFilter(logging.Filter):

@@ -13,7 +13,7 @@ from limits import RateLimitItem, parse
 from limits.aio.strategies import MovingWindowRateLimiter
 from limits.storage import storage_from_string
 
-from polaris_api.errors import Problem
+from polaris_api.errors import RateLimited
 
 
 def _async_uri(uri: str) -> str:
@@ -37,12 +37,7 @@ class RateLimiter:
         for limit in limits:
             if not await self.hit(limit, *identifiers):
                 retry = await self.retry_after(limit, *identifiers)
-                raise Problem(
-                    429,
-                    "rate_limited",
-                    "Too many requests; try again later.",
-                    headers={"Retry-After": str(retry)},
-                )
+                raise RateLimited("Too many requests; try again later.", headers={"Retry-After": str(retry)})
 
     async def reset(self) -> None:
         await self._storage.reset()

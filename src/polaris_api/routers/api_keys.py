@@ -31,7 +31,7 @@ async def list_api_keys(
     "",
     response_model=ApiKeyCreated,
     status_code=status.HTTP_201_CREATED,
-    responses=problem_responses(401, 403, 422),
+    responses=problem_responses(401, 403, 422, identity.TimezoneRequired, identity.ExpiryInPast),
 )
 async def create_api_key(body: ApiKeyCreate, principal: AdminUser, session: SessionDep) -> ApiKeyCreated:
     """The key is in this response only; it is stored as a SHA-256 digest (AC-5)."""

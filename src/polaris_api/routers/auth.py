@@ -9,7 +9,7 @@ from fastapi.security import OAuth2PasswordRequestForm
 
 from polaris_api.auth import AccountOwner, AnyPrincipal
 from polaris_api.deps import SessionDep, SettingsDep
-from polaris_api.errors import Problem, problem_responses
+from polaris_api.errors import ValidationFailed, problem_responses
 from polaris_api.models.identity import User
 from polaris_api.observability import person_hash
 from polaris_api.schemas.identity import PasswordChange, PrincipalOut, TokenResponse, UserOut
@@ -19,7 +19,9 @@ from polaris_api.services import identity
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 
 
-@router.post("/token", response_model=TokenResponse, responses=problem_responses(401, 422, 429))
+@router.post(
+    "/token", response_model=TokenResponse, responses=problem_responses(identity.InvalidCredentials, 422, 429)
+)
 async def login(
     request: Request,
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
@@ -28,18 +30,15 @@ async def login(
 ) -> TokenResponse:
     """OAuth2 password flow: `username` is the email. 5 attempts per minute per IP and username (AC-3)."""
     if len(form.username) > 320 or len(form.password) > 256:
-        raise Problem(422, "validation_error", "username or password too long")
+        raise ValidationFailed("username or password too long")
     limiter = request.app.state.rate_limiter
     client_ip = request.client.host if request.client else "unknown"
     await limiter.enforce([request.app.state.limits.login], "login", client_ip, person_hash(form.username))
     user = await identity.authenticate(session, form.username, form.password)
     if user is None:
-        raise Problem(
-            401,
-            "invalid_credentials",
-            "Email or password is incorrect.",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
+        # AUD-1: the failed attempt's audit entry must outlive the 401 (an error rolls back)
+        await session.commit()
+        raise identity.InvalidCredentials()
     assert settings.jwt_secret is not None
     token, expires_in = issue_token(
         secret=settings.jwt_secret.get_secret_value(),
@@ -67,7 +66,9 @@ async def me(principal: AnyPrincipal, session: SessionDep) -> PrincipalOut:
 
 
 @router.post(
-    "/password", status_code=status.HTTP_204_NO_CONTENT, responses=problem_responses(400, 401, 403, 422)
+    "/password",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=problem_responses(identity.WrongPassword, 401, 403, 422),
 )
 async def change_password(body: PasswordChange, principal: AccountOwner, session: SessionDep) -> None:
     """Change your own password; every token issued before stops working (AC-4)."""

@@ -18,7 +18,7 @@ from starlette.responses import Response
 
 from polaris_api.auth import Importer, UnmatchedResolver
 from polaris_api.deps import SessionDep, SettingsDep
-from polaris_api.errors import Problem, problem_responses
+from polaris_api.errors import problem_responses
 from polaris_api.pagination import Page, Pagination, paginate
 from polaris_api.schemas.common import IdPath
 from polaris_api.schemas.pathful import (
@@ -34,6 +34,21 @@ from polaris_api.schemas.pathful import (
     UnmatchedRecordOut,
 )
 from polaris_api.sync.pathful import importer as pathful_import
+from polaris_api.sync.problems import (
+    FILE_SOURCE_PROBLEMS,
+    PATHFUL_FILE_PROBLEMS,
+    AlreadyResolved,
+    EventMissing,
+    FileTooLarge,
+    ImportFailed,
+    ImportInProgress,
+    InvalidStart,
+    NoRows,
+    TeacherRequired,
+    VolunteerRequired,
+    WrongRecordType,
+    require_one_source,
+)
 from polaris_api.sync.sheets.google_sheet import SheetReader, sheet_reader_from_settings
 
 MULTIPART_SLACK = 64 * 1024  # form fields and part headers around the file
@@ -52,7 +67,7 @@ class UploadLimitedRoute(APIRoute):
             length = request.headers.get("content-length", "")
             limit = request.app.state.settings.upload_max_bytes
             if length.isdigit() and int(length) > limit + MULTIPART_SLACK:
-                raise Problem(413, "file_too_large", f"The upload is larger than {limit} bytes.")
+                raise FileTooLarge(f"The upload is larger than {limit} bytes.")
             return await handler(request)
 
         return limited
@@ -72,7 +87,9 @@ SheetReaderDep = Annotated[SheetReader | None, Depends(get_sheet_reader)]
 @router.post(
     "/pathful",
     response_model=PathfulImportReport,
-    responses=problem_responses(401, 403, 409, 413, 415, 422),
+    responses=problem_responses(
+        401, 403, 422, *FILE_SOURCE_PROBLEMS, *PATHFUL_FILE_PROBLEMS, ImportInProgress, ImportFailed
+    ),
 )
 async def import_pathful(
     principal: Importer,
@@ -97,12 +114,7 @@ async def import_pathful(
     (``details.missing``), ``ambiguous_columns``, ``empty_file``, ``unreadable_file``,
     ``cell_too_long``, ``sheet_unavailable``, ``sheets_not_configured``; 409 ``import_in_progress``.
     """
-    if (file is None) == (sheet_id is None):
-        raise Problem(
-            422,
-            "source_required" if file is None else "ambiguous_source",
-            "Send either a file or a sheet_id.",
-        )
+    require_one_source(file, sheet_id)
     if file is not None:
         report = await pathful_import.import_pathful_upload(
             session,
@@ -164,7 +176,19 @@ async def bulk_ignore_unmatched(
 @router.post(
     "/unmatched/{record_id}/resolve",
     response_model=ResolveResult,
-    responses=problem_responses(401, 403, 404, 409, 422),
+    responses=problem_responses(
+        401,
+        403,
+        404,
+        422,
+        WrongRecordType,
+        TeacherRequired,
+        VolunteerRequired,
+        AlreadyResolved,
+        EventMissing,
+        ImportInProgress,
+        ImportFailed,
+    ),
 )
 async def resolve_unmatched(
     record_id: IdPath,
@@ -189,7 +213,18 @@ async def resolve_unmatched(
 @router.post(
     "/unmatched/{record_id}/date",
     response_model=PathfulImportReport,
-    responses=problem_responses(401, 403, 404, 409, 422),
+    responses=problem_responses(
+        401,
+        403,
+        404,
+        422,
+        WrongRecordType,
+        NoRows,
+        InvalidStart,
+        AlreadyResolved,
+        ImportInProgress,
+        ImportFailed,
+    ),
 )
 async def date_undated_session(
     record_id: IdPath,
@@ -208,7 +243,7 @@ async def date_undated_session(
 @router.post(
     "/unmatched/{record_id}/ignore",
     response_model=UnmatchedRecordOut,
-    responses=problem_responses(401, 403, 404, 409, 422),
+    responses=problem_responses(401, 403, 404, 422, AlreadyResolved),
 )
 async def ignore_unmatched(
     record_id: IdPath, body: IgnoreBody, principal: UnmatchedResolver, session: SessionDep

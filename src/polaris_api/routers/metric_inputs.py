@@ -16,7 +16,7 @@ from fastapi import APIRouter, Depends
 
 from polaris_api.auth import DistrictReader, MetricInputAdmin, MetricInputEditor, MetricsReader
 from polaris_api.deps import SessionDep, SettingsDep
-from polaris_api.errors import problem_responses
+from polaris_api.errors import OWNERSHIP_PROBLEMS, problem_responses
 from polaris_api.locality import ZipPrefixes
 from polaris_api.models.people import Student, Teacher
 from polaris_api.routers.publishing import json_object_body
@@ -50,7 +50,7 @@ def _body(model: type[Any]) -> dict[str, Any]:
     }
 
 
-WRITE_ERRORS = problem_responses(401, 403, 404, 409, 413, 422)
+WRITE_ERRORS = problem_responses(401, 403, 404, 413, 422, *OWNERSHIP_PROBLEMS)
 
 
 @router.get(
@@ -115,7 +115,9 @@ async def get_attendance_detail(event_id: IdPath, principal: MetricsReader, sess
     "/events/{event_id}/attendance-detail",
     tags=["events"],
     response_model=AttendanceDetailOut,
-    responses=problem_responses(401, 403, 404, 409, 413, 422, metric_inputs.AttendanceDetailInPersonOnly),
+    responses=problem_responses(
+        401, 403, 404, 413, 422, *OWNERSHIP_PROBLEMS, metric_inputs.AttendanceDetailInPersonOnly
+    ),
     openapi_extra=_body(AttendanceDetailIn),
 )
 async def put_attendance_detail(

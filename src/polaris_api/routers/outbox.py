@@ -77,7 +77,7 @@ async def list_outbox(
 @router.post(
     "/outbox/{message_id}/requeue",
     response_model=OutboxMessageOut,
-    responses=problem_responses(401, 403, 404, 409, 422),
+    responses=problem_responses(401, 403, 404, 422, outbox.NotRequeueable),
 )
 async def requeue_message(
     message_id: IdPath, principal: OutboxOperator, session: SessionDep

@@ -10,7 +10,13 @@ from fastapi import APIRouter, Depends, Query, Request
 
 from polaris_api.auth import Publisher
 from polaris_api.deps import SessionDep
-from polaris_api.errors import PayloadTooLarge, check_date_range, problem_responses, validation_problem
+from polaris_api.errors import (
+    OWNERSHIP_PROBLEMS,
+    PayloadTooLarge,
+    check_date_range,
+    problem_responses,
+    validation_problem,
+)
 from polaris_api.pagination import Page, Pagination
 from polaris_api.schemas.common import IdPath, IdQuery, clean_text
 from polaris_api.schemas.publishing import PublishingEventOut, PublishingEventUpdate, SyncErrorOut
@@ -80,7 +86,7 @@ async def list_publishing_events(
 @router.patch(
     "/events/{event_id}",
     response_model=PublishingEventOut,
-    responses=problem_responses(401, 403, 404, 409, 413, 422),
+    responses=problem_responses(401, 403, 404, 413, 422, *OWNERSHIP_PROBLEMS),
     openapi_extra=_UPDATE_BODY,
 )
 async def update_publishing_event(

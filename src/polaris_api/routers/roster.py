@@ -15,11 +15,19 @@ from fastapi import APIRouter, Depends, File, Form, UploadFile
 
 from polaris_api.auth import Importer
 from polaris_api.deps import SessionDep, SettingsDep
-from polaris_api.errors import Problem, problem_responses
+from polaris_api.errors import Problem, UnknownDistrict, problem_responses
 from polaris_api.routers.imports import UploadLimitedRoute, get_sheet_reader
 from polaris_api.schemas.common import MAX_DB_ID
 from polaris_api.schemas.roster import RosterReport
 from polaris_api.services import roster_import
+from polaris_api.sync.problems import (
+    FILE_SOURCE_PROBLEMS,
+    ImportFailed,
+    ImportInProgress,
+    MassDeactivationBlocked,
+    NoValidRows,
+    require_one_source,
+)
 from polaris_api.sync.sheets.google_sheet import SheetReader, read_sheet_table
 from polaris_api.sync.tabular import parse_table, read_upload_bytes
 
@@ -29,7 +37,17 @@ router = APIRouter(prefix="/api/v1/imports", tags=["imports"], route_class=Uploa
 @router.post(
     "/roster",
     response_model=RosterReport,
-    responses=problem_responses(401, 403, 409, 413, 415, 422, 500),
+    responses=problem_responses(
+        401,
+        403,
+        422,
+        *FILE_SOURCE_PROBLEMS,
+        NoValidRows,
+        UnknownDistrict,
+        ImportInProgress,
+        MassDeactivationBlocked,
+        ImportFailed,
+    ),
 )
 async def import_roster(
     principal: Importer,
@@ -56,12 +74,7 @@ async def import_roster(
     ``mass_deactivation_blocked`` (the would-be report in ``report``) and ``import_in_progress``.
     Nothing is written on any refusal; a dry run answers exactly as the real import would.
     """
-    if (file is None) == (sheet_id is None):
-        raise Problem(
-            422,
-            "source_required" if file is None else "ambiguous_source",
-            "Send either a file or a sheet_id.",
-        )
+    require_one_source(file, sheet_id)
     if file is not None:
         roster_import.check_file_name(file.filename)
         data = await read_upload_bytes(file, settings.upload_max_bytes)
@@ -72,15 +85,21 @@ async def import_roster(
         table = await read_sheet_table(reader, sheet_id, worksheet)
         source_type, source_bytes = "sheet", None
         source_name = f"{sheet_id}/{worksheet}" if worksheet else sheet_id
-    return await roster_import.import_roster(
-        session,
-        table,
-        district_id=district_id,
-        actor=principal,
-        settings=settings,
-        force=force,
-        dry_run=dry_run,
-        source_type=source_type,
-        source_name=source_name,
-        source_bytes=source_bytes,
-    )
+    try:
+        return await roster_import.import_roster(
+            session,
+            table,
+            district_id=district_id,
+            actor=principal,
+            settings=settings,
+            force=force,
+            dry_run=dry_run,
+            source_type=source_type,
+            source_name=source_name,
+            source_bytes=source_bytes,
+        )
+    except Problem as problem:
+        if problem.code == "import_failed":
+            # the failed run's import_run row must outlive the 500 (an error rolls back)
+            await session.commit()
+        raise

@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 
 from polaris_api.deps import SettingsDep
-from polaris_api.errors import Problem, problem_responses
+from polaris_api.errors import PayloadTooLarge, Problem, problem_responses
 from polaris_api.schemas.common import IdPath
 from polaris_api.schemas.signup import SignupCreated, SignupRepeated, WebsiteSignup
 from polaris_api.services import signup as signups
@@ -28,9 +28,7 @@ def client_ip(request: Request) -> str:
 
 
 def too_large() -> Problem:
-    return Problem(
-        413,
-        "payload_too_large",
+    return PayloadTooLarge(
         f"The request body is larger than {signups.MAX_BODY_BYTES // 1024} KB.",
         title="Content Too Large",
     )
@@ -68,7 +66,7 @@ router = APIRouter(prefix="/api/v1/public", tags=["public"], route_class=SignupR
     response_model=SignupCreated,
     responses={
         200: {"model": SignupRepeated, "description": "This email already signed up for the event"},
-        **problem_responses(404, 409, 413, 422, 429),
+        **problem_responses(404, signups.EventFull, 413, 422, 429),
     },
 )
 async def sign_up(event_id: IdPath, body: WebsiteSignup, request: Request, settings: SettingsDep) -> Response:

@@ -17,13 +17,14 @@ from fastapi.responses import Response
 
 from polaris_api.auth import SyncReader, SyncRunner
 from polaris_api.deps import SessionDep, SettingsDep
-from polaris_api.errors import Problem, problem_responses
+from polaris_api.errors import problem_responses
 from polaris_api.pagination import Page, Pagination, paginate
 from polaris_api.scheduler import next_fire_times
 from polaris_api.schemas.common import IdPath, IdQuery
 from polaris_api.schemas.sync import SyncHealth, SyncRunAccepted, SyncRunOut, SyncRunSummary, SyncStatus
 from polaris_api.services import sync_background, sync_runs
 from polaris_api.services import sync_health as sync_health_service
+from polaris_api.sync.problems import InvalidTrigger, KindNotAvailable, SyncAlreadyRunning, UnknownSyncKind
 
 router = APIRouter(prefix="/api/v1/sync", tags=["sync"])
 
@@ -43,7 +44,9 @@ def _json(model: SyncRunOut | SyncRunAccepted, status_code: int, **headers: str)
     responses={
         202: {"model": SyncRunAccepted, "description": "queued; it runs in the background"},
         200: {"model": SyncRunOut, "description": "with wait=true: the finished run (any status)"},
-        **problem_responses(401, 403, 404, 409, 422, 501),
+        **problem_responses(
+            401, 403, 422, UnknownSyncKind, SyncAlreadyRunning, KindNotAvailable, InvalidTrigger
+        ),
     },
 )
 async def trigger_sync(
@@ -66,9 +69,7 @@ async def trigger_sync(
     is queued or running (OPS-2); 404 ``unknown_sync_kind``; 501 ``kind_not_available`` for a
     kind of the OPS table this version does not implement yet."""
     if trigger == "schedule" and principal.kind != "api_key":
-        raise Problem(
-            422, "invalid_trigger", "Only an API key (the scheduler) may record a run as scheduled."
-        )
+        raise InvalidTrigger("Only an API key (the scheduler) may record a run as scheduled.")
     recorded = trigger or ("api" if principal.kind == "api_key" else "manual")
     run = await sync_runs.create_run(
         session, settings, kind=kind, mode=mode, trigger=recorded, principal=principal

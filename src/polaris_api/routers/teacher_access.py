@@ -23,7 +23,7 @@ from polaris_api.auth import (
     requires,
 )
 from polaris_api.deps import SessionDep, SettingsDep
-from polaris_api.errors import not_found, problem_responses
+from polaris_api.errors import UnknownEvent, not_found, problem_responses
 from polaris_api.models.teachers import TeacherProgress
 from polaris_api.pagination import Pagination
 from polaris_api.schemas.common import IdPath, IdQuery, normalize_email
@@ -88,7 +88,7 @@ def _client_ip(request: Request) -> str:
     response_model=AcceptedOut,
     status_code=status.HTTP_202_ACCEPTED,
     dependencies=Enabled,
-    responses=problem_responses(422, 429, 503),
+    responses=problem_responses(422, 429, magic_links.TeacherAccessDisabled),
 )
 async def request_link(
     body: MagicLinkRequest, request: Request, session: SessionDep, settings: SettingsDep
@@ -109,7 +109,7 @@ async def request_link(
     "/api/v1/teacher-access/exchange",
     response_model=TeacherTokenOut,
     dependencies=Enabled,
-    responses=problem_responses(401, 422, 429, 503),
+    responses=problem_responses(magic_links.InvalidLink, 422, 429, magic_links.TeacherAccessDisabled),
 )
 async def exchange_link(
     body: MagicLinkExchange, request: Request, session: SessionDep, settings: SettingsDep
@@ -119,7 +119,12 @@ async def exchange_link(
     await request.app.state.rate_limiter.enforce(
         [parse(settings.magic_link_limit_per_ip)], "magic-link-exchange-ip", _client_ip(request)
     )
-    token, expires_in = await magic_links.exchange(session, settings, body.token)
+    exchanged = await magic_links.exchange(session, settings, body.token)
+    if exchanged is None:
+        # AUD-1: the failed exchange's audit entry must outlive the 401 (an error rolls back)
+        await session.commit()
+        raise magic_links.invalid_link()
+    token, expires_in = exchanged
     return {"access_token": token, "token_type": "bearer", "expires_in": expires_in}
 
 
@@ -127,7 +132,7 @@ async def exchange_link(
     "/api/v1/teacher-access/me",
     response_model=TeacherView,
     dependencies=Enabled,
-    responses=problem_responses(401, 403, 503),
+    responses=problem_responses(401, 403, magic_links.TeacherAccessDisabled),
 )
 async def teacher_me(record: TeacherRecord, session: SessionDep, settings: SettingsDep) -> dict[str, Any]:
     """ML-9: the caller's own progress and sessions (teacher token only)."""
@@ -139,7 +144,15 @@ async def teacher_me(record: TeacherRecord, session: SessionDep, settings: Setti
     response_model=DataIssueCreated,
     status_code=status.HTTP_201_CREATED,
     dependencies=Enabled,
-    responses=problem_responses(401, 403, 422, 429, 503),
+    responses=problem_responses(
+        401,
+        403,
+        422,
+        429,
+        magic_links.TeacherAccessDisabled,
+        magic_links.InvalidChoice,
+        UnknownEvent,
+    ),
 )
 async def report_issue(
     body: DataIssueCreate,

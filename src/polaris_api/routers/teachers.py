@@ -18,7 +18,7 @@ from sqlalchemy.orm import joinedload
 
 from polaris_api.auth import DistrictReader, RosterManager
 from polaris_api.deps import SessionDep
-from polaris_api.errors import problem_responses
+from polaris_api.errors import NotesRequired, problem_responses
 from polaris_api.models.people import Teacher
 from polaris_api.pagination import Page, Pagination, paginate
 from polaris_api.schemas.common import IdPath, IdQuery
@@ -81,7 +81,7 @@ async def list_teachers(
 @router.post(
     "/api/v1/teacher-progress/{teacher_progress_id}/deactivate",
     response_model=RosterRecordOut,
-    responses=problem_responses(401, 403, 404, 422),
+    responses=problem_responses(401, 403, 404, 422, NotesRequired),
 )
 async def deactivate_record(
     teacher_progress_id: IdPath, body: DeactivateBody, principal: RosterManager, session: SessionDep

@@ -42,7 +42,9 @@ async def list_users(
     "",
     response_model=UserOut,
     status_code=status.HTTP_201_CREATED,
-    responses=problem_responses(401, 403, 409, 422),
+    responses=problem_responses(
+        401, 403, 422, identity.EmailTaken, identity.DistrictsNeedDistrictScope, identity.AdminMustBeGlobal
+    ),
 )
 async def create_user(body: UserCreate, principal: AdminUser, session: SessionDep) -> UserOut:
     return UserOut.model_validate(await identity.create_user(session, principal, body))
@@ -56,7 +58,21 @@ async def get_user(user_id: IdPath, principal: AdminUser, session: SessionDep) -
     return UserOut.model_validate(user)
 
 
-@router.patch("/{user_id}", response_model=UserOut, responses=problem_responses(401, 403, 404, 409, 422))
+@router.patch(
+    "/{user_id}",
+    response_model=UserOut,
+    responses=problem_responses(
+        401,
+        403,
+        404,
+        422,
+        identity.EmailTaken,
+        identity.CannotDemoteSelf,
+        identity.NullNotAllowed,
+        identity.DistrictsNeedDistrictScope,
+        identity.AdminMustBeGlobal,
+    ),
+)
 async def update_user(
     user_id: IdPath, body: UserUpdate, principal: AdminUser, session: SessionDep
 ) -> UserOut:

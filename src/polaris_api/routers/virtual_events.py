@@ -17,9 +17,8 @@ from polaris_api.auth import SET_CANCELLATION, Principal, VirtualEventEditor, re
 from polaris_api.db import utcnow
 from polaris_api.deps import SessionDep, SettingsDep
 from polaris_api.errors import (
+    OWNERSHIP_PROBLEMS,
     NotesRequired,
-    OwnedByPathful,
-    OwnedBySalesforce,
     UnknownDistrict,
     UnknownSchool,
     problem_responses,
@@ -74,8 +73,7 @@ async def create_virtual_event(
         404,
         413,
         422,
-        OwnedBySalesforce,
-        OwnedByPathful,
+        *OWNERSHIP_PROBLEMS,
         service.NotCancelled,
         NotesRequired,
         UnknownSchool,
@@ -114,7 +112,7 @@ async def add_presenter(
 @router.delete(
     "/{event_id}/presenters/{volunteer_id}",
     response_model=TagRemoved,
-    responses=problem_responses(401, 403, 404, 422, OwnedByPathful, OwnedBySalesforce),
+    responses=problem_responses(401, 403, 404, 422, *OWNERSHIP_PROBLEMS),
 )
 async def remove_presenter(
     event_id: IdPath, volunteer_id: IdPath, principal: VirtualEventEditor, session: SessionDep
@@ -140,7 +138,7 @@ async def add_teacher(
 @router.delete(
     "/{event_id}/teachers/{teacher_id}",
     response_model=TagRemoved,
-    responses=problem_responses(401, 403, 404, 422, OwnedByPathful, OwnedBySalesforce),
+    responses=problem_responses(401, 403, 404, 422, *OWNERSHIP_PROBLEMS),
 )
 async def remove_teacher(
     event_id: IdPath, teacher_id: IdPath, principal: VirtualEventEditor, session: SessionDep

@@ -122,7 +122,7 @@ async def search_volunteers(
     principal: VolunteerReader, session: SessionDep, pagination: Pagination, filters: Filters
 ) -> Page[VolunteerListItem]:
     """Volunteers not deleted in Salesforce, by last name, first name and id. Filters intersect."""
-    return await volunteers.search(session, filters, pagination)
+    return await volunteers.search(session, principal, filters, pagination)
 
 
 @router.get(
@@ -142,7 +142,7 @@ async def export_volunteers(
     row_count = await volunteers.start_export(session, principal, filters)
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S")
     return StreamingResponse(
-        volunteers.export_csv(request.app.state.sessionmaker, filters),
+        volunteers.export_csv(request.app.state.sessionmaker, filters, principal=principal),
         media_type="text/csv; charset=utf-8",
         headers={
             "Content-Disposition": f'attachment; filename="volunteers-{stamp}.csv"',

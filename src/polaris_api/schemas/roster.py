@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
-from polaris_api.schemas.common import StrictBody, clean_text
+from polaris_api.schemas.common import StrictBody, clean_text, normalize_email
 
 # ---------------------------------------------------------------------------------------------
 # Inbound roster row (RO-2)
@@ -61,7 +61,7 @@ class DistrictRosterRow(BaseModel):
     @field_validator("teacher_email", mode="before")
     @classmethod
     def _email(cls, value: object) -> str:
-        email = _required(value).strip().lower()  # 00 N-1
+        email = normalize_email(_required(value))  # 00 N-1
         if not ROSTER_EMAIL.match(email):
             raise PydanticCustomError("invalid_email", "must contain one '@' with a dot after it")
         return email

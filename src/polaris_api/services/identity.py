@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from polaris_api.auth import ADMIN, Principal
 from polaris_api.db import utcnow
-from polaris_api.errors import Problem, conflict, not_found
+from polaris_api.errors import NamedProblem, not_found
 from polaris_api.models.identity import ApiKey, User
 from polaris_api.schemas.common import normalize_email
 from polaris_api.schemas.identity import ApiKeyCreate, UserCreate, UserUpdate
@@ -21,6 +21,54 @@ from polaris_api.services import audit
 TOKEN_INVALIDATING_FIELDS = frozenset(
     {"password", "security_level", "scope_type", "allowed_district_ids", "is_active"}
 )
+
+
+class InvalidCredentials(NamedProblem):
+    """AC-3: the login failed (no hint whether the email or the password was wrong)."""
+
+    status, code = 401, "invalid_credentials"
+    default_detail = "Email or password is incorrect."
+    default_headers = {"WWW-Authenticate": "Bearer"}
+
+
+class WrongPassword(NamedProblem):
+    status, code = 400, "wrong_password"
+    default_detail = "The current password is not correct."
+
+
+class DistrictsNeedDistrictScope(NamedProblem):
+    status, code = 422, "districts_need_district_scope"
+    default_detail = "allowed_district_ids is only meaningful with scope_type 'district'."
+
+
+class AdminMustBeGlobal(NamedProblem):
+    status, code = 422, "admin_must_be_global"
+    default_detail = "An admin must have the global scope."
+
+
+class EmailTaken(NamedProblem):
+    status, code = 409, "email_taken"
+    default_detail = "A user with this email already exists."
+
+
+class NullNotAllowed(NamedProblem):
+    status, code = 422, "null_not_allowed"
+    default_detail = "Only first_name and last_name may be set to null."
+
+
+class CannotDemoteSelf(NamedProblem):
+    status, code = 409, "cannot_demote_self"
+    default_detail = "An admin cannot deactivate or demote their own account."
+
+
+class TimezoneRequired(NamedProblem):
+    status, code = 422, "timezone_required"
+    default_detail = "expires_at needs a UTC offset."
+
+
+class ExpiryInPast(NamedProblem):
+    status, code = 422, "expiry_in_past"
+    default_detail = "expires_at must be in the future."
 
 
 async def find_user_by_email(session: AsyncSession, email: str) -> User | None:
@@ -40,7 +88,6 @@ async def authenticate(session: AsyncSession, email: str, password: str) -> User
             entity_id=user.id if user else None,
             details={"email": normalize_email(email)},
         )
-        await session.commit()
         return None
     user.last_login_at = utcnow()
     principal = Principal(
@@ -49,31 +96,25 @@ async def authenticate(session: AsyncSession, email: str, password: str) -> User
     await audit.record(
         session, "auth.login.succeeded", actor=principal, entity_type="user", entity_id=user.id
     )
-    await session.commit()
     return user
 
 
 async def change_password(session: AsyncSession, principal: Principal, current: str, new: str) -> None:
     user = await session.get(User, principal.user_id)
     if user is None or not verify_password(current, user.password_hash):
-        raise Problem(400, "wrong_password", "The current password is not correct.")
+        raise WrongPassword()
     user.password_hash = hash_password(new)
     user.token_version += 1
     await audit.record(
         session, "user.password.changed", actor=principal, entity_type="user", entity_id=user.id
     )
-    await session.commit()
 
 
 def _validate_scope(scope_type: str, allowed_district_ids: list[int], security_level: int) -> None:
     if scope_type == "global" and allowed_district_ids:
-        raise Problem(
-            422,
-            "districts_need_district_scope",
-            "allowed_district_ids is only meaningful with scope_type 'district'.",
-        )
+        raise DistrictsNeedDistrictScope()
     if scope_type == "district" and security_level >= ADMIN:
-        raise Problem(422, "admin_must_be_global", "An admin must have the global scope.")
+        raise AdminMustBeGlobal()
 
 
 async def create_user(session: AsyncSession, actor: Principal | None, body: UserCreate) -> User:
@@ -93,7 +134,7 @@ async def create_user(session: AsyncSession, actor: Principal | None, body: User
         await session.flush()
     except IntegrityError:
         await session.rollback()
-        raise conflict("email_taken", "A user with this email already exists.") from None
+        raise EmailTaken() from None
     await audit.record(
         session,
         "user.created",
@@ -108,7 +149,6 @@ async def create_user(session: AsyncSession, actor: Principal | None, body: User
             "is_active": (None, user.is_active),
         },
     )
-    await session.commit()
     return user
 
 
@@ -121,7 +161,7 @@ async def update_user(session: AsyncSession, actor: Principal, user_id: int, bod
         submitted.get(key, "") is None
         for key in ("email", "password", "security_level", "scope_type", "is_active")
     ):
-        raise Problem(422, "null_not_allowed", "Only first_name and last_name may be set to null.")
+        raise NullNotAllowed()
     if "allowed_district_ids" in submitted:
         submitted["allowed_district_ids"] = sorted(set(submitted["allowed_district_ids"]))
     _validate_scope(
@@ -132,7 +172,7 @@ async def update_user(session: AsyncSession, actor: Principal, user_id: int, bod
     if user.id == actor.user_id and (
         submitted.get("is_active") is False or submitted.get("security_level", ADMIN) < ADMIN
     ):
-        raise Problem(409, "cannot_demote_self", "An admin cannot deactivate or demote their own account.")
+        raise CannotDemoteSelf()
     password = submitted.pop("password", None)
     before = {key: getattr(user, key) for key in submitted}
     changes = audit.diff(before, submitted)
@@ -147,21 +187,21 @@ async def update_user(session: AsyncSession, actor: Principal, user_id: int, bod
         await session.flush()
     except IntegrityError:
         await session.rollback()
-        raise conflict("email_taken", "A user with this email already exists.") from None
+        raise EmailTaken() from None
     if changes:
         await audit.record(
             session, "user.updated", actor=actor, entity_type="user", entity_id=user.id, changes=changes
         )
-    await session.commit()
+    await session.flush()
     return user
 
 
 async def create_api_key(session: AsyncSession, actor: Principal, body: ApiKeyCreate) -> tuple[ApiKey, str]:
     if body.expires_at is not None:
         if body.expires_at.tzinfo is None:
-            raise Problem(422, "timezone_required", "expires_at needs a UTC offset.")
+            raise TimezoneRequired()
         if body.expires_at <= utcnow():
-            raise Problem(422, "expiry_in_past", "expires_at must be in the future.")
+            raise ExpiryInPast()
     new_key = generate_api_key()
     api_key = ApiKey(
         name=body.name,
@@ -182,7 +222,6 @@ async def create_api_key(session: AsyncSession, actor: Principal, body: ApiKeyCr
         entity_id=api_key.id,
         changes={"scopes": (None, api_key.scopes), "prefix": (None, api_key.prefix)},
     )
-    await session.commit()
     return api_key, new_key.key
 
 
@@ -200,7 +239,7 @@ async def revoke_api_key(session: AsyncSession, actor: Principal, key_id: int) -
             entity_id=api_key.id,
             changes={"revoked_at": (None, api_key.revoked_at)},
         )
-        await session.commit()
+        await session.flush()
     return api_key
 
 

@@ -24,7 +24,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from polaris_api.auth import Principal
 from polaris_api.db import utcnow
-from polaris_api.errors import Problem, forbidden, not_found
+from polaris_api.errors import (
+    NamedProblem,
+    Problem,
+    RateLimited,
+    Unauthorized,
+    UnknownEvent,
+    forbidden,
+    not_found,
+)
 from polaris_api.models.app_setting import TEACHER_ACCESS_ENABLED, AppSetting
 from polaris_api.models.teachers import DataIssue, MagicLink, TeacherProgress
 from polaris_api.observability import person_hash
@@ -40,8 +48,26 @@ ISSUE_FORBIDDEN_KEYS = ("teacher_id", "teacher_progress_id", "email")
 ISSUES_PER_DAY = 10
 
 
+class InvalidLink(NamedProblem):
+    """ML-4: a link that is invalid, used or expired (one answer for all three)."""
+
+    status, code = 401, "invalid_link"
+    default_detail = "This sign-in link is invalid, used or expired; request a new one."
+
+
+class TeacherAccessDisabled(NamedProblem):
+    """PRIV-7: the kill switch is off."""
+
+    status, code = 503, "teacher_access_disabled"
+    default_detail = "Teacher access is temporarily disabled."
+
+
+class InvalidChoice(NamedProblem):
+    status, code = 422, "invalid_choice"
+
+
 def invalid_link() -> Problem:
-    return Problem(401, "invalid_link", "This sign-in link is invalid, used or expired; request a new one.")
+    return InvalidLink()
 
 
 def _secret(settings: Settings) -> str:
@@ -62,12 +88,7 @@ async def teacher_access_enabled(session: AsyncSession) -> bool:
 
 async def require_enabled(session: AsyncSession) -> None:
     if not await teacher_access_enabled(session):
-        raise Problem(
-            503,
-            "teacher_access_disabled",
-            "Teacher access is temporarily disabled.",
-            title="Service Unavailable",
-        )
+        raise TeacherAccessDisabled()
 
 
 async def set_enabled(session: AsyncSession, actor: Principal, enabled: bool) -> bool:
@@ -87,7 +108,6 @@ async def set_enabled(session: AsyncSession, actor: Principal, enabled: bool) ->
         entity_id=TEACHER_ACCESS_ENABLED,
         changes={"enabled": (before, enabled)},
     )
-    await session.commit()
     return enabled
 
 
@@ -182,7 +202,6 @@ async def request_link(
             "expires_at": expires_at,
         },
     )
-    await session.commit()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -191,8 +210,11 @@ async def request_link(
 
 async def exchange(
     session: AsyncSession, settings: Settings, token: str, *, now: dt.datetime | None = None
-) -> tuple[str, int]:
-    """Mark the link used with one conditional update and return a teacher JWT; else 401."""
+) -> tuple[str, int] | None:
+    """Mark the link used with one conditional update and return a teacher JWT.
+
+    None when the link is invalid, used or expired: the failure is audited in the session and the
+    caller commits that entry before answering 401 :func:`invalid_link`."""
     now = now or utcnow()
     digest = sha256_hex(token)
     record_matches = exists(
@@ -228,8 +250,7 @@ async def exchange(
             entity_id=link_id,
             details={"known_link": link_id is not None},
         )
-        await session.commit()
-        raise invalid_link()
+        return None
     link_id, record_id = int(row[0]), int(row[1])
     actor = Principal(kind="teacher", id=record_id, teacher_progress_id=record_id)
     await audit.record(
@@ -240,7 +261,6 @@ async def exchange(
         entity_id=link_id,
         details={"teacher_progress_id": record_id},
     )
-    await session.commit()
     return issue_token(
         secret=_secret(settings),
         subject=record_id,
@@ -268,12 +288,7 @@ async def session_record(session: AsyncSession, record_id: int, link_id: int) ->
         )
     ).scalar_one_or_none()
     if record is None:
-        raise Problem(
-            401,
-            "unauthorized",
-            "This teacher session is no longer valid; request a new link.",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
+        raise Unauthorized("This teacher session is no longer valid; request a new link.")
     return record
 
 
@@ -340,9 +355,7 @@ async def create_issue(
             "A teacher reports issues about their own data only; the body may not name a teacher."
         )
     if category not in ISSUE_CATEGORIES:
-        raise Problem(
-            422,
-            "invalid_choice",
+        raise InvalidChoice(
             f"category must be one of: {', '.join(ISSUE_CATEGORIES)}.",
             title="Unprocessable Content",
             errors=[{"loc": ["body", "category"], "msg": "invalid choice", "type": "invalid_choice"}],
@@ -350,12 +363,7 @@ async def create_issue(
     if event_id is not None:
         view = await teacher_view(session, settings, record, now=now)
         if event_id not in {item["event_id"] for item in view["past"] + view["upcoming"]}:
-            raise Problem(
-                422,
-                "unknown_event",
-                "event_id must be one of your sessions.",
-                title="Unprocessable Content",
-            )
+            raise UnknownEvent("event_id must be one of your sessions.", title="Unprocessable Content")
     recent = (
         await session.execute(
             select(func.count())
@@ -367,11 +375,8 @@ async def create_issue(
         )
     ).scalar_one()
     if recent >= ISSUES_PER_DAY:
-        raise Problem(
-            429,
-            "rate_limited",
-            f"At most {ISSUES_PER_DAY} data issues a day; try again later.",
-            headers={"Retry-After": "3600"},
+        raise RateLimited(
+            f"At most {ISSUES_PER_DAY} data issues a day; try again later.", headers={"Retry-After": "3600"}
         )
     issue = DataIssue(
         teacher_progress_id=record.id,
@@ -393,7 +398,6 @@ async def create_issue(
         entity_id=issue.id,
         details={"category": category, "event_id": event_id},
     )
-    await session.commit()
     return issue
 
 
@@ -482,6 +486,6 @@ async def update_issue(
             entity_id=issue.id,
             changes=changes,
         )
-    await session.commit()
+    await session.flush()
     await session.refresh(issue)
     return _issue_item(issue, record)

@@ -42,7 +42,7 @@ from sqlalchemy.orm import selectinload
 
 from polaris_api.auth import Principal
 from polaris_api.db import utcnow
-from polaris_api.errors import Problem, not_found
+from polaris_api.errors import NamedProblem, not_found
 from polaris_api.models.outbox import OutboxAttempt, OutboxMessage
 from polaris_api.services import audit
 from polaris_api.services.email import (
@@ -78,6 +78,12 @@ REQUEUEABLE = frozenset({"failed", "suppressed", "cancelled"})
 # Transactions
 
 
+class NotRequeueable(NamedProblem):
+    """MAIL-3: only failed, suppressed or cancelled messages go back to the queue."""
+
+    status, code = 409, "not_requeueable"
+
+
 async def begin_write(session: AsyncSession) -> None:
     """Start the session's transaction as a write transaction.
 
@@ -87,6 +93,9 @@ async def begin_write(session: AsyncSession) -> None:
     callers lock rows with ``FOR UPDATE``.
     """
     if session.get_bind().dialect.name == "sqlite":
+        connection = await session.connection()
+        if connection.in_nested_transaction():
+            return  # a savepoint of an enclosing transaction (the tests' rolled-back one): begun already
         await session.execute(text("BEGIN IMMEDIATE"))
 
 
@@ -192,7 +201,7 @@ async def release_stale_claims(session_factory: async_sessionmaker[AsyncSession]
             )
             .execution_options(synchronize_session=False)
         )
-        await session.commit()
+        await session.commit()  # outbox worker job (MAIL-4): its own transaction per step
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
@@ -230,7 +239,7 @@ async def claim_due(
             .execution_options(synchronize_session=False)
         )
         claimed = sorted(result.scalars().all())
-        await session.commit()
+        await session.commit()  # outbox worker job: the claim is seen by other workers before sending
         return claimed
 
 
@@ -330,7 +339,7 @@ async def record_outcome(
                 message.status = "queued"
                 message.next_attempt_at = now + delay
         status = message.status
-        await session.commit()
+        await session.commit()  # outbox worker job: each message's outcome is kept on its own
         return status
 
 
@@ -538,16 +547,14 @@ async def requeue(
                 entity_id=message_id,
                 changes={"status": (current, "queued")},
             )
-        await session.commit()
+        await session.flush()
     message = (
         await session.execute(
             list_statement().where(OutboxMessage.id == message_id).execution_options(populate_existing=True)
         )
     ).scalar_one()
     if message.status != "queued":
-        raise Problem(
-            409,
-            "not_requeueable",
+        raise NotRequeueable(
             f"Only failed, suppressed or cancelled messages can be re-queued; this one is {message.status}.",
             message_status=message.status,
         )

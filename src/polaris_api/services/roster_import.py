@@ -25,22 +25,34 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import select, text
+from sqlalchemy import event, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session, SessionTransaction
 
 from polaris_api.attendance import auto_resolve_overrides
 from polaris_api.auth import Principal
 from polaris_api.db import utcnow
-from polaris_api.errors import Problem, not_found
+from polaris_api.errors import NotesRequired, Problem, UnknownDistrict, not_found
 from polaris_api.models.app_setting import bump_reporting_data_version
 from polaris_api.models.imports import ColumnAlias, ImportRun
 from polaris_api.models.people import Teacher, TeacherEmail
 from polaris_api.models.reference import District, School, normalize_name
 from polaris_api.models.sync import DataQualityFlag
 from polaris_api.models.teachers import TeacherProgress
+from polaris_api.schemas.common import normalize_email
 from polaris_api.schemas.roster import DistrictRosterRow, roster_columns
 from polaris_api.services import audit
 from polaris_api.settings import Settings
+from polaris_api.sync.problems import (
+    AmbiguousColumns,
+    EmptyFile,
+    ImportFailed,
+    ImportInProgress,
+    MassDeactivationBlocked,
+    MissingColumns,
+    NoValidRows,
+    UnsupportedFileType,
+)
 from polaris_api.sync.tabular import Table
 
 log = logging.getLogger(__name__)
@@ -67,7 +79,7 @@ def check_file_name(filename: str | None) -> None:
     """PF-1: only ``.csv`` and ``.xlsx`` (``.xls`` and anything else → 415)."""
     name = (filename or "").strip().lower()
     if not name.endswith(ALLOWED_EXTENSIONS):
-        raise Problem(415, "unsupported_file_type", "Upload a .csv or .xlsx file (the first sheet is read).")
+        raise UnsupportedFileType("Upload a .csv or .xlsx file (the first sheet is read).")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -228,18 +240,14 @@ async def _header_map(session: AsyncSession, headers: Sequence[str]) -> dict[str
         mapping[header] = found
     ambiguous = {canonical: found for canonical, found in seen.items() if len(found) > 1}
     if ambiguous:
-        raise Problem(
-            422,
-            "ambiguous_columns",
+        raise AmbiguousColumns(
             "Several headers name the same column: "
             + "; ".join(f"{c} ({', '.join(h)})" for c, h in ambiguous.items()),
             details={"ambiguous": ambiguous},
         )
     missing = [canonical for canonical in required if canonical not in seen]
     if missing:
-        raise Problem(
-            422,
-            "missing_columns",
+        raise MissingColumns(
             "Missing required column(s): " + ", ".join(missing) + ".",
             details={"missing": missing},
         )
@@ -304,7 +312,7 @@ async def plan_roster(
     """Everything the import would do, computed from reads only."""
     mapping = await _header_map(session, table.headers)
     if not table.rows:
-        raise Problem(422, "empty_file", "The file has no data rows.")
+        raise EmptyFile()
     warnings: list[dict[str, Any]] = []
     listed_emails: set[str] = set()
     valid: list[tuple[int, DistrictRosterRow]] = []
@@ -315,7 +323,7 @@ async def plan_roster(
         data = {canonical: raw.get(header) for header, canonical in mapping.items()}
         email_cell = data.get("Teacher Email")
         if email_cell and email_cell.strip():
-            listed_emails.add(email_cell.strip().lower())  # RO-8: any row, valid or skipped
+            listed_emails.add(normalize_email(email_cell))  # RO-8: any row, valid or skipped
         try:
             valid.append((row_number, DistrictRosterRow.model_validate(data)))
         except ValidationError as error:
@@ -325,7 +333,7 @@ async def plan_roster(
             )
             skipped += 1
     if not valid:
-        raise Problem(422, "no_valid_rows", "No row of the file is valid; see warnings.", warnings=warnings)
+        raise NoValidRows(warnings=warnings)
     academic_year = valid[0][1].academic_year  # RO-3: the first valid row's year
     applied: list[tuple[int, DistrictRosterRow]] = []
     first_row_of: dict[str, int] = {}
@@ -543,7 +551,8 @@ class _DistrictLock:
     """One roster import per district at a time (RO-1): 409 ``import_in_progress`` otherwise.
 
     PostgreSQL: a transaction-scoped advisory lock (released by commit or rollback, across
-    processes). SQLite (one process): an asyncio lock per district.
+    processes). SQLite (one process): an asyncio lock per district, likewise held until the
+    session's transaction ends (the request commits after the handler returned).
     """
 
     def __init__(self, session: AsyncSession, district_id: int) -> None:
@@ -552,7 +561,7 @@ class _DistrictLock:
         self.local: asyncio.Lock | None = None
 
     async def __aenter__(self) -> _DistrictLock:
-        busy = Problem(409, "import_in_progress", "A roster import for this district is running.")
+        busy = ImportInProgress("A roster import for this district is running.")
         if self.session.get_bind().dialect.name == "postgresql":
             got = (
                 await self.session.execute(
@@ -568,11 +577,16 @@ class _DistrictLock:
             raise busy
         await lock.acquire()
         self.local = lock
+        event.listen(self.session.sync_session, "after_transaction_end", self._transaction_ended)
         return self
 
-    async def __aexit__(self, *_: object) -> None:
-        if self.local is not None:
+    def _transaction_ended(self, _session: Session, transaction: SessionTransaction) -> None:
+        if transaction.parent is None and self.local is not None and self.local.locked():
             self.local.release()
+            self.local = None
+
+    async def __aexit__(self, *_: object) -> None:
+        return None
 
 
 def _teacher_for_new(row: _RowPlan, district_id: int) -> Teacher:
@@ -704,7 +718,7 @@ async def import_roster(
     started = time.monotonic()
     now = now or utcnow()
     if await session.get(District, district_id) is None:
-        raise Problem(422, "unknown_district", "The district does not exist.")
+        raise UnknownDistrict()
     if dry_run:
         plan = await plan_roster(session, table, district_id=district_id, settings=settings)
         report = build_report(
@@ -762,7 +776,7 @@ async def import_roster(
                 },
             )
             await bump_reporting_data_version(session)
-            await session.commit()
+            await session.flush()
         except Problem:
             await session.rollback()
             raise
@@ -772,20 +786,16 @@ async def import_roster(
             await _record_failure(
                 session, district_id, plan.academic_year, actor, source_type, source_name, now
             )
-            raise Problem(
-                500, "import_failed", "The import failed and was rolled back; it has been logged."
-            ) from None
+            raise ImportFailed() from None
 
-    await _after_commit(session, report, plan, settings)
+    await _auto_resolve_after_import(session, report, plan, settings)
     return report
 
 
 def _guard(plan: _Plan, force: bool, report: dict[str, Any]) -> None:
     """RO-9: more than the allowed share would be deactivated and ``force`` is not set → 409."""
     if plan.guard_exceeded and not force:
-        raise Problem(
-            409,
-            "mass_deactivation_blocked",
+        raise MassDeactivationBlocked(
             f"The import would deactivate {len(plan.deactivate)} of {plan.active_before} active records, "
             "more than the allowed share; send force=true to proceed.",
             report=_jsonable(report),
@@ -816,31 +826,31 @@ async def _record_failure(
                 error_code="import_failed",
             )
         )
-        await session.commit()
+        await session.flush()  # the router commits it before answering 500 import_failed
     except Exception:  # pragma: no cover - the failure row is best effort
         log.exception("could not record the failed roster import")
         await session.rollback()
 
 
-async def _after_commit(
+async def _auto_resolve_after_import(
     session: AsyncSession, report: dict[str, Any], plan: _Plan, settings: Settings
 ) -> None:
-    """TP-7 for this scope (a newly linked teacher may now count an add override's event)."""
+    """TP-7 for this scope (a newly linked teacher may now count an add override's event), in a
+    savepoint: when it fails the import itself still commits."""
     ids = [
         row.record.id
         for row in plan.rows
         if row.action in ("added", "updated", "unchanged") and row.record is not None
     ]
     try:
-        closed = await auto_resolve_overrides(
-            session, report["import_id"], zone=settings.tz, teacher_progress_ids=ids
-        )
-        if closed:
-            await bump_reporting_data_version(session)
-            await session.commit()
-    except Exception:  # the import itself is committed; log and move on
+        async with session.begin_nested():
+            closed = await auto_resolve_overrides(
+                session, report["import_id"], zone=settings.tz, teacher_progress_ids=ids
+            )
+            if closed:
+                await bump_reporting_data_version(session)
+    except Exception:  # the savepoint is rolled back, the import stands; log and move on
         log.exception("auto-resolving overrides after roster import %s failed", report["import_id"])
-        await session.rollback()
 
 
 def _jsonable(value: Any) -> Any:
@@ -888,7 +898,7 @@ async def deactivate_record(
     Deactivating a record that is already manually deactivated updates its reason and notes.
     """
     if reason == "other" and not notes:
-        raise Problem(422, "notes_required", "Notes are required when the reason is 'other'.")
+        raise NotesRequired("Notes are required when the reason is 'other'.")
     record = await session.get(TeacherProgress, record_id)
     if record is None:
         raise not_found("teacher progress record")
@@ -913,7 +923,7 @@ async def deactivate_record(
             details={"source": "manual_admin"},
         )
         await bump_reporting_data_version(session)
-    await session.commit()
+    await session.flush()
     return record
 
 
@@ -952,7 +962,7 @@ async def reactivate_record(
         details={"source": "manual"},
     )
     await bump_reporting_data_version(session)
-    await session.commit()
+    await session.flush()
     return record
 
 

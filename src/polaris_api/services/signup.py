@@ -32,7 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from polaris_api.clock import local_today
 from polaris_api.db import utcnow
-from polaris_api.errors import conflict, not_found
+from polaris_api.errors import NamedProblem, not_found
 from polaris_api.locality import DERIVED, SELF_REPORTED, ZipPrefixes, next_local_status
 from polaris_api.models.events import Event, EventParticipation, Signup, remaining_slots_expr
 from polaris_api.models.outbox import OutboxMessage
@@ -52,6 +52,14 @@ from polaris_api.services.email import Attachment
 from polaris_api.services.visibility import is_listed_anywhere
 from polaris_api.settings import Settings
 from polaris_api.vocabularies import is_person_of_color
+
+
+class EventFull(NamedProblem):
+    """SIGN-7: no remaining volunteer slot."""
+
+    status, code = 409, "event_full"
+    default_detail = "This event has no remaining volunteer slots."
+
 
 log = logging.getLogger("polaris_api.signup")
 
@@ -165,7 +173,7 @@ async def _sign_up(
     ).scalar_one()
     if remaining <= 0:
         log.info("signup refused: event full", extra={"person": person_hash(email), "event_id": event_id})
-        raise conflict("event_full", "This event has no remaining volunteer slots.")
+        raise EventFull()
 
     event = (
         await session.execute(
@@ -203,7 +211,7 @@ async def _sign_up(
     session.add(signup)
     await session.flush()
     enqueue_confirmation(session, settings, event, signup, now=now)
-    await session.commit()
+    await session.commit()  # signup job (SIGN-6): its own transaction, committed under the event lock
     return SignupOutcome(created=True, signup_id=signup.id, event_id=event_id)
 
 
@@ -366,7 +374,7 @@ async def _participation(
 # SIGN-8: the confirmation email
 
 
-def describe_when(times: EventTimes, date_time_display: str | None) -> str:
+def describe_when(times: EventTimes) -> str:
     if isinstance(times.start, dt.datetime):
         start = times.start
         text = f"{start:%A, %B} {start.day}, {start.year}, {_clock(start)}"
@@ -375,10 +383,10 @@ def describe_when(times: EventTimes, date_time_display: str | None) -> str:
             text += f" to {_clock(end)}"
         return f"{text} ({start.tzname()})"
     if isinstance(times.start, dt.date):
+        # the time is unknown (a well-formed display string would have given it): the date only
         day = times.start
-        text = f"{day:%A, %B} {day.day}, {day.year}"
-        return f"{text}, {date_time_display}" if date_time_display else text
-    return date_time_display or "to be announced"
+        return f"{day:%A, %B} {day.day}, {day.year}"
+    return "to be announced"
 
 
 def _clock(moment: dt.datetime) -> str:
@@ -389,7 +397,7 @@ def _clock(moment: dt.datetime) -> str:
 def confirmation_text(settings: Settings, event: Event, signup: Signup, times: EventTimes) -> tuple[str, str]:
     """Subject and plain-text body. The subject names the event only, never the person."""
     subject = f"Volunteer signup confirmed: {event.title}"
-    when = describe_when(times, event.date_time_display)
+    when = describe_when(times)
     where = event.location or "to be announced"
     body = (
         f"Hello {signup.first_name},\n\n"
@@ -408,7 +416,14 @@ def enqueue_confirmation(
 ) -> OutboxMessage:
     """MAIL-1: the confirmation with its invitation, in the signup's transaction (SIGN-7, SIGN-8)."""
     zone = settings.tz
-    times = event_times(event.start_date, event.end_date, event.duration, event.start_day, zone)
+    times = event_times(
+        event.start_date,
+        event.end_date,
+        event.duration,
+        event.start_day,
+        zone,
+        time_known=event.start_time_known,
+    )
     subject, body = confirmation_text(settings, event, signup, times)
     description = f"{event.description}\n\n" if event.description else ""
     description += f"Questions or cancellations: {settings.support_contact}"

@@ -37,11 +37,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from polaris_api.auth import Principal
 from polaris_api.db import utcnow
-from polaris_api.errors import Problem
+from polaris_api.errors import NotFound, Problem
 from polaris_api.models.sync import ACTIVE_SYNC_STATUSES, SyncRun
 from polaris_api.schemas.sync import SyncRunOut, SyncRunSummary
 from polaris_api.services import audit
 from polaris_api.settings import Settings
+from polaris_api.sync.problems import KindNotAvailable, SyncAlreadyRunning, UnknownSyncKind
 from polaris_api.sync.registry import RUNNERS, is_available
 from polaris_api.sync.runs import KINDS, MAX_ERRORS, KindSpec, RunContext, RunFailed, touch_heartbeat
 from polaris_api.sync.salesforce.client import SalesforceError
@@ -56,15 +57,11 @@ def get_kind(kind: str) -> KindSpec:
     """The kind, or 404 ``unknown_sync_kind``; 501 ``kind_not_available`` when it has no runner."""
     spec = KINDS.get(kind)
     if spec is None:
-        raise Problem(
-            404,
-            "unknown_sync_kind",
+        raise UnknownSyncKind(
             "There is no sync kind with this name; see GET /api/v1/sync/health for the list.",
         )
     if not is_available(kind):
-        raise Problem(
-            501,
-            "kind_not_available",
+        raise KindNotAvailable(
             f"The sync kind '{kind}' is known but not available in this version.",
             title="Not Implemented",
             kind=kind,
@@ -203,9 +200,7 @@ async def create_run(
     except IntegrityError:
         await session.rollback()
         running = await active_run_id(session, kind)
-        raise Problem(
-            409,
-            "sync_already_running",
+        raise SyncAlreadyRunning(
             f"A '{kind}' run is already queued or running; one run per kind at a time.",
             running_run_id=running,
         ) from None
@@ -477,5 +472,5 @@ async def run_out(session: AsyncSession, run: SyncRun) -> SyncRunOut:
 async def get_run(session: AsyncSession, run_id: int) -> SyncRunOut:
     run = await session.get(SyncRun, run_id, populate_existing=True)
     if run is None:
-        raise Problem(404, "not_found", "The sync run does not exist.")
+        raise NotFound("The sync run does not exist.")
     return await run_out(session, run)

@@ -29,7 +29,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from polaris_api.auth import Principal
 from polaris_api.errors import not_found
 from polaris_api.models.comms import Communication
-from polaris_api.models.events import Event, EventParticipation
+from polaris_api.models.events import Event, EventParticipation, is_virtual
 from polaris_api.models.people import (
     Volunteer,
     VolunteerAffiliation,
@@ -39,6 +39,7 @@ from polaris_api.models.people import (
 from polaris_api.models.reference import Organization, School, Skill, normalize_name
 from polaris_api.observability import person_hash
 from polaris_api.pagination import Page, PageParams
+from polaris_api.schemas.common import normalize_email
 from polaris_api.schemas.volunteers import (
     CommunicationOut,
     CommunicationPage,
@@ -52,11 +53,12 @@ from polaris_api.schemas.volunteers import (
     VolunteerProfile,
 )
 from polaris_api.services import audit, sync_health
+from polaris_api.services.readable import readable_volunteers
 from polaris_api.settings import Settings
+from polaris_api.spreadsheet import csv_safe
 from polaris_api.vocabularies import ATTENDED_VOLUNTEER_STATUSES
 
 HISTORY_KIND = "salesforce-history"
-VIRTUAL_TYPES = ("virtual_session", "connector_session")  # 06 G7
 EXPORT_BATCH_SIZE = 500
 EXPORT_COLUMNS = (
     "id",
@@ -71,7 +73,6 @@ EXPORT_COLUMNS = (
     "last_volunteered_on",
     "times_volunteered",
 )
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 PERSONAL_FILTERS = frozenset({"name", "email"})
 
 
@@ -133,13 +134,12 @@ def _attended(*extra: ColumnElement[bool]) -> ColumnElement[bool]:
     )
 
 
-def _is_virtual() -> ColumnElement[bool]:
-    """06 G7 on the joined event (null-safe: an unknown type is not virtual)."""
-    return or_(Event.format == "virtual", func.coalesce(Event.type, "").in_(VIRTUAL_TYPES))
-
-
-def _conditions(filters: VolunteerFilters) -> list[ColumnElement[bool]]:
-    conditions: list[ColumnElement[bool]] = [Volunteer.is_deleted.is_(False)]
+def _conditions(filters: VolunteerFilters, principal: Principal | None) -> list[ColumnElement[bool]]:
+    """``readable_volunteers`` of the caller (``None``: a job the router already authorized) and
+    the filters."""
+    conditions: list[ColumnElement[bool]] = (
+        readable_volunteers(principal) if principal is not None else [Volunteer.is_deleted.is_(False)]
+    )
     if filters.name:
         for word in filters.name.split():
             conditions.append(
@@ -149,7 +149,7 @@ def _conditions(filters: VolunteerFilters) -> list[ColumnElement[bool]]:
                 )
             )
     if filters.email:
-        needle = filters.email.strip().lower()
+        needle = normalize_email(filters.email)
         conditions.append(
             or_(
                 Volunteer.email_normalized.contains(needle, autoescape=True),
@@ -204,7 +204,7 @@ def _conditions(filters: VolunteerFilters) -> list[ColumnElement[bool]]:
             conditions.append(not_(_attended(Event.start_day > end)))
     if filters.virtual_only:
         conditions.append(_attended())
-        conditions.append(not_(_attended(not_(_is_virtual()))))
+        conditions.append(not_(_attended(not_(is_virtual()))))
     return conditions
 
 
@@ -216,11 +216,11 @@ def _sort_keys() -> tuple[Any, ...]:
     )
 
 
-def _list_statement(filters: VolunteerFilters) -> Select[Any]:
+def _list_statement(filters: VolunteerFilters, principal: Principal) -> Select[Any]:
     return (
         select(Volunteer)
         .options(selectinload(Volunteer.emails), selectinload(Volunteer.skills))
-        .where(*_conditions(filters))
+        .where(*_conditions(filters, principal))
     )
 
 
@@ -302,15 +302,18 @@ def _list_item(volunteer: Volunteer, stats: _Stats) -> VolunteerListItem:
 
 
 async def search(
-    session: AsyncSession, filters: VolunteerFilters, params: PageParams
+    session: AsyncSession, principal: Principal, filters: VolunteerFilters, params: PageParams
 ) -> Page[VolunteerListItem]:
     """Matching volunteers by (last name, first name, id), case-insensitive."""
-    conditions = _conditions(filters)
+    conditions = _conditions(filters, principal)
     total = (await session.execute(select(func.count(Volunteer.id)).where(*conditions))).scalar_one()
     volunteers = (
         (
             await session.execute(
-                _list_statement(filters).order_by(*_sort_keys()).limit(params.page_size).offset(params.offset)
+                _list_statement(filters, principal)
+                .order_by(*_sort_keys())
+                .limit(params.page_size)
+                .offset(params.offset)
             )
         )
         .scalars()
@@ -570,18 +573,10 @@ async def communications(
 # Export (07 PRIV-3, AUD-1)
 
 
-def csv_safe(value: Any) -> str:
-    """PRIV-3: a cell starting with ``= + - @``, tab or carriage return gets a leading ``'``."""
-    if value is None:
-        return ""
-    text = value if isinstance(value, str) else str(value)
-    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
-
-
 async def start_export(session: AsyncSession, principal: Principal, filters: VolunteerFilters) -> int:
     """Count the matches and audit the export (who, filters, row count) before anything is sent."""
     row_count = (
-        await session.execute(select(func.count(Volunteer.id)).where(*_conditions(filters)))
+        await session.execute(select(func.count(Volunteer.id)).where(*_conditions(filters, principal)))
     ).scalar_one()
     await audit.record(
         session,
@@ -595,7 +590,6 @@ async def start_export(session: AsyncSession, principal: Principal, filters: Vol
             "columns": list(EXPORT_COLUMNS),
         },
     )
-    await session.commit()
     return row_count
 
 
@@ -611,6 +605,7 @@ async def export_csv(
     sessionmaker: async_sessionmaker[AsyncSession],
     filters: VolunteerFilters,
     batch_size: int | None = None,
+    principal: Principal | None = None,
 ) -> AsyncIterator[bytes]:
     """Every match, in the list order, as CSV chunks: keyset batches, each with its emails, skills
     and statistics loaded in a fixed number of queries (never one query per row)."""
@@ -624,7 +619,7 @@ async def export_csv(
             statement = select(Volunteer, *labelled).options(
                 selectinload(Volunteer.emails), selectinload(Volunteer.skills)
             )
-            conditions = _conditions(filters)
+            conditions = _conditions(filters, principal)
             if after is not None:
                 conditions.append(tuple_(*keys) > tuple_(*after))
             rows = (

@@ -172,3 +172,21 @@ FILE_SOURCE_PROBLEMS: tuple[type[NamedProblem], ...] = (
     MissingColumns,
 )
 """What reading an uploaded file or a Google Sheet can answer, on every import endpoint."""
+
+
+def require_one_source(file: object | None, sheet_id: str | None) -> None:
+    """PF-1 / RO-1: an import reads exactly one of an uploaded file and a Google Sheet."""
+    if file is None and sheet_id is None:
+        raise SourceRequired()
+    if file is not None and sheet_id is not None:
+        raise AmbiguousSource()
+
+
+PATHFUL_FILE_PROBLEMS: tuple[type[NamedProblem], ...] = (
+    CellTooLong,
+    FormulaCell,
+    InvalidMode,
+    SinceRequired,
+    SinceNotAllowed,
+)
+"""What the Pathful import adds to :data:`FILE_SOURCE_PROBLEMS` (PF-3, PF-10)."""

@@ -23,6 +23,7 @@ from polaris_api.models.imports import PathfulUnmatchedRecord
 from polaris_api.models.people import Teacher, TeacherEmail, Volunteer, VolunteerEmail
 from polaris_api.models.reference import School
 from polaris_api.models.teachers import TeacherProgress
+from polaris_api.schemas.common import normalize_email
 from polaris_api.schemas.pathful import norm_name, school_key
 
 CHUNK = 500
@@ -187,17 +188,17 @@ async def load_teachers(session: AsyncSession, lookups: Lookups) -> None:
         if row.pathful_user_id:
             lookups.teacher_by_pid[row.pathful_user_id] = row.id
         if row.email_normalized:
-            lookups.teacher_ids_by_email[row.email_normalized.strip().lower()].add(row.id)
+            lookups.teacher_ids_by_email[normalize_email(row.email_normalized)].add(row.id)
         key = norm_name(name)
         if key:
             lookups.teachers_by_name[key].append(row.id)
     for teacher_id, email in (
         await session.execute(select(TeacherEmail.teacher_id, TeacherEmail.email_normalized))
     ).all():
-        lookups.teacher_ids_by_email[email.strip().lower()].add(lookups.survivor(teacher_id))
+        lookups.teacher_ids_by_email[normalize_email(email)].add(lookups.survivor(teacher_id))
     for progress in progress_rows:
         if progress.email:
-            lookups.teacher_ids_by_email[progress.email.strip().lower()].add(
+            lookups.teacher_ids_by_email[normalize_email(progress.email)].add(
                 lookups.survivor(progress.teacher_id)
             )
 
@@ -228,7 +229,7 @@ async def load_volunteers(session: AsyncSession, lookups: Lookups) -> None:
         if row.pathful_user_id:
             lookups.volunteer_by_pid[row.pathful_user_id] = row.id
         if row.email_normalized:
-            lookups.volunteer_ids_by_email[row.email_normalized.strip().lower()].add(row.id)
+            lookups.volunteer_ids_by_email[normalize_email(row.email_normalized)].add(row.id)
         key = norm_name(name)
         if key:
             lookups.volunteers_by_name[key].append(row.id)
@@ -237,7 +238,7 @@ async def load_volunteers(session: AsyncSession, lookups: Lookups) -> None:
     for volunteer_id, email in (
         await session.execute(select(VolunteerEmail.volunteer_id, VolunteerEmail.email_normalized))
     ).all():
-        lookups.volunteer_ids_by_email[email.strip().lower()].add(volunteer_id)
+        lookups.volunteer_ids_by_email[normalize_email(email)].add(volunteer_id)
 
 
 async def load_sessions(session: AsyncSession, lookups: Lookups, session_ids: Sequence[str]) -> None:

@@ -27,12 +27,12 @@ from polaris_api.sync.salesforce.engine import (
     BatchWriter,
     SfObject,
     assign,
-    full_snapshot,
     is_stale,
     load_by_sf_id,
     restore,
     run_import,
     settle_deleted_or_rejected,
+    snapshot_step,
 )
 
 __all__ = ["KIND", "SESSIONS", "run"]
@@ -239,11 +239,6 @@ SESSIONS = SfObject(
 )
 
 
-async def _snapshot(ctx: RunContext, obj: SfObject, progress: Any) -> None:
-    if progress.mode == "full":
-        await full_snapshot(ctx, Event, "Session__c", label=obj.key)
-
-
 async def resolve_links(ctx: RunContext) -> None:
     """SF-17: fill ``school_id`` and ``district_partner`` once the school / district exists."""
     school = select(School.id).where(School.salesforce_id == Event.school_salesforce_id).correlate(Event)
@@ -298,4 +293,6 @@ async def resolve_links(ctx: RunContext) -> None:
 
 
 async def run(ctx: RunContext) -> None:
-    await run_import(ctx, KIND, [SESSIONS], after_object=_snapshot, at_end=[resolve_links])
+    await run_import(
+        ctx, KIND, [SESSIONS], after_object=snapshot_step(Event, "Session__c"), at_end=[resolve_links]
+    )

@@ -10,7 +10,6 @@ link resolver at the end of the run finds the parent. A blank Type raises
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from sqlalchemy import exists, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,12 +23,12 @@ from polaris_api.sync.salesforce.engine import (
     BatchWriter,
     SfObject,
     assign,
-    full_snapshot,
     is_stale,
     load_by_sf_id,
     restore,
     run_import,
     settle_deleted_or_rejected,
+    snapshot_step,
 )
 
 __all__ = ["KIND", "ORGANIZATIONS", "run"]
@@ -131,11 +130,6 @@ ORGANIZATIONS = SfObject(
 )
 
 
-async def _snapshot(ctx: RunContext, obj: SfObject, progress: Any) -> None:
-    if progress.mode == "full":
-        await full_snapshot(ctx, Organization, "Account", label=obj.key)
-
-
 async def resolve_links(ctx: RunContext) -> None:
     """SF-17: organizations whose ParentId organization now exists get their ``parent_id``."""
     parent = aliased(Organization)
@@ -184,4 +178,10 @@ async def resolve_links(ctx: RunContext) -> None:
 
 
 async def run(ctx: RunContext) -> None:
-    await run_import(ctx, KIND, [ORGANIZATIONS], after_object=_snapshot, at_end=[resolve_links])
+    await run_import(
+        ctx,
+        KIND,
+        [ORGANIZATIONS],
+        after_object=snapshot_step(Organization, "Account"),
+        at_end=[resolve_links],
+    )

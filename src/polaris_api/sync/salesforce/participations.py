@@ -1,27 +1,128 @@
-"""What the two participation imports share (02 SF-33, SF-34): the key (``salesforce_id``, else
-the (event, participant) pair), adopting a pair row without SF id, and the merge of a second
-Salesforce record for the same pair."""
+"""What the two participation imports share (02 SF-33, SF-34): loading a batch's rows by
+``salesforce_id`` and by (event, participant) pair, the required parents, the key (``salesforce_id``,
+else the pair), adopting a pair row without SF id, the merge of a second Salesforce record for the
+same pair, and the status / delivery-hours flags. The two writers differ only in the participant
+(table, person column, how a Contact__c becomes a person id) and in extra flags."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, ClassVar
 
-from polaris_api.sync.salesforce.common import FlagBook
-from polaris_api.sync.salesforce.engine import BatchWriter, assign, is_stale, restore
+from sqlalchemy import select, tuple_
+from sqlalchemy.sql.elements import ColumnElement
+
+from polaris_api.models.events import Event
+from polaris_api.schemas.salesforce import hours
+from polaris_api.sync.salesforce.common import FlagBook, chunks
+from polaris_api.sync.salesforce.engine import (
+    BatchWriter,
+    assign,
+    is_stale,
+    load_by_sf_id,
+    load_ids_by_sf_id,
+    require_parents,
+    restore,
+    settle_deleted_or_rejected,
+)
 from polaris_api.vocabularies import participation_rank
 
 __all__ = ["ParticipationWriter"]
 
 
 class ParticipationWriter(BatchWriter):
-    """A writer keyed by ``salesforce_id`` and by its (event, participant) pair. Subclasses set
-    ``vocabulary`` (the status vocabulary that ranks statuses) and fill ``rows`` and ``flags``."""
+    """A writer keyed by ``salesforce_id`` and by its (event, participant) pair.
 
-    vocabulary: str
+    Subclasses set the class attributes, create ``flags`` and implement :meth:`people_of` (the
+    person id of each Contact__c of the batch); :meth:`prepare` and :meth:`apply` do the rest."""
+
+    vocabulary: ClassVar[str]  # the status vocabulary that ranks statuses (VOC-13 / VOC-14)
+    table: ClassVar[Any]  # the participation model
+    person_column: ClassVar[str]  # "volunteer_id" / "student_id"
+    unknown_person: ClassVar[str]  # the pending reason of a missing person (SF-18)
+    pair_filter: ClassVar[tuple[ColumnElement[bool], ...]] = ()  # e.g. the participant type
+    new_row_fields: ClassVar[dict[str, Any]] = {}  # fixed fields of a created row
     rows: dict[str, Any]
     by_pair: dict[tuple[int, int], Any]
+    people: dict[str, int]
+    events: dict[str, int]
     flags: FlagBook
+
+    async def people_of(self, contact_ids: Sequence[str]) -> dict[str, int]:
+        raise NotImplementedError
+
+    async def prepare(self, records: Sequence[Any]) -> None:
+        session = self.session
+        self.rows = await load_by_sf_id(session, self.table, [r.id for r in records if r.id])
+        self.people = await self.people_of(sorted({r.contact_id for r in records if r.contact_id}))
+        self.events = await load_ids_by_sf_id(session, Event, [r.session_id for r in records if r.session_id])
+        pairs = sorted(
+            {
+                (self.events[r.session_id], self.people[r.contact_id])
+                for r in records
+                if r.session_id in self.events and r.contact_id in self.people
+            }
+        )
+        person = getattr(self.table, self.person_column)
+        for chunk in chunks(pairs):
+            result = await session.execute(
+                select(self.table).where(*self.pair_filter, tuple_(self.table.event_id, person).in_(chunk))
+            )
+            for row in result.scalars():
+                self.by_pair[(row.event_id, getattr(row, self.person_column))] = row
+        for row in self.rows.values():
+            self.by_pair.setdefault((row.event_id, getattr(row, self.person_column)), row)
+        await self.flags.load({row.id for row in [*self.rows.values(), *self.by_pair.values()]})
+
+    async def apply(self, index: int, record: Any) -> None:
+        ctx = self.ctx
+        if settle_deleted_or_rejected(ctx, self.obj, index, record, self.rows.get(record.id or "")):
+            return
+        person_id = self.people.get(record.contact_id or "")
+        event_id = self.events.get(record.session_id or "")
+        require_parents(
+            (person_id, self.unknown_person, "Contact__c", record.contact_id),
+            (event_id, "unknown_event", "Session__c", record.session_id),
+        )
+        assert person_id is not None and event_id is not None
+        values = {**record.values(), "event_id": event_id, self.person_column: person_id}
+        written = self.upsert(
+            record,
+            values,
+            (event_id, person_id),
+            lambda: self.table(
+                salesforce_id=record.id,
+                is_deleted=False,
+                sf_modstamp=record.system_modstamp,
+                sf_last_seen_run_id=ctx.run_id,
+                **self.new_row_fields,
+                **values,
+            ),
+        )
+        if written is not None:
+            self.after_flush(lambda: self.raise_flags(written, record))
+
+    def raise_flags(self, row: Any, record: Any) -> None:
+        """Open or close the row's ``unknown_picklist_value`` (Status__c) and ``invalid_number``
+        (Delivery_Hours__c) flags; subclasses add their own."""
+        note = f"run {self.ctx.run_id}"
+        if record.status.unknown:
+            self.flags.raise_flag(
+                "unknown_picklist_value",
+                entity_id=row.id,
+                salesforce_id=record.id,
+                field="Status__c",
+                vocabulary=self.vocabulary,
+                raw_value=record.status.raw,
+            )
+        else:
+            self.flags.resolve("unknown_picklist_value", entity_id=row.id, field="Status__c", note=note)
+        if hours(record.delivery_hours_raw)[1]:
+            self.flags.raise_flag(
+                "invalid_number", entity_id=row.id, salesforce_id=record.id, field="Delivery_Hours__c"
+            )
+        else:
+            self.flags.resolve("invalid_number", entity_id=row.id, field="Delivery_Hours__c", note=note)
 
     def upsert(
         self, record: Any, values: dict[str, Any], pair: tuple[int, int], new_row: Callable[[], Any]
