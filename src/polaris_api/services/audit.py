@@ -68,7 +68,7 @@ def list_statement(
     entity_id: str | None = None,
     since: dt.datetime | None = None,
     until: dt.datetime | None = None,
-) -> Select[tuple[AuditEntry]]:
+) -> Select[AuditEntry]:
     statement = select(AuditEntry)
     if actor_type:
         statement = statement.where(AuditEntry.actor_type == actor_type)

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Row, bindparam, insert, update
+from sqlalchemy import bindparam, insert, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from polaris_api.auth import Principal
@@ -94,7 +94,7 @@ def _batches(rows: list[dict[str, Any]], size: int = BATCH) -> Iterable[list[dic
 
 async def bulk_insert(
     session: AsyncSession, model: type[Any], rows: list[dict[str, Any]], returning: tuple[str, ...] = ()
-) -> list[Row[Any]]:
+) -> list[Any]:
     """Core multi-row INSERT (executemany / insertmanyvalues) in batches; every row gets the
     same keys (missing ones as NULL) so that the driver batches never split."""
     if not rows:
@@ -104,7 +104,7 @@ async def bulk_insert(
     statement = insert(table)
     if returning:
         statement = statement.returning(*(table.c[name] for name in returning))
-    result_rows: list[Row[Any]] = []
+    result_rows: list[Any] = []
     for batch in _batches([{key: row.get(key) for key in keys} for row in rows]):
         result = await session.execute(statement, batch)
         if returning:
@@ -309,11 +309,11 @@ async def apply_plan(
             ],
         )
     for record_id, key in plan.resolved_unmatched:
-        state = lookups.unmatched[key]
+        unmatched = lookups.unmatched[key]
         audit.add(
             "pathful_unmatched_record.auto_resolved",
             "pathful_unmatched_record",
-            record_id if record_id is not None else state.id,
+            record_id if record_id is not None else unmatched.id,
             {"status": (None, "resolved")},
             {"import_id": import_id},
         )

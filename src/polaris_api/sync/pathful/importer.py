@@ -500,7 +500,7 @@ async def get_import(session: AsyncSession, import_id: int) -> dict[str, Any]:
 
 def unmatched_statement(
     *, type: str | None = None, status: str | None = None, session_id: str | None = None
-) -> Select[tuple[PathfulUnmatchedRecord]]:
+) -> Select[PathfulUnmatchedRecord]:
     statement = select(PathfulUnmatchedRecord)
     if type:
         statement = statement.where(PathfulUnmatchedRecord.type == type)

@@ -390,7 +390,7 @@ class Planner:
         now = self.options.now
         link = self.lookups.teacher_links.get((session_id, teacher_id))
         if link is None:
-            values = {
+            values: dict[str, Any] = {
                 "session_id": session_id,
                 "teacher_id": teacher_id,
                 "status": status,
@@ -559,7 +559,7 @@ class Planner:
         self._upsert_record(key, values)
 
     def _queue_no_date(self, agg: SessionAgg, key: tuple[str, str, str]) -> None:
-        values = {
+        values: dict[str, Any] = {
             "type": "no_date_session",
             "session_id": agg.session_id,
             "match_key": "",

@@ -65,6 +65,7 @@ class _Writer(MirrorWriter):
             (volunteer_id, "unknown_volunteer", "npe5__Contact__c", record.contact_id),
             (account, "unknown_account", "npe5__Organization__c", record.account_id),
         )
+        assert account is not None  # require_parents refused the record otherwise
         parents = dict.fromkeys(_ACCOUNT_COLUMNS)
         parents[account[0]] = account[1]
         parents["volunteer_id"] = volunteer_id

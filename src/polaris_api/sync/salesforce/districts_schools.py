@@ -52,8 +52,10 @@ class _AccountWriter(MirrorWriter):
 
     async def prepare_more(self, records: Sequence[Any]) -> None:
         self.adoptable: dict[str, list[Any]] = {}
-        table = self.table
-        names = sorted({normalize_name(r.name) for r in records if r.id not in self.rows and r.name} - {None})
+        table: Any = self.table
+        names = sorted(
+            {name for r in records if r.id not in self.rows and (name := normalize_name(r.name))}
+        )
         for chunk in chunks(names):
             rows = await self.session.execute(
                 select(table)

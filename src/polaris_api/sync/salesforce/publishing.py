@@ -207,21 +207,21 @@ async def _apply(
     await session.flush()
     # New events: one multi-row INSERT per chunk (the ORM would insert them one by one on SQLite).
     created_ids: dict[str, int] = {}
-    for chunk in chunks(new_rows, 1000):
-        await session.execute(insert(Event), list(chunk))
-    for chunk in chunks([row["salesforce_id"] for row in new_rows]):
-        rows = await session.execute(
-            select(Event.salesforce_id, Event.id).where(Event.salesforce_id.in_(chunk))
+    for row_chunk in chunks(new_rows, 1000):
+        await session.execute(insert(Event), list(row_chunk))
+    for sf_chunk in chunks([row["salesforce_id"] for row in new_rows]):
+        created = await session.execute(
+            select(Event.salesforce_id, Event.id).where(Event.salesforce_id.in_(sf_chunk))
         )
-        created_ids.update({sf_id: event_id for sf_id, event_id in rows.all()})
+        created_ids.update({sf_id: event_id for sf_id, event_id in created.all() if sf_id})
 
     # Every returned event with a row: last seen by this run (SIGN-9) — one UPDATE per chunk,
     # leaving updated_at alone (being seen is not a change).
     seen_ids = [event.id for event, _, _ in touched]
-    for chunk in chunks(seen_ids):
+    for id_chunk in chunks(seen_ids):
         await session.execute(
             update(Event)
-            .where(Event.id.in_(chunk))
+            .where(Event.id.in_(id_chunk))
             .values(
                 publishing_last_seen_at=started_at,
                 sf_last_seen_run_id=ctx.run_id,
@@ -246,10 +246,10 @@ async def _apply(
         )
     ).all()
     gone = [event_id for event_id, sf_id in candidates if sf_id not in valid]
-    for chunk in chunks(gone):
+    for gone_chunk in chunks(gone):
         await session.execute(
             update(Event)
-            .where(Event.id.in_(chunk))
+            .where(Event.id.in_(gone_chunk))
             .values(publish_status="archived", archived_reason="not_in_salesforce")
             .execution_options(synchronize_session=False)
         )

@@ -65,12 +65,15 @@ class _Writer(MirrorWriter):
         ids = [row.id for row in [*self.rows.values(), *self.adoptable.values()]]
         self.emails: dict[int, list[TeacherEmail]] = {}
         self.phones: dict[int, list[TeacherPhone]] = {}
-        for chunk in chunks(ids):
-            for table, target in ((TeacherEmail, self.emails), (TeacherPhone, self.phones)):
-                for child in (
-                    await self.session.execute(select(table).where(table.teacher_id.in_(chunk)))
-                ).scalars():
-                    target.setdefault(child.teacher_id, []).append(child)
+        for id_chunk in chunks(ids):
+            for email in (
+                await self.session.execute(select(TeacherEmail).where(TeacherEmail.teacher_id.in_(id_chunk)))
+            ).scalars():
+                self.emails.setdefault(email.teacher_id, []).append(email)
+            for phone in (
+                await self.session.execute(select(TeacherPhone).where(TeacherPhone.teacher_id.in_(id_chunk)))
+            ).scalars():
+                self.phones.setdefault(phone.teacher_id, []).append(phone)
 
     async def find_existing(self, record: SalesforceContactTeacher, values: dict[str, Any]) -> Any | None:
         email = values.get("email_normalized")
@@ -107,13 +110,13 @@ class _Writer(MirrorWriter):
                 changed |= assign(existing, {"is_primary": True, "sf_source_id": sf_id})
         number, e164 = sf_phone(record.phone_raw)
         phones = self.phones.setdefault(row.id, [])
-        for child in list(phones):
-            if child.sf_source_id == sf_id and child.number != number:
-                phones.remove(child)
-                await self.session.delete(child)
+        for phone in list(phones):
+            if phone.sf_source_id == sf_id and phone.number != number:
+                phones.remove(phone)
+                await self.session.delete(phone)
                 changed = True
         if number and not any(c.number == number for c in phones):
-            child = TeacherPhone(
+            new_phone = TeacherPhone(
                 teacher_id=row.id,
                 number=number,
                 e164=e164,
@@ -122,8 +125,8 @@ class _Writer(MirrorWriter):
                 source="salesforce",
                 sf_source_id=sf_id,
             )
-            self.session.add(child)
-            phones.append(child)
+            self.session.add(new_phone)
+            phones.append(new_phone)
             changed = True
         note = f"run {self.ctx.run_id}"
         if invalid:

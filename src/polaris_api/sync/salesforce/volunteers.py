@@ -101,45 +101,46 @@ class _Writer(BatchWriter):
         self.links = await load_by_sf_id(session, VolunteerSfContact, [r.id for r in records if r.id])
         emails = sorted({e.email_normalized for r in records for e in r.emails()[0]})
         owner_ids: dict[str, int] = {}
-        for chunk in chunks(emails):
-            rows = await session.execute(
+        for email_chunk in chunks(emails):
+            owners = await session.execute(
                 select(Volunteer.email_normalized, Volunteer.id).where(
-                    Volunteer.email_normalized.in_(chunk), Volunteer.is_deleted.is_(False)
+                    Volunteer.email_normalized.in_(email_chunk), Volunteer.is_deleted.is_(False)
                 )
             )
-            owner_ids.update(dict(rows.all()))
-        for chunk in chunks(emails):
-            rows = await session.execute(
+            owner_ids.update((email, volunteer_id) for email, volunteer_id in owners.all() if email)
+        for email_chunk in chunks(emails):
+            addresses = await session.execute(
                 select(VolunteerEmail.email_normalized, VolunteerEmail.volunteer_id)
                 .join(Volunteer, Volunteer.id == VolunteerEmail.volunteer_id)
-                .where(VolunteerEmail.email_normalized.in_(chunk), Volunteer.is_deleted.is_(False))
+                .where(VolunteerEmail.email_normalized.in_(email_chunk), Volunteer.is_deleted.is_(False))
                 .order_by(VolunteerEmail.volunteer_id)
             )
-            for email, volunteer_id in rows.all():
+            for email, volunteer_id in addresses.all():
                 owner_ids.setdefault(email, volunteer_id)
         ids = sorted({link.volunteer_id for link in self.links.values()} | set(owner_ids.values()))
-        for chunk in chunks(ids):
-            for row in (await session.execute(select(Volunteer).where(Volunteer.id.in_(chunk)))).scalars():
+        children: tuple[tuple[Any, dict[Volunteer, list[Any]]], ...] = (
+            (VolunteerSfContact, self.contacts_of),
+            (VolunteerEmail, self.emails_of),
+            (VolunteerPhone, self.phones_of),
+            (VolunteerSkill, self.skills_of),
+        )
+        for id_chunk in chunks(ids):
+            for row in (await session.execute(select(Volunteer).where(Volunteer.id.in_(id_chunk)))).scalars():
                 self.volunteers[row.id] = row
-            for table, target in (
-                (VolunteerSfContact, self.contacts_of),
-                (VolunteerEmail, self.emails_of),
-                (VolunteerPhone, self.phones_of),
-                (VolunteerSkill, self.skills_of),
-            ):
+            for table, target in children:
                 for child in (
-                    await session.execute(select(table).where(table.volunteer_id.in_(chunk)))
+                    await session.execute(select(table).where(table.volunteer_id.in_(id_chunk)))
                 ).scalars():
                     target.setdefault(self.volunteers[child.volunteer_id], []).append(child)
-        names = sorted({normalize_name(n) for r in records for n in r.skill_names()} - {None})
-        for chunk in chunks(names):
+        names = sorted({name for r in records for n in r.skill_names() if (name := normalize_name(n))})
+        for name_chunk in chunks(names):
             for skill in (
-                await session.execute(select(Skill).where(Skill.name_normalized.in_(chunk)))
+                await session.execute(select(Skill).where(Skill.name_normalized.in_(name_chunk)))
             ).scalars():
                 self.skills[skill.name_normalized] = skill
         linked = sorted({link.skill_id for links in self.skills_of.values() for link in links})
-        for chunk in chunks(linked):
-            for skill in (await session.execute(select(Skill).where(Skill.id.in_(chunk)))).scalars():
+        for skill_chunk in chunks(linked):
+            for skill in (await session.execute(select(Skill).where(Skill.id.in_(skill_chunk)))).scalars():
                 self.skills[skill.name_normalized] = skill
         self.by_email = {email: self.volunteers[i] for email, i in owner_ids.items()}
         await self.flags.load(ids)
@@ -285,8 +286,8 @@ class _Writer(BatchWriter):
                 changed = True
         has_primary = any(e.is_primary for e in emails)
         for normalized, email in wanted.items():
-            row = by_email.get(normalized)
-            if row is None:
+            found = by_email.get(normalized)
+            if found is None:
                 row = VolunteerEmail(
                     volunteer=volunteer,
                     email=email.email,
@@ -299,9 +300,9 @@ class _Writer(BatchWriter):
                 self.session.add(row)
                 rows.append(row)
                 changed = True
-            elif row.source == "salesforce":
+            elif found.source == "salesforce":
                 changed |= assign(
-                    row,
+                    found,
                     {
                         "email": email.email,
                         "kind": email.kind,
@@ -328,8 +329,8 @@ class _Writer(BatchWriter):
                 self._pending_deletes.append(row)
                 changed = True
         for number, phone in wanted.items():
-            row = by_number.get(number)
-            if row is None:
+            found = by_number.get(number)
+            if found is None:
                 row = VolunteerPhone(
                     volunteer=volunteer,
                     number=number,
@@ -342,9 +343,9 @@ class _Writer(BatchWriter):
                 self.session.add(row)
                 rows.append(row)
                 changed = True
-            elif row.source == "salesforce":
+            elif found.source == "salesforce":
                 changed |= assign(
-                    row,
+                    found,
                     {
                         "e164": phone.e164,
                         "kind": phone.kind,
