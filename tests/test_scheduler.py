@@ -103,6 +103,7 @@ async def _wait_for(predicate: Any) -> None:
     raise AssertionError("timed out after 20 s")
 
 
+@pytest.mark.committed_db  # a live server thread
 async def test_ops_6_scheduler_fires_a_kind_through_the_api_as_a_scheduled_run(
     client: Any, admin: dict[str, Any], session: Any, sf: Any, settings: Settings
 ) -> None:
@@ -129,6 +130,7 @@ async def test_ops_6_scheduler_fires_a_kind_through_the_api_as_a_scheduled_run(
     assert run.requested_by_api_key_id is not None
 
 
+@pytest.mark.committed_db  # a live server thread
 async def test_ops_2_a_second_scheduler_is_refused_by_the_run_lock_and_keeps_going(
     client: Any, admin: dict[str, Any], session: Any, sf: Any, settings: Settings, caplog: Any
 ) -> None:
@@ -165,3 +167,15 @@ async def test_ops_4_health_shows_the_next_scheduled_time_per_kind(
 
 async def _never(entry: str) -> None:
     raise AssertionError(f"{entry} should not run")
+
+
+def test_ops_6_cli_scheduler_refuses_to_start_without_credentials(monkeypatch: Any) -> None:
+    from typer.testing import CliRunner
+
+    from polaris_api.cli import app as cli_app
+
+    monkeypatch.delenv("POLARIS_API_KEY", raising=False)
+    monkeypatch.delenv("POLARIS_TOKEN", raising=False)
+    result = CliRunner().invoke(cli_app, ["scheduler", "--url", "http://127.0.0.1:9"])
+    assert result.exit_code == 1
+    assert "sync:run" in result.output

@@ -97,6 +97,7 @@ async def _create_user(
     try:
         async with make_sessionmaker(engine)() as session:
             user = await create_user(session, None, body)
+            await session.commit()  # services flush; the command owns the transaction
             return user.id
     finally:
         await engine.dispose()
@@ -182,7 +183,9 @@ def _seed_demo(settings: Settings, fixtures: dict, admin_id: int) -> None:  # ty
     virtual = asyncio.run(seed_demo_virtual(settings, admin_id))
     inputs = asyncio.run(seed_demo_metric_inputs(settings, admin_id))
     summary = ", ".join(f"{kind} {status}" for kind, status in statuses.items())
-    console.print(f"demo data: {summary}, {links} district links, virtual: {virtual}, metric inputs: {inputs}")
+    console.print(
+        f"demo data: {summary}, {links} district links, virtual: {virtual}, metric inputs: {inputs}"
+    )
 
 
 UrlOption = Annotated[str, typer.Option("--url", envvar="POLARIS_URL", help="base URL of a running server")]
@@ -262,6 +265,53 @@ def sync_health(
         except PolarisError as error:
             raise _fail(error) from None
     console.print_json(json.dumps(health))
+
+
+@app.command("scheduler")
+def scheduler(
+    url: UrlOption = "http://127.0.0.1:8000",
+    api_key: ApiKeyOption = None,
+    token: TokenOption = None,
+) -> None:
+    """Run the sync cadence of POLARIS_SCHEDULE (09 §1) against a running server, until stopped.
+
+    Each fire time asks the API to start the kind as a scheduled run (an API key with
+    ``sync:run``); the ``outbox`` entry delivers due emails from this process. Several schedulers
+    are safe: the server's run lock refuses duplicates (409, logged).
+    """
+    import signal
+
+    from polaris_api.db import make_engine, make_sessionmaker
+    from polaris_api.observability import configure_logging
+    from polaris_api.scheduler import api_sync_trigger, build_scheduler, outbox_sweep, run_until_stopped
+
+    settings = Settings()
+    settings.check()
+    log_format = settings.log_format if settings.log_format != "auto" else "text"
+    configure_logging(settings.log_level, "json" if settings.is_production else log_format)
+    if not api_key and not token:
+        raise _fail(ValueError("the scheduler needs --api-key (POLARIS_API_KEY) with the sync:run scope"))
+
+    async def run() -> None:
+        engine = make_engine(settings.database_url)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        try:
+            with _client(url, api_key, token) as client:
+                jobs = build_scheduler(
+                    settings.schedule,
+                    settings.tz,
+                    trigger_sync=api_sync_trigger(client),
+                    sweep_outbox=outbox_sweep(make_sessionmaker(engine), settings),
+                )
+                await run_until_stopped(jobs, stop)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(run())
+    console.print("scheduler stopped")
 
 
 @dev_app.command("fake-salesforce")
