@@ -3,8 +3,8 @@
 Every access rule is a typed dependency. An endpoint declares the principal it needs, e.g.
 ``principal: GlobalStaff`` or ``principal: SyncRunner``; the dependency answers 401 without
 credentials and 403 when the principal lacks the right (AC-6). District scoping (AC-2, AC-6)
-is applied by :data:`DistrictScoped` for district ids in the path and the query, and by
-:func:`scoped_body` for district ids in a request body.
+is applied by :data:`DistrictReader` for district ids in the path and the query; a service
+checks district ids it reads from a body or a record with :meth:`Principal.require_districts`.
 """
 
 from __future__ import annotations
@@ -231,24 +231,6 @@ def metrics_scoped(rule: Rule) -> Callable[..., Any]:
     return dependency
 
 
-def scoped_body(model: type[Any], rule: Rule) -> Callable[..., Any]:
-    """A dependency that parses ``model`` from the body and checks its district ids (AC-6).
-
-    The model provides ``district_ids_in_body() -> Iterable[int | None]``.
-    """
-
-    async def dependency(
-        body: model,  # type: ignore[valid-type]
-        request: Request,
-        principal: Annotated[Principal, Depends(current_principal)],
-    ) -> Any:
-        await _district_guard(request, rule.check(principal))
-        principal.require_districts(body.district_ids_in_body())
-        return body
-
-    return dependency
-
-
 # --- The capability matrix (CAP-*) as rules; endpoints use the typed aliases below. ---
 MANAGE_USERS = Rule("manage users and API keys", min_level=ADMIN)
 READ_AUDIT = Rule("read audit log", min_level=ADMIN)
@@ -265,14 +247,12 @@ WRITE_IMPORTS = Rule("upload imports", global_only=True, api_key_scope="imports:
 RESOLVE_UNMATCHED = Rule("resolve unmatched rows", global_only=True, kinds=frozenset({"user"}))
 MANAGE_ATTENDANCE = Rule("attendance overrides", min_level=MANAGER, global_only=True)
 MANAGE_ROSTER = Rule("teacher deactivation and reactivation", min_level=MANAGER, global_only=True)
-MERGE_TEACHERS = Rule("merge teachers", min_level=ADMIN)
 VOLUNTEER_DATA = Rule("volunteer data", global_only=True, api_key_scope="read")
 # Organizations: their names are not DV-1, but DV-2 does not list them for district users either:
 # global staff and `read` keys only; district users 403.
 ORGANIZATION_DATA = Rule("organization data", global_only=True, api_key_scope="read")
 GLOBAL_METRICS = Rule("global metrics", global_only=True, api_key_scope="read")
 DISTRICT_DATA = Rule("district data", api_key_scope="read")
-STUDENT_DATA = Rule("student data", global_only=True, api_key_scope="read")
 TEACHER_SELF = Rule("teacher self-service", kinds=frozenset({"teacher"}))
 # 09 MAIL-3 "staff": global users (recipients are people's addresses; no API keys, no district users)
 MANAGE_OUTBOX = Rule("email outbox", global_only=True, kinds=frozenset({"user"}))
@@ -300,7 +280,6 @@ VolunteerReader = Annotated[Principal, Depends(requires(VOLUNTEER_DATA))]
 OrganizationReader = Annotated[Principal, Depends(requires(ORGANIZATION_DATA))]
 MetricsReader = Annotated[Principal, Depends(requires(GLOBAL_METRICS))]
 MetricsViewer = Annotated[Principal, Depends(metrics_scoped(DISTRICT_DATA))]
-StudentReader = Annotated[Principal, Depends(requires(STUDENT_DATA))]
 DistrictReader = Annotated[Principal, Depends(district_scoped(DISTRICT_DATA))]
 TeacherPrincipal = Annotated[Principal, Depends(requires(TEACHER_SELF))]
 OutboxOperator = Annotated[Principal, Depends(requires(MANAGE_OUTBOX))]

@@ -142,15 +142,6 @@ class Plan:
     unmatched_updates: dict[int, dict[str, Any]] = field(default_factory=dict)
     resolved_unmatched: list[tuple[int | None, tuple[str, str, str]]] = field(default_factory=list)
 
-    @property
-    def touched_sessions(self) -> set[str]:
-        sessions = {state.session_id for state in self.event_inserts} | set(self.event_updates)
-        sessions |= {row["session_id"] for row in self.teacher_link_inserts}
-        sessions |= {row["session_id"] for row in self.presenter_inserts}
-        sessions |= {values["_session_id"] for values in self.teacher_link_updates.values()}
-        sessions |= {values["_session_id"] for values in self.presenter_updates.values()}
-        return sessions
-
 
 @dataclass
 class PlanOptions:

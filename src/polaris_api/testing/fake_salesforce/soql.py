@@ -468,11 +468,6 @@ class _Parser:
     def tok(self) -> Token:
         return self.tokens[self.i]
 
-    def _advance(self) -> Token:
-        tok = self.tokens[self.i]
-        self.i += 1
-        return tok
-
     def _is_kw(self, word: str, offset: int = 0) -> bool:
         tok = self.tokens[min(self.i + offset, len(self.tokens) - 1)]
         return tok.kind == "ident" and tok.text.upper() == word
