@@ -72,16 +72,6 @@ class UnknownField(KeyError):
     """The entity or field is not in the registry (a programming error, not a client error)."""
 
 
-S, PUB, P, PF, R, D, W = (
-    Owner.salesforce,
-    Owner.publishing,
-    Owner.polaris,
-    Owner.pathful,
-    Owner.roster,
-    Owner.derived,
-    Owner.website,
-)
-
 # Columns every SF-mirrored row carries (02 SF-10/11): SF-owned (SF-13 "sf_* / salesforce_* columns").
 _SF_MIRROR = (
     "salesforce_id",
@@ -99,7 +89,7 @@ _POLARIS_ROW = ("id", "created_at", "updated_at")
 _BY_OWNER: dict[str, dict[Owner, tuple[str, ...]]] = {
     # ---------------------------------------------------------------- events (00 OWN-3, 03 PUB, 04 PF-11)
     "event": {
-        S: (
+        Owner.salesforce: (
             *_SF_MIRROR,
             "title",
             "type",
@@ -128,7 +118,7 @@ _BY_OWNER: dict[str, dict[Owner, tuple[str, ...]]] = {
             "registration_link",
             "skills",
         ),
-        PUB: (
+        Owner.publishing: (
             "display_on_website",
             "publish_status",
             "archived_reason",
@@ -137,7 +127,7 @@ _BY_OWNER: dict[str, dict[Owner, tuple[str, ...]]] = {
             "note",
             "districts",
         ),
-        P: (
+        Owner.polaris: (
             *_POLARIS_ROW,
             "source",
             "cancellation_reason",
@@ -148,7 +138,7 @@ _BY_OWNER: dict[str, dict[Owner, tuple[str, ...]]] = {
             "teacher_links",
             "attendance_detail",
         ),
-        PF: (
+        Owner.pathful: (
             "pathful_session_id",
             "registered_student_count",
             "attended_student_count",
@@ -157,10 +147,10 @@ _BY_OWNER: dict[str, dict[Owner, tuple[str, ...]]] = {
             "work_based_learning",
             "series",
         ),
-        D: ("remaining_slots", "signup_open", "is_dia"),
+        Owner.derived: ("remaining_slots", "signup_open", "is_dia"),
     },
     "event_participation": {
-        S: (
+        Owner.salesforce: (
             *_SF_MIRROR,
             "event_id",
             "volunteer_id",
@@ -173,10 +163,10 @@ _BY_OWNER: dict[str, dict[Owner, tuple[str, ...]]] = {
             "email",
             "contact_salesforce_id",
         ),
-        P: (*_POLARIS_ROW, "source", "created_by_id"),
+        Owner.polaris: (*_POLARIS_ROW, "source", "created_by_id"),
     },
     "event_student_participation": {
-        S: (
+        Owner.salesforce: (
             *_SF_MIRROR,
             "event_id",
             "student_id",
@@ -185,17 +175,31 @@ _BY_OWNER: dict[str, dict[Owner, tuple[str, ...]]] = {
             "delivery_hours",
             "age_group_text",
         ),
-        P: _POLARIS_ROW,
+        Owner.polaris: _POLARIS_ROW,
     },
     "event_teacher": {
-        PF: ("event_id", "teacher_id", "status", "attendance_confirmed_at", "last_import_id"),
-        P: (*_POLARIS_ROW, "source", "notes", "notes_updated_at", "notes_updated_by_id", "is_deleted"),
+        Owner.pathful: ("event_id", "teacher_id", "status", "attendance_confirmed_at", "last_import_id"),
+        Owner.polaris: (
+            *_POLARIS_ROW,
+            "source",
+            "notes",
+            "notes_updated_at",
+            "notes_updated_by_id",
+            "is_deleted",
+        ),
     },
     "event_attendance_detail": {
-        P: (*_POLARIS_ROW, "event_id", "total_students", "num_classrooms", "rotations", "updated_by_id"),
+        Owner.polaris: (
+            *_POLARIS_ROW,
+            "event_id",
+            "total_students",
+            "num_classrooms",
+            "rotations",
+            "updated_by_id",
+        ),
     },
     "signup": {
-        W: (
+        Owner.website: (
             "event_id",
             "normalized_email",
             "first_name",
@@ -216,7 +220,7 @@ _BY_OWNER: dict[str, dict[Owner, tuple[str, ...]]] = {
             "postal_code",
             "client_ip_hash",
         ),
-        P: (
+        Owner.polaris: (
             *_POLARIS_ROW,
             "volunteer_id",
             "participation_id",
@@ -227,11 +231,11 @@ _BY_OWNER: dict[str, dict[Owner, tuple[str, ...]]] = {
             "sf_contact_id",
             "sf_participant_id",
         ),
-        D: ("email_status",),
+        Owner.derived: ("email_status",),
     },
     # ---------------------------------------------------------------- people (02 SF-26..29, 00 R2/R3)
     "volunteer": {
-        S: (
+        Owner.salesforce: (
             *_SF_TRACKED,
             "salesforce_account_id",
             "primary_affiliation_salesforce_id",
@@ -273,7 +277,7 @@ _BY_OWNER: dict[str, dict[Owner, tuple[str, ...]]] = {
             "skills",
             "affiliations",
         ),
-        P: (
+        Owner.polaris: (
             *_POLARIS_ROW,
             "source",
             "sf_contacts",  # identity: which SF contacts are this person (R2)
@@ -287,23 +291,23 @@ _BY_OWNER: dict[str, dict[Owner, tuple[str, ...]]] = {
             "recruitment_outcome",
             "additional_volunteer_count",
         ),
-        PF: ("pathful_user_id",),
-        D: ("email_normalized", "is_people_of_color", "last_contacted_at"),
+        Owner.pathful: ("pathful_user_id",),
+        Owner.derived: ("email_normalized", "is_people_of_color", "last_contacted_at"),
     },
     "volunteer_email": {
-        S: ("email", "email_normalized", "kind", "is_primary", "sf_source_id"),
-        P: (*_POLARIS_ROW, "volunteer_id", "source"),
+        Owner.salesforce: ("email", "email_normalized", "kind", "is_primary", "sf_source_id"),
+        Owner.polaris: (*_POLARIS_ROW, "volunteer_id", "source"),
     },
     "volunteer_phone": {
-        S: ("number", "e164", "kind", "is_primary", "sf_source_id"),
-        P: (*_POLARIS_ROW, "volunteer_id", "source"),
+        Owner.salesforce: ("number", "e164", "kind", "is_primary", "sf_source_id"),
+        Owner.polaris: (*_POLARIS_ROW, "volunteer_id", "source"),
     },
     "volunteer_sf_contact": {
-        S: (*_SF_MIRROR, "master_record_id", "contact_type"),
-        P: ("id", "volunteer_id", "linked_at", "link_method"),
+        Owner.salesforce: (*_SF_MIRROR, "master_record_id", "contact_type"),
+        Owner.polaris: ("id", "volunteer_id", "linked_at", "link_method"),
     },
     "volunteer_affiliation": {
-        S: (
+        Owner.salesforce: (
             *_SF_MIRROR,
             "volunteer_id",
             "organization_id",
@@ -317,10 +321,10 @@ _BY_OWNER: dict[str, dict[Owner, tuple[str, ...]]] = {
             "start_date",
             "end_date",
         ),
-        P: _POLARIS_ROW,
+        Owner.polaris: _POLARIS_ROW,
     },
     "teacher": {
-        S: (
+        Owner.salesforce: (
             *_SF_MIRROR,
             "salesforce_account_id",
             "first_name",
@@ -336,7 +340,7 @@ _BY_OWNER: dict[str, dict[Owner, tuple[str, ...]]] = {
             "emails",
             "phones",
         ),
-        P: (
+        Owner.polaris: (
             *_POLARIS_ROW,
             "import_source",
             "district_id",
@@ -347,18 +351,18 @@ _BY_OWNER: dict[str, dict[Owner, tuple[str, ...]]] = {
             "notes",
             "merged_into_id",
         ),
-        PF: ("pathful_user_id",),
+        Owner.pathful: ("pathful_user_id",),
     },
     "teacher_email": {
-        S: ("email", "email_normalized", "kind", "is_primary", "sf_source_id"),
-        P: (*_POLARIS_ROW, "teacher_id", "source"),
+        Owner.salesforce: ("email", "email_normalized", "kind", "is_primary", "sf_source_id"),
+        Owner.polaris: (*_POLARIS_ROW, "teacher_id", "source"),
     },
     "teacher_phone": {
-        S: ("number", "e164", "kind", "is_primary", "sf_source_id"),
-        P: (*_POLARIS_ROW, "teacher_id", "source"),
+        Owner.salesforce: ("number", "e164", "kind", "is_primary", "sf_source_id"),
+        Owner.polaris: (*_POLARIS_ROW, "teacher_id", "source"),
     },
     "student": {
-        S: (
+        Owner.salesforce: (
             *_SF_MIRROR,
             "salesforce_account_id",
             "first_name",
@@ -375,23 +379,30 @@ _BY_OWNER: dict[str, dict[Owner, tuple[str, ...]]] = {
             "class_salesforce_id",
             "current_grade",
         ),
-        P: (*_POLARIS_ROW, "exclude_from_reports"),
+        Owner.polaris: (*_POLARIS_ROW, "exclude_from_reports"),
     },
     # ---------------------------------------------------------------- reference data (02 SF-24/25/30)
     "district": {
-        S: (*_SF_MIRROR, "name", "district_code"),
-        P: (*_POLARIS_ROW, "slug", "normalized_name", "aliases"),
+        Owner.salesforce: (*_SF_MIRROR, "name", "district_code"),
+        Owner.polaris: (*_POLARIS_ROW, "slug", "normalized_name", "aliases"),
     },
     "school": {
-        S: (*_SF_MIRROR, "name", "school_code", "district_id", "district_salesforce_id", "alt_name"),
-        P: (*_POLARIS_ROW, "level", "normalized_name", "aliases"),
+        Owner.salesforce: (
+            *_SF_MIRROR,
+            "name",
+            "school_code",
+            "district_id",
+            "district_salesforce_id",
+            "alt_name",
+        ),
+        Owner.polaris: (*_POLARIS_ROW, "level", "normalized_name", "aliases"),
     },
     "school_class": {
-        S: (*_SF_MIRROR, "name", "school_id", "school_salesforce_id", "class_year"),
-        P: _POLARIS_ROW,
+        Owner.salesforce: (*_SF_MIRROR, "name", "school_id", "school_salesforce_id", "class_year"),
+        Owner.polaris: _POLARIS_ROW,
     },
     "organization": {
-        S: (
+        Owner.salesforce: (
             *_SF_MIRROR,
             "name",
             "type",
@@ -405,11 +416,11 @@ _BY_OWNER: dict[str, dict[Owner, tuple[str, ...]]] = {
             "billing_country",
             "last_activity_date",
         ),
-        P: (*_POLARIS_ROW, "aliases", "notes"),
+        Owner.polaris: (*_POLARIS_ROW, "aliases", "notes"),
     },
     # ---------------------------------------------------------------- teacher roster and progress (04 RO, TP)
     "teacher_progress": {
-        R: (
+        Owner.roster: (
             "district_id",
             "academic_year",
             "virtual_year",
@@ -425,7 +436,7 @@ _BY_OWNER: dict[str, dict[Owner, tuple[str, ...]]] = {
             "deactivation_source",
             "deactivated_at",
         ),
-        P: (
+        Owner.polaris: (
             *_POLARIS_ROW,
             "deactivation_reason",
             "deactivation_notes",
@@ -434,10 +445,10 @@ _BY_OWNER: dict[str, dict[Owner, tuple[str, ...]]] = {
             "reactivation_reason",
             "overrides",
         ),
-        D: ("status", "attended_count"),
+        Owner.derived: ("status", "attended_count"),
     },
     "attendance_override": {
-        P: (
+        Owner.polaris: (
             "id",
             "teacher_progress_id",
             "event_id",
@@ -452,7 +463,7 @@ _BY_OWNER: dict[str, dict[Owner, tuple[str, ...]]] = {
         ),
     },
     "data_issue": {
-        P: (
+        Owner.polaris: (
             *_POLARIS_ROW,
             "teacher_progress_id",
             "teacher_id",
@@ -467,7 +478,7 @@ _BY_OWNER: dict[str, dict[Owner, tuple[str, ...]]] = {
     },
     # ---------------------------------------------------------------- communication history (02 SF-35/36)
     "communication": {
-        S: (
+        Owner.salesforce: (
             *_SF_TRACKED,
             "salesforce_activity_id",
             "email_message_salesforce_id",
@@ -491,11 +502,11 @@ _BY_OWNER: dict[str, dict[Owner, tuple[str, ...]]] = {
             "match_method",
             "unmatched_reason",
         ),
-        P: (*_POLARIS_ROW, "matched_by_id", "matched_at"),
+        Owner.polaris: (*_POLARIS_ROW, "matched_by_id", "matched_at"),
     },
     # ---------------------------------------------------------------- year-end manual inputs (06 §6.8)
     "district_manual_input": {
-        P: (
+        Owner.polaris: (
             "id",
             "district_id",
             "school_year",
@@ -537,16 +548,16 @@ COMPUTED_FIELDS: Mapping[str, frozenset[str]] = MappingProxyType(
 UNLINKED_OWNER: Mapping[str, Mapping[Owner, Owner]] = MappingProxyType(
     {
         # A Polaris virtual event: its definition and district links are Polaris's (00 OWN-3).
-        "event": MappingProxyType({S: P, PUB: P}),
+        "event": MappingProxyType({Owner.salesforce: Owner.polaris, Owner.publishing: Owner.polaris}),
         # A website volunteer not yet in SF: demographics come from the signup (00 OWN-3).
-        "volunteer": MappingProxyType({S: W}),
+        "volunteer": MappingProxyType({Owner.salesforce: Owner.website}),
         # A teacher created by a roster import (04 RO-10): kept in step with the roster.
-        "teacher": MappingProxyType({S: R}),
+        "teacher": MappingProxyType({Owner.salesforce: Owner.roster}),
     }
 )
 """Owner of SF-owned fields of a record without ``salesforce_id``; default ``salesforce → polaris``."""
 
-_DEFAULT_UNLINKED: Mapping[Owner, Owner] = MappingProxyType({S: P})
+_DEFAULT_UNLINKED: Mapping[Owner, Owner] = MappingProxyType({Owner.salesforce: Owner.polaris})
 
 _PATHFUL_LINKED_FIELDS: Mapping[str, frozenset[str]] = MappingProxyType(
     {
@@ -600,35 +611,35 @@ CONDITIONAL_RULES: tuple[ConditionalRule, ...] = (
         "event",
         "pathful_session_id set and no salesforce_id (pathful_linked=True)",
         _PATHFUL_LINKED_FIELDS["event"],
-        PF,
+        Owner.pathful,
         "session fields are rewritten by every Pathful import and read-only in the API",
     ),
     ConditionalRule(
         "event_participation",
         "source = pathful (pathful_linked=True)",
         _PATHFUL_LINKED_FIELDS["event_participation"],
-        PF,
+        Owner.pathful,
         "presenter rows imported from Pathful; manual rows are Polaris's",
     ),
     ConditionalRule(
         "event_teacher",
         "notes set (admin_annotated=True)",
         _ANNOTATED_FIELDS["event_teacher"],
-        P,
+        Owner.polaris,
         "an admin correction; the Pathful import leaves the row untouched",
     ),
     ConditionalRule(
         "teacher_progress",
         "deactivation_source = manual_admin (admin_annotated=True)",
         _ANNOTATED_FIELDS["teacher_progress"],
-        P,
+        Owner.polaris,
         "the roster import neither applies nor reactivates the row",
     ),
     ConditionalRule(
         "communication",
         "match_method = manual (admin_annotated=True)",
         _ANNOTATED_FIELDS["communication"],
-        P,
+        Owner.polaris,
         "manual matches never change",
     ),
 )
@@ -656,10 +667,10 @@ def owner_of(
     except KeyError:
         raise UnknownField(f"unknown field {entity}.{field}") from None
     if admin_annotated and field in _ANNOTATED_FIELDS.get(entity, ()):
-        return P
+        return Owner.polaris
     if not sf_linked:
         if pathful_linked and field in _PATHFUL_LINKED_FIELDS.get(entity, ()):
-            return PF
+            return Owner.pathful
         owner = UNLINKED_OWNER.get(entity, _DEFAULT_UNLINKED).get(owner, owner)
     return owner
 
