@@ -27,6 +27,7 @@ from sqlalchemy import (
     or_,
     select,
     text,
+    true,
 )
 from sqlalchemy.engine.default import DefaultExecutionContext
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -101,6 +102,9 @@ class Event(IdMixin, TimestampMixin, SalesforceMirrorMixin, Base):
     format: Mapped[str] = mapped_column(String(40), default=_default_format)  # VOC-9 event_format
     start_day: Mapped[dt.date | None] = mapped_column(index=True)  # Start_Date__c, calendar date
     start_date: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), index=True)  # timestamptz
+    # False when Salesforce gave only the date: start_date is then local midnight, not a time to
+    # show (03 LIST-5, LIST-8, SIGN-8)
+    start_time_known: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     end_date: Mapped[dt.datetime | None]
     duration: Mapped[int | None] = mapped_column(Integer)  # minutes
     date_time_display: Mapped[str | None] = mapped_column(String(255))  # Date_and_Time_for_Cal__c, raw

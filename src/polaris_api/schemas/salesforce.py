@@ -335,6 +335,48 @@ ACCOUNT_DISTRICT_FIELDS = ("Id", "SystemModstamp", "IsDeleted", "Name", "School_
 ACCOUNT_SCHOOL_FIELDS = (*ACCOUNT_DISTRICT_FIELDS, "ParentId", "Connector_Account_Name__c")
 
 
+# Date_and_Time_for_Cal__c as Salesforce formats it: "01/05/2027 08:00 AM to 12:00 PM"
+_DISPLAY_TIMES = re.compile(
+    r"\s*(\d{1,2})/(\d{1,2})/(\d{4})\s+(\d{1,2}):(\d{2})\s*([AP]M)"
+    r"(?:\s*(?:-|\u2013|\u2014|to)\s*(\d{1,2}):(\d{2})\s*([AP]M))?\s*",
+    re.IGNORECASE,
+)
+
+
+def _clock_on(day: dt.date, match: re.Match[str], first: int, tz: dt.tzinfo) -> dt.datetime | None:
+    """The time in groups ``first`` (hour), ``first + 1`` (minute), ``first + 2`` (AM/PM) on ``day``."""
+    hour, minute, meridiem = match.group(first, first + 1, first + 2)
+    h, m = int(hour), int(minute)
+    if not 1 <= h <= 12 or m > 59:
+        return None
+    return dt.datetime.combine(day, dt.time(h % 12 + (12 if meridiem.upper() == "PM" else 0), m), tzinfo=tz)
+
+
+def parse_display_times(
+    display: str | None, day: dt.date | None, tz: dt.tzinfo
+) -> tuple[dt.datetime, dt.datetime | None] | None:
+    """03 LIST-5: the local start (and end) time a well-formed display string states for ``day``;
+    None when it is missing, malformed, names another day or ends before it starts."""
+    match = _DISPLAY_TIMES.fullmatch(display or "")
+    if match is None or day is None:
+        return None
+    month, mday, year = (int(part) for part in match.group(1, 2, 3))
+    try:
+        if dt.date(year, month, mday) != day:
+            return None
+    except ValueError:
+        return None
+    start = _clock_on(day, match, 4, tz)
+    if start is None:
+        return None
+    if match.group(7) is None:
+        return start, None
+    end = _clock_on(day, match, 7, tz)
+    if end is None or end <= start:
+        return None
+    return start, end
+
+
 class SalesforceSessionPublishing(SalesforceRecord):
     """SF-41: the publishing read of Session__c, with SF-32's targets and transforms."""
 
@@ -372,12 +414,21 @@ class SalesforceSessionPublishing(SalesforceRecord):
         event_format = self.format.value
         if event_format is None:
             event_format = "virtual" if event_type == "virtual_session" else "in_person"
-        start = self.start_datetime
+        start, end = self.start_datetime, self.end_datetime
+        # LIST-5: without Start_Date_and_Time__c the time comes from a well-formed display
+        # string, else it is unknown: stored at local midnight (SF-32) but never shown as a time
+        time_known = start is not None
         if start is None and self.start_day is not None:
-            start = dt.datetime.combine(self.start_day, dt.time(), tzinfo=tz).astimezone(dt.UTC)
+            shown = parse_display_times(self.date_time_display, self.start_day, tz)
+            if shown is not None:
+                start, time_known = shown[0].astimezone(dt.UTC), True
+                if end is None and shown[1] is not None:
+                    end = shown[1].astimezone(dt.UTC)
+            else:
+                start = dt.datetime.combine(self.start_day, dt.time(), tzinfo=tz).astimezone(dt.UTC)
         duration = None
-        if self.start_datetime is not None and self.end_datetime is not None:
-            minutes = (self.end_datetime - self.start_datetime).total_seconds() / 60
+        if time_known and start is not None and end is not None:
+            minutes = (end - start).total_seconds() / 60
             duration = int(Decimal(str(minutes)).quantize(Decimal(1), rounding=ROUND_HALF_UP))
             if duration < 0:
                 duration = None
@@ -390,7 +441,8 @@ class SalesforceSessionPublishing(SalesforceRecord):
             "format": event_format,
             "start_day": self.start_day,
             "start_date": start,
-            "end_date": self.end_datetime,
+            "start_time_known": time_known,
+            "end_date": end,
             "duration": duration,
             "date_time_display": self.date_time_display,
             "location": self.location,

@@ -37,9 +37,12 @@ def event_times(
     duration_minutes: int | None,
     start_day: dt.date | None,
     zone: ZoneInfo,
+    *,
+    time_known: bool = True,
 ) -> EventTimes:
-    """Local start and end: the timestamp when known, else the calendar date (R6: dates stay dates)."""
-    if start_date is not None:
+    """Local start and end: the timestamp when known, else the calendar date (R6: dates stay dates).
+    ``time_known`` False: ``start_date`` is a placeholder midnight (03 SIGN-8), so the calendar date."""
+    if start_date is not None and (time_known or start_day is None):
         start = start_date.astimezone(zone)
         if end_date is not None and end_date > start_date:
             end = end_date.astimezone(zone)

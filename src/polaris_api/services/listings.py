@@ -60,7 +60,7 @@ __all__ = [
     "ListingFilters",
     "ListingQuery",
     "Rendered",
-    "Sessions",
+    "LazySession",
     "calendar_feed",
     "data_version",
     "dia_page",
@@ -135,6 +135,7 @@ _ITEM_COLUMNS = (
     Event.sf_session_type,
     Event.start_day,
     Event.start_date,
+    Event.start_time_known,
     Event.date_time_display,
     Event.location,
     Event.description,
@@ -258,7 +259,7 @@ def _count_commit(session: Session) -> None:
         _LocalWrites.count += 1
 
 
-class Sessions:
+class LazySession:
     """The request's database session, opened on first use: the cached paths never open one."""
 
     def __init__(self, factory: async_sessionmaker[AsyncSession]) -> None:
@@ -270,7 +271,7 @@ class Sessions:
             self._session = self._factory()
         return self._session
 
-    async def __aenter__(self) -> Sessions:
+    async def __aenter__(self) -> LazySession:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -330,7 +331,7 @@ class ListingCache:
     def _fresh(self) -> bool:
         return self._version is not None and time.monotonic() - self._version[3] < self.version_ttl
 
-    async def version(self, sessions: Sessions, today: dt.date) -> str:
+    async def version(self, lazy_session: LazySession, today: dt.date) -> str:
         """The listing data version (see the class docstring for when it is read again)."""
         value = self._usable(today)
         if value is not None and (self._fresh() or self.sessionmaker is not None):
@@ -342,7 +343,7 @@ class ListingCache:
         async with self._lock:  # one read at a time; the others wait and reuse it
             value = self._usable(today)
             if value is None or not self._fresh():
-                value = await self._read(await sessions.get(), today)
+                value = await self._read(await lazy_session.get(), today)
             return value
 
     def get(self, etag: str) -> bytes | None:
@@ -383,7 +384,7 @@ class Rendered:
 
 
 async def _render_cached(
-    sessions: Sessions,
+    lazy_session: LazySession,
     cache: ListingCache,
     today: dt.date,
     kind: str,
@@ -392,7 +393,7 @@ async def _render_cached(
     build: Callable[[], Awaitable[bytes | None]],
 ) -> Rendered | None:
     """304 with no per-event work, a cached body, or a freshly built one; None: not found."""
-    etag = make_etag(kind, key, await cache.version(sessions, today))
+    etag = make_etag(kind, key, await cache.version(lazy_session, today))
     if if_none_match and if_none_match.strip() != "*" and etag_matches(if_none_match, etag):
         return Rendered(etag, None)
     body = cache.get(etag)
@@ -425,6 +426,11 @@ async def _districts_of(session: AsyncSession, event_ids: Sequence[int]) -> dict
     return by_event
 
 
+def _time_known(row: Any) -> bool:
+    """LIST-5/LIST-8: a start time to show (not the midnight stored for a date-only session)."""
+    return row.start_date is not None and (row.start_time_known or row.start_day is None)
+
+
 def _item(row: Row[Any], districts: list[PublicDistrict], zone: ZoneInfo) -> PublicEvent:
     remaining = max(0, int(row.remaining_slots or 0))
     return PublicEvent(
@@ -433,7 +439,7 @@ def _item(row: Row[Any], districts: list[PublicDistrict], zone: ZoneInfo) -> Pub
         name=row.title,
         event_type=row.type,
         start_date=row.start_day,
-        start_datetime=row.start_date.astimezone(zone) if row.start_date is not None else None,
+        start_datetime=row.start_date.astimezone(zone) if _time_known(row) else None,
         date_and_time=row.date_time_display,
         location=row.location,
         description=row.description,
@@ -481,7 +487,7 @@ def _page_key(query: ListingQuery) -> tuple[Any, ...]:
 
 
 async def main_page(
-    sessions: Sessions,
+    lazy_session: LazySession,
     cache: ListingCache,
     query: ListingQuery,
     *,
@@ -491,12 +497,12 @@ async def main_page(
 ) -> Rendered:
     """LIST-1: the main public page."""
     return await _listing_page(
-        sessions, cache, query, "main", visibility.on_main_page, today, zone, if_none_match
+        lazy_session, cache, query, "main", visibility.on_main_page, today, zone, if_none_match
     )
 
 
 async def dia_page(
-    sessions: Sessions,
+    lazy_session: LazySession,
     cache: ListingCache,
     query: ListingQuery,
     *,
@@ -506,12 +512,12 @@ async def dia_page(
 ) -> Rendered:
     """LIST-3: Data in Action events, whatever the website toggle says."""
     return await _listing_page(
-        sessions, cache, query, "dia", visibility.on_dia_page, today, zone, if_none_match
+        lazy_session, cache, query, "dia", visibility.on_dia_page, today, zone, if_none_match
     )
 
 
 async def _listing_page(
-    sessions: Sessions,
+    lazy_session: LazySession,
     cache: ListingCache,
     query: ListingQuery,
     listing: str,
@@ -524,9 +530,11 @@ async def _listing_page(
     version, so a cached page or a 304 builds nothing."""
 
     async def build() -> bytes:
-        return await _page_body(await sessions.get(), shown(today), query, zone)
+        return await _page_body(await lazy_session.get(), shown(today), query, zone)
 
-    rendered = await _render_cached(sessions, cache, today, listing, _page_key(query), if_none_match, build)
+    rendered = await _render_cached(
+        lazy_session, cache, today, listing, _page_key(query), if_none_match, build
+    )
     assert rendered is not None
     return rendered
 
@@ -549,7 +557,7 @@ async def _resolve_district(session: AsyncSession, ref: str) -> int | None:
 
 
 async def district_page(
-    sessions: Sessions,
+    lazy_session: LazySession,
     cache: ListingCache,
     district: str,
     query: ListingQuery,
@@ -561,14 +569,14 @@ async def district_page(
     """LIST-2: one district's events; None when the district does not exist."""
 
     async def build() -> bytes | None:
-        session = await sessions.get()
+        session = await lazy_session.get()
         district_id = await _resolve_district(session, district)
         if district_id is None:
             return None
         return await _page_body(session, visibility.on_district_page(district_id, today), query, zone)
 
     return await _render_cached(
-        sessions, cache, today, "district", (district.lower(), *_page_key(query)), if_none_match, build
+        lazy_session, cache, today, "district", (district.lower(), *_page_key(query)), if_none_match, build
     )
 
 
@@ -595,7 +603,7 @@ def _event_ref_condition(ref: str) -> ColumnElement[bool] | None:
 
 
 async def one_event(
-    sessions: Sessions,
+    lazy_session: LazySession,
     cache: ListingCache,
     ref: str,
     *,
@@ -609,7 +617,7 @@ async def one_event(
         return None
 
     async def build() -> bytes | None:
-        session = await sessions.get()
+        session = await lazy_session.get()
         row = (
             await session.execute(_item_statement([condition, visibility.on_any_page(today)]).limit(1))
         ).first()
@@ -617,7 +625,7 @@ async def one_event(
             return None
         return PUBLIC_EVENT.dump_json((await _items(session, [row], zone))[0])
 
-    return await _render_cached(sessions, cache, today, "event", (ref,), if_none_match, build)
+    return await _render_cached(lazy_session, cache, today, "event", (ref,), if_none_match, build)
 
 
 # --------------------------------------------------------------------------------------
@@ -638,7 +646,7 @@ def _calendar_bytes(rows: Sequence[Any], zone: ZoneInfo, today: dt.date) -> byte
         # DTSTAMP: when the event last changed, so that the same data gives the same bytes.
         vevent.add("dtstamp", (row.updated_at or row.created_at).astimezone(dt.UTC))
         vevent.add("summary", row.title)
-        if row.start_date is not None:
+        if _time_known(row):
             start = row.start_date.astimezone(zone)
             vevent.add("dtstart", start)
             end = None
@@ -669,7 +677,7 @@ def _calendar_bytes(rows: Sequence[Any], zone: ZoneInfo, today: dt.date) -> byte
 
 
 async def calendar_feed(
-    sessions: Sessions,
+    lazy_session: LazySession,
     cache: ListingCache,
     filters: ListingFilters,
     *,
@@ -681,7 +689,7 @@ async def calendar_feed(
 
     async def build() -> bytes:
         conditions = [visibility.on_main_page(today), *filters.conditions()]
-        session = await sessions.get()
+        session = await lazy_session.get()
         rows = (
             await session.execute(
                 select(
@@ -689,6 +697,7 @@ async def calendar_feed(
                     Event.title,
                     Event.start_day,
                     Event.start_date,
+                    Event.start_time_known,
                     Event.end_date,
                     Event.duration,
                     Event.location,
@@ -703,6 +712,6 @@ async def calendar_feed(
         ).all()
         return _calendar_bytes(rows, zone, today)
 
-    rendered = await _render_cached(sessions, cache, today, "ics", (filters,), if_none_match, build)
+    rendered = await _render_cached(lazy_session, cache, today, "ics", (filters,), if_none_match, build)
     assert rendered is not None
     return rendered
