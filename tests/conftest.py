@@ -1,8 +1,17 @@
 """Shared fixtures: a real database (PostgreSQL or SQLite), migrated by Alembic, and the app.
 
 ``POLARIS_TEST_DATABASE_URL`` picks the database (``.ci/run`` runs the suite once on a throwaway
-PostgreSQL database and once on SQLite). Without it, a temporary SQLite file is used. Tables are
-emptied between tests, so no test depends on another's state.
+PostgreSQL database and once on SQLite). Without it, a temporary SQLite file is used.
+
+Each test runs inside one outer transaction that is rolled back at the end (as Polar's
+``tests/fixtures/database.py`` does): ``db`` is a connection with a begun transaction, every
+session of the test and of the app is bound to it and turns its commits into savepoints
+(``make_sessionmaker`` joins with ``join_transaction_mode="create_savepoint"``). So no test
+depends on another's state, and nothing has to be deleted between tests.
+
+Tests that need real commits (several connections, threads or processes: live servers,
+concurrency, background sync runs, CLI subprocesses, migrations) are marked
+``@pytest.mark.committed_db``: their ``db`` is the engine itself, emptied before the test.
 """
 
 from __future__ import annotations
@@ -16,7 +25,7 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 import polaris_api.models  # noqa: F401
 from polaris_api.app import create_app
@@ -87,15 +96,78 @@ async def _empty_all_tables(engine: AsyncEngine) -> None:
             await connection.execute(text(f'DELETE FROM "{name}"'))
 
 
-@pytest.fixture
-async def db(engine: AsyncEngine) -> AsyncIterator[AsyncEngine]:
-    """A migrated, empty database."""
-    await _empty_all_tables(engine)
-    yield engine
+async def _rolled_back_connection(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    async with engine.connect() as connection:
+        transaction = await connection.begin()
+        if connection.dialect.name == "sqlite":
+            # pysqlite defers BEGIN to the first write; without a real BEGIN the first savepoint
+            # would open the transaction itself and its RELEASE would commit it.
+            await connection.exec_driver_sql("BEGIN")
+        try:
+            yield connection
+        finally:
+            if transaction.is_active:
+                await transaction.rollback()
+
+
+# What a test's ``db`` is: a connection inside a transaction rolled back at the end, or, for
+# ``committed_db`` tests, the engine itself.
+Bind = AsyncConnection | AsyncEngine
 
 
 @pytest.fixture
-async def session(db: AsyncEngine) -> AsyncIterator[AsyncSession]:
+async def db(engine: AsyncEngine, request: pytest.FixtureRequest) -> AsyncIterator[Any]:
+    """A migrated database that this test alone sees: a connection whose transaction is rolled
+    back after the test, or, for tests marked ``committed_db``, the emptied engine."""
+    if request.node.get_closest_marker("committed_db") is not None:
+        await _empty_all_tables(engine)
+        yield engine
+        await _empty_all_tables(engine)  # the next tests start from an empty database
+        return
+    async for connection in _rolled_back_connection(engine):
+        yield connection
+
+
+@pytest.fixture
+async def committed_db(engine: AsyncEngine, request: pytest.FixtureRequest) -> AsyncEngine:
+    """The real database, emptied, for a test that needs commits other connections see.
+    Use it through the marker (``@pytest.mark.committed_db``) so ``db``/``app`` follow."""
+    assert request.node.get_closest_marker("committed_db") is not None, "mark the test committed_db"
+    return engine
+
+
+def bind_app(application: Any, db: Bind) -> Any:
+    """Point an app's sessions at the test's connection; a no-op for ``committed_db`` tests.
+    ``state.engine`` becomes the test engine (statement listeners see the app's statements); the
+    app's own engine never connected, so nothing is left to dispose."""
+    if isinstance(db, AsyncConnection):
+        application.state.sessionmaker = make_sessionmaker(db)
+        application.state.engine = db.engine
+    return application
+
+
+async def dispose_app(application: Any, db: Bind) -> None:
+    if not isinstance(db, AsyncConnection):
+        await application.state.engine.dispose()
+
+
+@pytest.fixture
+async def make_app(db: Bind) -> AsyncIterator[Callable[..., Any]]:
+    """``create_app(make_settings(**overrides))`` bound to the test's database."""
+    created: list[Any] = []
+
+    def factory(**overrides: Any) -> Any:
+        application = bind_app(create_app(make_settings(**overrides)), db)
+        created.append(application)
+        return application
+
+    yield factory
+    for application in created:
+        await dispose_app(application, db)
+
+
+@pytest.fixture
+async def session(db: Bind) -> AsyncIterator[AsyncSession]:
     async with make_sessionmaker(db)() as session:
         yield session
 
@@ -106,10 +178,10 @@ def settings() -> Settings:
 
 
 @pytest.fixture
-async def app(db: AsyncEngine, settings: Settings) -> AsyncIterator[Any]:
-    application = create_app(settings)
+async def app(db: Bind, settings: Settings) -> AsyncIterator[Any]:
+    application = bind_app(create_app(settings), db)
     yield application
-    await application.state.engine.dispose()
+    await dispose_app(application, db)
 
 
 @pytest.fixture
@@ -123,7 +195,7 @@ UserFactory = Callable[..., Awaitable[dict[str, Any]]]
 
 
 @pytest.fixture
-def make_user(db: AsyncEngine) -> UserFactory:
+def make_user(db: Bind) -> UserFactory:
     """Create a user directly and return ``{id, email, headers}`` with a valid bearer token."""
     counter = {"n": 0}
 

@@ -11,6 +11,7 @@ import sys
 import time
 
 import httpx
+import pytest
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
@@ -19,6 +20,9 @@ from polaris_api.db import make_sessionmaker
 from polaris_api.models.identity import User
 from tests.conftest import DATABASE_URL
 from tests.live_server import free_port
+
+# the CLI and the demo importer open their own engine: they need committed rows
+pytestmark = pytest.mark.committed_db
 
 runner = CliRunner()
 

@@ -39,6 +39,7 @@ async def _prepare_admin() -> str:
             None,
             UserCreate(email="fuzz-admin@example.org", password="fuzzing password", security_level=3),
         )
+        await session.commit()
     await engine.dispose()
     token, _ = issue_token(secret=TEST_JWT_SECRET, subject=user.id, token_type="staff", version=1, minutes=60)
     return token
@@ -53,6 +54,14 @@ def fuzz_target() -> Iterator[dict[str, object]]:
     app = create_app(make_settings(login_rate_limit_per_minute=10_000))
     with serve_in_thread(app) as base_url:
         yield {"base_url": base_url, "headers": {"Authorization": f"Bearer {token}"}}
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, _empty_database()).result()  # later tests start from an empty database
+
+
+async def _empty_database() -> None:
+    engine = make_engine(DATABASE_URL)
+    await _empty_all_tables(engine)
+    await engine.dispose()
 
 
 @schema.parametrize()

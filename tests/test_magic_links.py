@@ -17,7 +17,7 @@ from polaris_api.models.teachers import DataIssue, MagicLink, TeacherProgress
 from polaris_api.security import issue_token, sha256_hex
 from polaris_api.services import outbox
 from polaris_api.services.teacher_progress import current_academic_year, window_for
-from tests.conftest import TEST_JWT_SECRET, make_settings
+from tests.conftest import TEST_JWT_SECRET, bind_app, dispose_app, make_settings
 from tests.factories import make_district
 from tests.teacher_factories import ZONE, link_teacher, make_record, make_teacher, make_virtual_event
 
@@ -303,7 +303,9 @@ async def test_ml_3_per_email_limit_applies_the_same_to_unknown_emails(db, sessi
     from polaris_api.app import create_app
 
     await roster(session, sessions=False)
-    app = create_app(make_settings(magic_link_limit_per_ip="100/hour", magic_link_limit_per_email="2/hour"))
+    app = bind_app(
+        create_app(make_settings(magic_link_limit_per_ip="100/hour", magic_link_limit_per_email="2/hour")), db
+    )
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
         for email in (EMAIL, "nobody@nowhere.example"):
             codes = [(await http.post(REQUEST, json={"email": email})).status_code for _ in range(3)]
@@ -311,7 +313,7 @@ async def test_ml_3_per_email_limit_applies_the_same_to_unknown_emails(db, sessi
         limited = await http.post(REQUEST, json={"email": EMAIL.upper()})
         assert limited.status_code == 429 and limited.json()["code"] == "rate_limited"
         assert int(limited.headers["Retry-After"]) >= 1
-    await app.state.engine.dispose()
+    await dispose_app(app, db)
     assert len(await fresh(db, MagicLink)) == 2  # no link issued past the limit
 
 
@@ -320,13 +322,15 @@ async def test_ml_3_per_ip_limit(db, session):
 
     from polaris_api.app import create_app
 
-    app = create_app(make_settings(magic_link_limit_per_ip="3/hour", magic_link_limit_per_email="100/hour"))
+    app = bind_app(
+        create_app(make_settings(magic_link_limit_per_ip="3/hour", magic_link_limit_per_email="100/hour")), db
+    )
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
         codes = [(await http.post(REQUEST, json={"email": f"t{i}@x.example"})).status_code for i in range(4)]
         assert codes == [202, 202, 202, 429]
         exchanges = [(await http.post(EXCHANGE, json={"token": "x"})).status_code for _ in range(4)]
         assert exchanges == [401, 401, 401, 429]
-    await app.state.engine.dispose()
+    await dispose_app(app, db)
 
 
 # --- PRIV-7 kill switch ---------------------------------------------------------------------------
@@ -438,11 +442,13 @@ async def test_ml_5_link_expires_after_magic_link_ttl_hours(client, app, session
         await magic_links.request_link(
             s, settings, EMAIL, client_ip=None, now=utcnow() - dt.timedelta(hours=48, seconds=1)
         )
+        await s.commit()  # the service flushes; its caller owns the transaction
     [sent] = await deliver(app)
     assert (await client.post(EXCHANGE, json={"token": token_from(sent.body_text)})).status_code == 401
     async with make_sessionmaker(db)() as s:
         await magic_links.request_link(
             s, settings, EMAIL, client_ip=None, now=utcnow() - dt.timedelta(hours=47)
         )
+        await s.commit()
     [sent] = await deliver(app)
     assert (await client.post(EXCHANGE, json={"token": token_from(sent.body_text)})).status_code == 200

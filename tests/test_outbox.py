@@ -97,6 +97,7 @@ def test_mail_2_file_backend_refused_in_production():
         ).check()
 
 
+@pytest.mark.committed_db  # the console backend's own engine reads what the test wrote
 async def test_mail_2_console_backend_logs_recipient_hash_and_subject_only(session, caplog):
     [message_id] = await queue_messages(session, 1, recipient="Secret.Person@Example.org")
     engine = make_engine(DATABASE_URL)
@@ -291,6 +292,7 @@ class RecordingBackend:
         self.sent[email.message_id] += 1
 
 
+@pytest.mark.committed_db  # workers on three engines
 async def test_mail_4_two_workers_never_send_the_same_message_twice(session):
     ids = await queue_messages(session, 30)
     backend = RecordingBackend()
@@ -372,6 +374,7 @@ async def test_mail_4_stale_claim_of_a_dead_worker_is_released(session, app):
     assert backend.sent == Counter({message_id: 1})
 
 
+@pytest.mark.committed_db  # the worker runs beside the request, on its own connection
 async def test_mail_4_in_process_worker_delivers_in_the_background(db, session, tmp_path):
     settings = make_settings(
         email_backend="file", email_file_dir=tmp_path, outbox_worker_enabled=True, outbox_poll_seconds=0.05
@@ -392,6 +395,7 @@ async def test_mail_4_in_process_worker_delivers_in_the_background(db, session, 
     assert len(list(tmp_path.glob("*.eml"))) == 1
 
 
+@pytest.mark.committed_db  # the CLI opens its own engine
 async def test_mail_4_cli_outbox_work_once(session, monkeypatch):
     from typer.testing import CliRunner
 

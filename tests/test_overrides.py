@@ -58,7 +58,7 @@ async def _override(
     )
 
 
-async def _tp_5_add_override_counts_at_once(client, session, make_user):
+async def test_tp_5_add_override_counts_at_once(client, session, make_user):
     ctx = await _setup(session)
     manager = await make_user(level=2)
     record = ctx["record"]
@@ -79,7 +79,7 @@ async def _tp_5_add_override_counts_at_once(client, session, make_user):
     assert entry.entity_id == str(body["id"]) and entry.actor_id == manager["id"]
 
 
-async def _tp_5_add_refusals(client, session, admin):
+async def test_tp_5_add_refusals(client, session, admin):
     ctx = await _setup(session)
     record, headers = ctx["record"], admin["headers"]
     await link_teacher(session, ctx["started"], ctx["teacher"])
@@ -126,7 +126,7 @@ async def test_tp_5_remove_override_and_its_refusals(client, session, admin):
     assert (again.status_code, again.json()["code"]) == (409, "override_exists")
 
 
-async def _tp_5_one_active_override_per_record_and_event_reason_up_to_2000(client, session, admin):
+async def test_tp_5_one_active_override_per_record_and_event_reason_up_to_2000(client, session, admin):
     ctx = await _setup(session)
     record, headers = ctx["record"], admin["headers"]
     assert (
@@ -184,7 +184,7 @@ async def test_tp_6_reverse_an_add_and_a_remove(client, session, admin):
     ).status_code == 422
 
 
-async def _tp_5_tp_6_access_is_admin_or_global_manager(client, session, make_user):
+async def test_tp_5_tp_6_access_is_admin_or_global_manager(client, session, make_user):
     ctx = await _setup(session)
     record = ctx["record"]
     for user in (
@@ -243,13 +243,3 @@ async def test_tp_7_auto_resolve_closes_adds_now_counted(session):
     ).scalar_one()
     assert entry.actor_type == "system" and entry.entity_id == str(add.id)
     assert await tp.auto_resolve_overrides(session, 43, zone=ZONE, now=now) == []  # idempotent
-
-
-async def test_tp_5_add_counts_at_once_and_one_active_override(client, session, admin, make_user):
-    await _tp_5_add_override_counts_at_once(client, session, make_user)  # counts audit entries: first
-    await _tp_5_one_active_override_per_record_and_event_reason_up_to_2000(client, session, admin)
-
-
-async def test_tp_5_refusals_and_access(client, session, admin, make_user):
-    await _tp_5_add_refusals(client, session, admin)  # counts overrides: first
-    await _tp_5_tp_6_access_is_admin_or_global_manager(client, session, make_user)

@@ -44,7 +44,7 @@ from polaris_api.schemas.pathful import (
 )
 from polaris_api.sync.pathful.importer import cutoff_date
 from polaris_api.sync.tabular import parse_table
-from tests.conftest import DATABASE_URL, IS_POSTGRES, make_settings
+from tests.conftest import DATABASE_URL, IS_POSTGRES, bind_app, dispose_app, make_settings
 from tests.live_server import serve_in_thread
 from tests.pathful_factories import (
     ZONE,
@@ -432,7 +432,9 @@ async def _xlsx_same_report(client, admin, session, example):
     assert missing.status_code == 422 and missing.json()["code"] == "sheet_unavailable"
 
 
-async def _reimport_changes_nothing(client, admin, session, example):
+async def test_pf_21_reimport_changes_nothing(client, admin, session, example):
+    first = await upload(client, admin["headers"], EXAMPLE.read_bytes(), **SINCE)
+    assert first.status_code == 200
     before = await snapshot(session)
     second = await upload(client, admin["headers"], EXAMPLE.read_bytes(), **SINCE)
     assert second.status_code == 200
@@ -499,7 +501,7 @@ async def test_pf_14_pf_15_corrected_reimport_flips_status_except_admin_notes(
     assert (await link_of(session, "51872", example.t1.id)).status == "no_show"  # type: ignore[union-attr]
 
 
-async def _missing_required_columns(client, admin, session, example):
+async def test_pf_4_missing_required_columns(client, admin, session, example):
     rows = example_rows()
     drop = {rows[0].index("SignUp Role"), rows[0].index("Partner")}
     trimmed = [[cell for index, cell in enumerate(row) if index not in drop] for row in rows]
@@ -522,7 +524,7 @@ async def _missing_required_columns(client, admin, session, example):
     assert stored.json()["status"] == "failed" and stored.json()["error_code"] == "missing_columns"
 
 
-async def _bad_dates_with_row_numbers(client, admin, session, example):
+async def test_pf_6_bad_dates_with_row_numbers(client, admin, session, example):
     header = example_rows()[0]
     template = example_rows()[1]
     date, session_col = header.index("Date"), header.index("Session ID")
@@ -558,7 +560,7 @@ async def _bad_dates_with_row_numbers(client, admin, session, example):
     assert (await event_of(session, "60006")).start_date == dt.datetime(2026, 2, 13, 14, 5, tzinfo=dt.UTC)  # type: ignore[union-attr]
 
 
-async def _dry_run_reports_the_same_and_writes_nothing(client, admin, session, example):
+async def test_pf_20_dry_run_reports_the_same_and_writes_nothing(client, admin, session, example):
     before = await snapshot(session)
     dry = await upload(client, admin["headers"], EXAMPLE.read_bytes(), dry_run=True, **SINCE)
     assert dry.status_code == 200
@@ -584,7 +586,7 @@ async def _dry_run_reports_the_same_and_writes_nothing(client, admin, session, e
 # ----------------------------------------------------------------------------------- queues (PF-17/18)
 
 
-async def _resolve_teacher_replays_row(client, admin, session, example):
+async def test_pf_18_resolve_teacher_replays_row(client, admin, session, example):
     rows = example_rows()
     header = rows[0]
     # Jordan Blake (2219999) also signed up for 51951: a second pending record with the same ID
@@ -661,7 +663,7 @@ async def _resolve_teacher_replays_row(client, admin, session, example):
     assert reimport.json()["unchanged"] == 8
 
 
-async def _resolve_volunteer_and_errors(client, admin, session, example):
+async def test_pf_18_resolve_volunteer_and_errors(client, admin, session, example):
     await upload(client, admin["headers"], EXAMPLE.read_bytes(), **SINCE)
     await fresh(session)
     records = {
@@ -716,7 +718,7 @@ async def _resolve_volunteer_and_errors(client, admin, session, example):
         assert (response.status_code, response.json()["code"]) == (status, code), body
 
 
-async def _no_date_queue_dated_by_hand(client, admin, session, example):
+async def test_pf_18_no_date_queue_dated_by_hand(client, admin, session, example):
     await upload(client, admin["headers"], EXAMPLE.read_bytes(), **SINCE)
     await fresh(session)
     record = _detached(
@@ -766,7 +768,7 @@ async def _no_date_queue_dated_by_hand(client, admin, session, example):
     assert dana.json()["items"][0]["attempted_name"] == "Dana Ruiz"
 
 
-async def _ignore_and_bulk_ignore(client, admin, session, example):
+async def test_pf_17_ignore_and_bulk_ignore(client, admin, session, example):
     await upload(client, admin["headers"], EXAMPLE.read_bytes(), **SINCE)
     await fresh(session)
     records = {
@@ -807,8 +809,8 @@ async def _ignore_and_bulk_ignore(client, admin, session, example):
 # ----------------------------------------------------------------------------------- sources and limits
 
 
-async def _upload_limits_and_file_types(admin, session):
-    application = create_app(make_settings(upload_max_bytes=2000))
+async def test_pf_1_upload_limits_and_file_types(admin, session, db, example):
+    application = bind_app(create_app(make_settings(upload_max_bytes=2000)), db)
     transport = httpx.ASGITransport(app=application)
     try:
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
@@ -827,11 +829,11 @@ async def _upload_limits_and_file_types(admin, session):
             header_only = await upload(http, admin["headers"], header)
             assert header_only.status_code == 422 and header_only.json()["code"] == "empty_file"
     finally:
-        await application.state.engine.dispose()
+        await dispose_app(application, db)
     assert await count(session, Event) == 1 and await count(session, ImportRun) == 0  # the seeded event
 
 
-async def _hostile_input(client, admin, session, example):
+async def test_pf_1_hostile_input(client, admin, session, example):
     headers = admin["headers"]
     rows = example_rows()
     header, template = rows[0], rows[1]
@@ -903,7 +905,7 @@ async def _hostile_input(client, admin, session, example):
     assert await snapshot(session) == before
 
 
-async def _headers_aliases_ambiguity(client, admin, session, example):
+async def test_pf_3_headers_aliases_ambiguity(client, admin, session, example):
     rows = example_rows()
     rows[0] = [f"  {name.upper()}  " for name in rows[0]]
     rows[0][0] = "Session  Number"
@@ -972,7 +974,8 @@ async def _google_sheet_source(app, client, admin, session, example):
         app.dependency_overrides.clear()
 
 
-async def _one_import_at_a_time(client, admin, session, example, db):
+@pytest.mark.committed_db  # the test's lock key is the engine's URL; another engine holds the lock
+async def test_pf_22_one_import_at_a_time(client, admin, session, example, db):
     key = str(db.url)
     pathful_service._RUNNING.add(key)
     try:
@@ -997,7 +1000,7 @@ async def _one_import_at_a_time(client, admin, session, example, db):
     assert ok.status_code == 200
 
 
-async def _modes_and_cutoffs(client, admin, session, example):
+async def test_pf_10_modes_and_cutoffs(client, admin, session, example):
     today = dt.date(2026, 3, 1)
     assert cutoff_date("full", None, today) is None
     assert cutoff_date("current_semester", None, today) == dt.date(2026, 1, 1)
@@ -1026,7 +1029,7 @@ async def _modes_and_cutoffs(client, admin, session, example):
     assert past["created_events"] == 0 and past["skipped_before_cutoff"] == 10  # the clock moved past it
 
 
-async def _roster_email_and_candidates(client, admin, session, example):
+async def test_pf_16_roster_email_and_candidates(client, admin, session, example):
     pat_teacher = await make_teacher(session, "Pat", "Kim")
     pat = pat_teacher.id
     await make_progress(session, pat_teacher, example.riverbend, email="p.kim@roster.example")
@@ -1064,7 +1067,7 @@ async def _roster_email_and_candidates(client, admin, session, example):
     assert sorted(candidate["name"] for candidate in record.candidates) == ["Lee Stone", "Lee Stone"]
 
 
-async def _near_matches_never_linked(client, admin, session, example):
+async def test_pf_12_near_matches_never_linked(client, admin, session, example):
     await make_volunteer(session, "Priyanka", "Shah", email="priyanka@example.org")
     await session.commit()
     report = (await upload(client, admin["headers"], EXAMPLE.read_bytes(), **SINCE)).json()
@@ -1203,7 +1206,7 @@ async def test_pf_11_writes_only_pathful_fields_and_audits_as_the_import(client,
     }
 
 
-async def _statements_do_not_grow(client, admin, session, example):
+async def test_scale_2_pathful_statements_do_not_grow(client, admin, session, example):
     """SCALE-2: preloaded lookups and bulk writes; no query per row."""
     from sqlalchemy import event as sa_event
 
@@ -1295,6 +1298,7 @@ def test_pf_6_dates_in_local_time():
 # ----------------------------------------------------------------------------------- CLI
 
 
+@pytest.mark.committed_db  # a live server thread
 async def test_pf_cli_import_pathful_through_the_client(db, admin, session):
     await seed_worked_example(session)
     await session.commit()
@@ -1332,41 +1336,7 @@ async def test_pf_cli_import_pathful_through_the_client(db, admin, session):
     assert missing.exit_code != 0
 
 
-# ----------------------------------------------------------------------------------- combined runs
-# (each test pays for emptying every table; related checks share one database state)
-
-
-async def test_pf_20_pf_21_dry_run_then_import_then_idempotent_reimport(client, admin, session, example):
-    await _dry_run_reports_the_same_and_writes_nothing(client, admin, session, example)
-    await _reimport_changes_nothing(client, admin, session, example)
-
-
-async def test_pf_3_pf_4_headers_aliases_ambiguity_and_missing_columns(client, admin, session, example):
-    await _headers_aliases_ambiguity(client, admin, session, example)
-    await _missing_required_columns(client, admin, session, example)
-
-
-async def test_pf_6_pf_10_dates_rows_modes_and_cutoffs(client, admin, session, example):
-    await _modes_and_cutoffs(client, admin, session, example)
-    await _bad_dates_with_row_numbers(client, admin, session, example)
-
-
-async def test_pf_12_pf_16_matching_candidates_never_auto_linked(client, admin, session, example):
-    await _near_matches_never_linked(client, admin, session, example)
-    await _roster_email_and_candidates(client, admin, session, example)
-
-
-async def test_pf_17_pf_18_ignore_then_resolve_volunteer_and_errors(client, admin, session, example):
-    await _ignore_and_bulk_ignore(client, admin, session, example)
-    await _resolve_volunteer_and_errors(client, admin, session, example)
-
-
-async def test_pf_1_limits_types_and_hostile_input(client, admin, session, example):
-    await _upload_limits_and_file_types(admin, session)
-    await _hostile_input(client, admin, session, example)
-
-
-async def _unexpected_error_rolls_back(client, admin, session) -> None:
+async def test_pf_22_unexpected_error_rolls_back(client, admin, session, example) -> None:
     """PF-22: an unexpected error rolls everything back, is logged as failed, answers 500."""
     before = await snapshot(session)
     reached: list[int] = []
@@ -1389,14 +1359,3 @@ async def _unexpected_error_rolls_back(client, admin, session) -> None:
         await session.execute(select(ImportRun).where(ImportRun.error_code == "import_failed"))
     ).scalar_one()
     assert failed.status == "failed"
-
-
-async def test_pf_22_one_import_at_a_time_errors_and_bulk_statements(client, admin, session, example, db):
-    await _unexpected_error_rolls_back(client, admin, session)
-    await _one_import_at_a_time(client, admin, session, example, db)
-    await _statements_do_not_grow(client, admin, session, example)
-
-
-async def test_pf_18_resolve_teacher_then_date_an_undated_session(client, admin, session, example):
-    await _resolve_teacher_replays_row(client, admin, session, example)
-    await _no_date_queue_dated_by_hand(client, admin, session, example)

@@ -6,6 +6,7 @@ import asyncio
 import datetime as dt
 
 import icalendar
+import pytest
 from sqlalchemy import event as sa_event
 from sqlalchemy import select, text, update
 
@@ -364,6 +365,7 @@ async def test_list_7_etag_changes_after_signups_visibility_links_sf_fields_and_
     assert renamed.json()["items"][0]["districts"][0]["name"] == "New Name"
 
 
+@pytest.mark.committed_db  # "another process" writes on its own connection
 async def test_list_7_local_writes_at_once_other_processes_within_the_version_ttl(client, app, db, session):
     event = await make_event(session, available_slots=3)
     await session.commit()

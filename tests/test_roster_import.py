@@ -6,6 +6,7 @@ import asyncio
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
@@ -18,7 +19,7 @@ from polaris_api.models.sync import DataQualityFlag
 from polaris_api.models.teachers import TeacherProgress
 from polaris_api.routers.imports import get_sheet_reader
 from polaris_api.services.roster_import import SchoolResolver, _school_key, norm_name, split_teacher_name
-from tests.conftest import make_settings
+from tests.conftest import bind_app, dispose_app, make_settings
 from tests.factories import make_district, make_school
 from tests.live_server import serve_in_thread
 from tests.teacher_factories import (
@@ -93,7 +94,7 @@ THREE = [
 # --------------------------------------------------------------------------------------- RO-1
 
 
-async def _ro_1_csv_import_adds_records_and_stores_the_report(client, session, admin):
+async def test_ro_1_csv_import_adds_records_and_stores_the_report(client, session, admin):
     district, north = await _district(session)
     response = await upload(client, admin["headers"], district.id, roster_csv(THREE))
     assert response.status_code == 200, response.text
@@ -132,7 +133,7 @@ async def _ro_1_csv_import_adds_records_and_stores_the_report(client, session, a
     assert entry.entity_id == str(run.id) and entry.actor_id == admin["id"]
 
 
-async def _ro_1_xlsx_sheet_and_imports_write_key(client, session, admin, app):
+async def test_ro_1_xlsx_sheet_and_imports_write_key(client, session, admin, app):
     district, _ = await _district(session)
     rows = [["x@riverbend.example", "X Person", "Northgate Elementary", 5, YEAR, YEAR, 2.0]]
     response = await upload(client, admin["headers"], district.id, roster_xlsx(rows), filename="roster.xlsx")
@@ -173,7 +174,7 @@ async def _ro_1_xlsx_sheet_and_imports_write_key(client, session, admin, app):
     assert response.status_code == 200, response.text
 
 
-async def test_ro_1_ro_2_ro_3_refusals_write_nothing(client, session, admin):
+async def test_ro_1_ro_2_ro_3_refusals_write_nothing(client, session, admin, db):
     """415 / 413 / 422 refusals (PF-1, PRIV-4, RO-2 missing and ambiguous columns, RO-3 no valid row)."""
     district, _ = await _district(session)
     headers = admin["headers"]
@@ -194,12 +195,12 @@ async def test_ro_1_ro_2_ro_3_refusals_write_nothing(client, session, admin):
     empty = await upload(client, headers, district.id, roster_csv([]))
     assert (empty.status_code, empty.json()["code"]) == (422, "empty_file")
     assert (await client.post(URL, files={"file": ("r.csv", content)}, headers=headers)).status_code == 422
-    small = create_app(make_settings(upload_max_bytes=200))
+    small = bind_app(create_app(make_settings(upload_max_bytes=200)), db)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=small), base_url="http://t") as http:
         content = roster_csv(THREE * 5)
         assert len(content) > 200
         response = await upload(http, headers, district.id, content)
-    await small.state.engine.dispose()
+    await dispose_app(small, db)
     assert (response.status_code, response.json()["code"]) == (413, "file_too_large")
     assert await _count(session, TeacherProgress) == 0
     partial = ("Teacher Email", "Teacher Name", "Grade", "Academic Year")
@@ -224,7 +225,8 @@ async def test_ro_1_ro_2_ro_3_refusals_write_nothing(client, session, admin):
     assert await _count(session, AuditEntry) == 0
 
 
-async def _ro_1_one_import_per_district_at_a_time(client, session, admin):
+@pytest.mark.committed_db  # PostgreSQL: the test holds the advisory lock on another connection
+async def test_ro_1_one_import_per_district_at_a_time(client, session, admin):
     """Only one roster import per district runs at a time (409 import_in_progress)."""
     from polaris_api.services import roster_import
     from tests.conftest import IS_POSTGRES
@@ -251,7 +253,7 @@ async def _ro_1_one_import_per_district_at_a_time(client, session, admin):
 # --------------------------------------------------------------------------------------- RO-2
 
 
-async def _ro_2_headers_match_loosely_and_through_column_aliases(client, session, admin):
+async def test_ro_2_headers_match_loosely_and_through_column_aliases(client, session, admin):
     district, north = await _district(session)
     session.add(ColumnAlias(import_type="roster", alias="educator e-mail", canonical="Teacher Email"))
     await session.commit()
@@ -268,7 +270,7 @@ async def _ro_2_headers_match_loosely_and_through_column_aliases(client, session
 # --------------------------------------------------------------------------------------- RO-3 / RO-4
 
 
-async def _ro_3_bad_rows_are_skipped_with_row_numbers(client, session, admin):
+async def test_ro_3_bad_rows_are_skipped_with_row_numbers(client, session, admin):
     district, _ = await _district(session)
     rows = [
         roster_row("good@riverbend.example", "Good Row"),  # row 2
@@ -316,7 +318,7 @@ async def _ro_3_bad_rows_are_skipped_with_row_numbers(client, session, admin):
     assert [w["code"] for w in year_report["warnings"]] == ["invalid_row", "academic_year_mismatch"]
 
 
-async def _ro_4_duplicate_email_first_row_wins(client, session, admin):
+async def test_ro_4_duplicate_email_first_row_wins(client, session, admin):
     district, _ = await _district(session)
     rows = [
         roster_row("maria@riverbend.example", "Maria Delgado", grade="3"),
@@ -458,7 +460,7 @@ async def test_ro_7_and_ro_8_import_diff_deactivation_and_reactivation(client, s
 # --------------------------------------------------------------------------------------- RO-9
 
 
-async def test_ro_9_guard_blocks_mass_deactivation_and_force_proceeds(client, session, admin):
+async def test_ro_9_guard_blocks_mass_deactivation_and_force_proceeds(client, session, admin, db):
     district, _ = await _district(session)
     four = [*THREE, roster_row("dana@riverbend.example", "Dana Fox")]
     await upload(client, admin["headers"], district.id, roster_csv(four))
@@ -484,11 +486,11 @@ async def test_ro_9_guard_blocks_mass_deactivation_and_force_proceeds(client, se
     # the share is a setting
     strict_district = await make_district(session, "Strict District")
     await session.commit()
-    strict = create_app(make_settings(roster_max_deactivation_share=0.2))
+    strict = bind_app(create_app(make_settings(roster_max_deactivation_share=0.2)), db)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=strict), base_url="http://t") as http:
         await upload(http, admin["headers"], strict_district.id, roster_csv(THREE))
         response = await upload(http, admin["headers"], strict_district.id, roster_csv(THREE[:2]))
-    await strict.state.engine.dispose()
+    await dispose_app(strict, db)
     assert response.status_code == 409  # 1 of 3 > 20 %
 
 
@@ -503,7 +505,7 @@ def test_ro_10_name_split_drops_the_honorific():
     assert norm_name("  Mr.  Samuel   OKAFOR ") == "samuel okafor"
 
 
-async def _ro_10_teacher_link_order(client, session, admin):
+async def test_ro_10_teacher_link_order(client, session, admin):
     district, north = await _district(session)
     sf_teacher = await make_teacher(
         session,
@@ -540,7 +542,7 @@ async def _ro_10_teacher_link_order(client, session, admin):
     assert (sf_teacher.first_name, sf_teacher.last_name) == ("Andre", "Wallace")  # never renamed
 
 
-async def _ro_10_new_teacher_is_roster_owned_and_kept_in_step(client, session, admin):
+async def test_ro_10_new_teacher_is_roster_owned_and_kept_in_step(client, session, admin):
     district, north = await _district(session)
     west = await make_school(session, "Westport High School", district=district)
     await session.commit()
@@ -566,7 +568,7 @@ async def _ro_10_new_teacher_is_roster_owned_and_kept_in_step(client, session, a
     assert await _count(session, Teacher) == 1
 
 
-async def _ro_10_linking_a_teacher_auto_resolves_add_overrides(client, session, admin):
+async def test_ro_10_linking_a_teacher_auto_resolves_add_overrides(client, session, admin):
     """TP-7 after a roster import: the newly linked teacher's confirmed attendance now counts."""
     district, _ = await _district(session)
     teacher = await make_teacher(session, "Andre", "Wallace", email="tp7@riverbend.example")
@@ -789,7 +791,7 @@ async def test_ro_14_manual_deactivation_rules(client, session, admin, make_user
 # --------------------------------------------------------------------------------------- access
 
 
-async def _ro_district_user_tampering_is_403(client, session, admin, make_user):
+async def test_ro_district_user_tampering_is_403(client, session, admin, make_user):
     district, _ = await _district(session)
     other = await make_district(session)
     other_record = await make_record(session, other, "o@lakeview.example")
@@ -816,7 +818,7 @@ async def _ro_district_user_tampering_is_403(client, session, admin, make_user):
 # --------------------------------------------------------------------------------------- teachers
 
 
-async def _teacher_list_filters_and_district_scope(client, session, admin, make_user):
+async def test_ro_teacher_list_filters_and_district_scope(client, session, admin, make_user):
     district, north = await _district(session)
     other = await make_district(session)
     lake = await make_school(session, "Lakeview Middle", district=other)
@@ -855,6 +857,7 @@ async def _teacher_list_filters_and_district_scope(client, session, admin, make_
 # --------------------------------------------------------------------------------------- CLI
 
 
+@pytest.mark.committed_db  # a live server thread
 async def test_ro_cli_import_roster_through_the_client(session, admin, tmp_path):
     district, _ = await _district(session)
     path = tmp_path / "roster.csv"
@@ -880,37 +883,3 @@ async def test_ro_cli_import_roster_through_the_client(session, admin, tmp_path)
     assert refused.exit_code == 1 and "unknown_district" in refused.output
     assert await _count(session, TeacherProgress) == 3
     assert await _count(session, ImportRun) == 1
-
-
-# --------------------------------------------------------------------------------------- combined
-# Each test empties every table first (a second or more on a busy PostgreSQL), so related checks on
-# independent districts share one test.
-
-
-async def test_ro_1_csv_import_report_and_one_import_per_district(client, session, admin):
-    """RO-1 and RO-13: the report is stored as an import_run of kind roster."""
-    await _ro_1_csv_import_adds_records_and_stores_the_report(client, session, admin)
-    await _ro_1_one_import_per_district_at_a_time(client, session, admin)
-
-
-async def test_ro_1_ro_2_xlsx_sheet_key_and_header_matching(client, session, admin, app):
-    await _ro_1_xlsx_sheet_and_imports_write_key(client, session, admin, app)
-    await _ro_2_headers_match_loosely_and_through_column_aliases(client, session, admin)
-
-
-async def test_ro_3_ro_4_bad_rows_and_duplicates(client, session, admin):
-    await _ro_3_bad_rows_are_skipped_with_row_numbers(client, session, admin)
-    await _ro_4_duplicate_email_first_row_wins(client, session, admin)
-
-
-async def test_ro_10_teacher_creation_link_order_and_tp_7(client, session, admin):
-    await _ro_10_new_teacher_is_roster_owned_and_kept_in_step(
-        client, session, admin
-    )  # counts teachers: first
-    await _ro_10_teacher_link_order(client, session, admin)
-    await _ro_10_linking_a_teacher_auto_resolves_add_overrides(client, session, admin)
-
-
-async def test_ro_teacher_list_and_district_user_tampering_is_403(client, session, admin, make_user):
-    await _teacher_list_filters_and_district_scope(client, session, admin, make_user)
-    await _ro_district_user_tampering_is_403(client, session, admin, make_user)

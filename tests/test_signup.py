@@ -16,7 +16,7 @@ from polaris_api.models.outbox import OutboxMessage
 from polaris_api.models.people import Volunteer, VolunteerEmail, VolunteerSfContact
 from polaris_api.observability import JsonFormatter, RequestIdFilter, person_hash
 from polaris_api.services.outbox import deliver_due
-from tests.conftest import make_settings
+from tests.conftest import bind_app, dispose_app, make_settings
 from tests.factories import make_district, make_event, make_signup
 from tests.signup_factories import (
     EMAIL,
@@ -64,7 +64,7 @@ async def test_sign_8_signup_email_with_invite_reaches_smtp_server(db, session, 
     )
     from polaris_api.app import create_app
 
-    app = create_app(settings)
+    app = bind_app(create_app(settings), db)
     import httpx
 
     event = await listed_event(session)
@@ -78,7 +78,7 @@ async def test_sign_8_signup_email_with_invite_reaches_smtp_server(db, session, 
     assert "help@prepkc.example" in created["message"]
 
     assert await deliver_due(app.state.sessionmaker, settings) == 1
-    await app.state.engine.dispose()
+    await dispose_app(app, db)
 
     messages = sink.messages()
     assert len(messages) == 1
@@ -264,6 +264,7 @@ async def test_sign_5_same_person_may_sign_up_for_two_events(client, session):
     assert await count(session, OutboxMessage) == 2
 
 
+@pytest.mark.committed_db  # simultaneous requests need their own connections
 async def test_sign_5_concurrent_identical_signups_make_one(client, session):
     event = await listed_event(session)
     responses = await asyncio.gather(*(client.post(url(event.id), json=signup_form()) for _ in range(6)))
@@ -316,6 +317,7 @@ async def test_sign_4_full_event_is_409_event_full(client, session):
     assert await count(session, OutboxMessage) == 0
 
 
+@pytest.mark.committed_db  # simultaneous requests need their own connections
 async def test_sign_6_concurrent_requests_never_exceed_remaining_slots(client, session):
     event = await listed_event(session, slots=3)
     responses = await asyncio.gather(
@@ -447,7 +449,9 @@ async def test_sign_10_rate_limit_per_ip_is_429_with_retry_after(db, session):
 
     from polaris_api.app import create_app
 
-    app = create_app(make_settings(signup_rate_limit_per_minute=3, signup_rate_limit_per_day=100))
+    app = bind_app(
+        create_app(make_settings(signup_rate_limit_per_minute=3, signup_rate_limit_per_day=100)), db
+    )
     event = await listed_event(session)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
         codes = []
@@ -457,7 +461,7 @@ async def test_sign_10_rate_limit_per_ip_is_429_with_retry_after(db, session):
         assert codes == [201, 201, 201]
         refused = await client.post(url(event.id), json=signup_form(email="r9@example.org"))
         invalid = await client.post(url(event.id), json={"nonsense": True})
-    await app.state.engine.dispose()
+    await dispose_app(app, db)
     assert refused.status_code == 429
     assert refused.json()["code"] == "rate_limited"
     assert 1 <= int(refused.headers["retry-after"]) <= 61
@@ -470,13 +474,15 @@ async def test_sign_10_daily_limit(db, session):
 
     from polaris_api.app import create_app
 
-    app = create_app(make_settings(signup_rate_limit_per_minute=100, signup_rate_limit_per_day=2))
+    app = bind_app(
+        create_app(make_settings(signup_rate_limit_per_minute=100, signup_rate_limit_per_day=2)), db
+    )
     event = await listed_event(session)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
         for i in range(2):
             await client.post(url(event.id), json=signup_form(email=f"d{i}@example.org"))
         refused = await client.post(url(event.id), json=signup_form(email="d9@example.org"))
-    await app.state.engine.dispose()
+    await dispose_app(app, db)
     assert refused.status_code == 429
     assert int(refused.headers["retry-after"]) > 60
 

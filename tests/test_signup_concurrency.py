@@ -26,6 +26,8 @@ from tests.conftest import DATABASE_URL, TEST_JWT_SECRET, make_settings
 from tests.live_server import free_port
 from tests.signup_factories import count, listed_event, signup_form
 
+pytestmark = pytest.mark.committed_db  # several processes share the database
+
 SERVER_PROCESSES = 2  # plus the app inside the test process
 REQUESTS = 40
 SLOTS = 5

@@ -20,6 +20,9 @@ from tests.sync_helpers import account_id, sf_session, sync, wait_finished
 
 PUB = "salesforce-publishing"
 
+# runs work in background tasks beside the requests, each on its own connection
+pytestmark = pytest.mark.committed_db
+
 
 @pytest.fixture
 def settings(sf_app_settings):

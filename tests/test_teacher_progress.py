@@ -103,7 +103,7 @@ async def test_tp_2_event_on_aug_1_and_jul_31_local_fall_in_their_years(session)
     assert (await progress(session, new, now=local(2026, 9, 1)))["attended_count"] == 2
 
 
-async def _tp_2_invalid_academic_year_is_422(client, admin):
+async def test_tp_2_invalid_academic_year_is_422(client, admin):
     for value in ("2025-2027", "2025", "25-26"):
         response = await client.get(
             "/api/v1/teacher-progress", params={"academic_year": value}, headers=admin["headers"]
@@ -114,12 +114,7 @@ async def _tp_2_invalid_academic_year_is_422(client, admin):
 # --------------------------------------------------------------------------------------- TP-3
 
 
-async def test_tp_3_count_sets(session):
-    await _tp_3_counts_distinct_confirmed_virtual_events_in_window(session)
-    await _tp_3_adds_removes_and_records_without_teacher(session)
-
-
-async def _tp_3_counts_distinct_confirmed_virtual_events_in_window(session):
+async def test_tp_3_counts_distinct_confirmed_virtual_events_in_window(session):
     _, teacher, record = await _teacher_with_record(session, target=10)
     other = await make_teacher(session, "Andre", "Wallace", email="andre@example.org")
     counted = await make_virtual_event(session, local(2025, 9, 10, 9))
@@ -151,7 +146,7 @@ async def _tp_3_counts_distinct_confirmed_virtual_events_in_window(session):
     assert result["status"] == "not_started"
 
 
-async def _tp_3_adds_removes_and_records_without_teacher(session):
+async def test_tp_3_adds_removes_and_records_without_teacher(session):
     _, teacher, record = await _teacher_with_record(session, target=5)
     a, b, c, d = [await make_virtual_event(session, local(2025, 10, day, 9)) for day in (1, 2, 3, 4)]
     await link_teacher(session, a, teacher)
@@ -343,7 +338,7 @@ async def _current_year_setup(session):
     }
 
 
-async def test_tp_list_filters_statuses_pagination_and_query_count(client, session, admin, app):
+async def test_tp_list_filters_statuses_and_pagination(client, session, admin):
     ctx = await _current_year_setup(session)
     north_d, south_d = ctx["districts"]
     headers = admin["headers"]
@@ -390,12 +385,11 @@ async def test_tp_list_filters_statuses_pagination_and_query_count(client, sessi
         await client.get("/api/v1/teacher-progress", params={"status": "done"}, headers=headers)
     ).status_code == 422
     assert "gone@example.org" not in await emails(page_size=200)  # TP-1: inactive records are left out
-    await _tp_2_invalid_academic_year_is_422(client, admin)
-    await _tp_list_costs_a_fixed_number_of_queries(client, session, app, admin, ctx)
 
 
-async def _tp_list_costs_a_fixed_number_of_queries(client, session, app, admin, ctx):
+async def test_tp_list_costs_a_fixed_number_of_queries(client, session, app, admin):
     """06 P1: one statement per page (plus count and meta), whatever the number of records."""
+    ctx = await _current_year_setup(session)
     north_d = ctx["districts"][0]
 
     statements: list[str] = []
@@ -423,7 +417,7 @@ async def _tp_list_costs_a_fixed_number_of_queries(client, session, app, admin, 
         sa_event.remove(app.state.engine.sync_engine, "before_cursor_execute", count)
 
 
-async def test_tp_summary_counts_and_detail(client, session, admin):
+async def test_tp_summary_counts(client, session, admin):
     ctx = await _current_year_setup(session)
     north_d, south_d = ctx["districts"]
     body = (await client.get("/api/v1/teacher-progress/summary", headers=admin["headers"])).json()
@@ -456,10 +450,10 @@ async def test_tp_summary_counts_and_detail(client, session, admin):
         )
     ).json()
     assert zero["districts"][0]["teachers"] == 0 and zero["districts"][0]["by_school"] == []
-    await _tp_detail_sessions_match_the_count(client, session, admin, ctx)
 
 
-async def _tp_detail_sessions_match_the_count(client, session, admin, ctx):
+async def test_tp_detail_sessions_match_the_count(client, session, admin):
+    ctx = await _current_year_setup(session)
     record = ctx["records"]["maria"]
     body = (await client.get(f"/api/v1/teacher-progress/{record.id}", headers=admin["headers"])).json()
     assert body["attended_count"] == 1 and body["status"] == "achieved"

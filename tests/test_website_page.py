@@ -75,6 +75,7 @@ def _drive_page(base_url: str) -> dict[str, object]:
     CHROMIUM is None and not os.environ.get("CI"),
     reason="needs Debian's chromium package (.ci/run installs it)",
 )
+@pytest.mark.committed_db  # a live server thread
 async def test_website_page_lists_events_and_signs_up(db, session):
     district = await make_district(session, "Wyandotte Demo District", slug="wyandotte-demo")
     await make_event(

@@ -72,8 +72,8 @@ def _response(request: Request, rendered: listings.Rendered, media_type: str) ->
     return Response(rendered.body, media_type=media_type, headers=headers)
 
 
-def _sessions(request: Request) -> listings.Sessions:
-    return listings.Sessions(request.app.state.sessionmaker)
+def _lazy_session(request: Request) -> listings.LazySession:
+    return listings.LazySession(request.app.state.sessionmaker)
 
 
 @router.get(
@@ -85,9 +85,9 @@ def _sessions(request: Request) -> listings.Sessions:
 )
 async def list_events(request: Request, params: Annotated[PublicListingParams, Query()]) -> Response:
     """Publishing events shown on the website, active and upcoming, in start order."""
-    async with _sessions(request) as sessions:
+    async with _lazy_session(request) as lazy_session:
         rendered = await listings.main_page(
-            sessions, listings.listing_cache(request.app.state), _query(params), **_context(request)
+            lazy_session, listings.listing_cache(request.app.state), _query(params), **_context(request)
         )
     return _response(request, rendered, JSON)
 
@@ -105,9 +105,9 @@ async def list_events(request: Request, params: Annotated[PublicListingParams, Q
 )
 async def calendar_feed(request: Request, params: Annotated[PublicFilters, Query()]) -> Response:
     """Every event of the main listing matching the filters (no pagination), one VEVENT each."""
-    async with _sessions(request) as sessions:
+    async with _lazy_session(request) as lazy_session:
         rendered = await listings.calendar_feed(
-            sessions, listings.listing_cache(request.app.state), _filters(params), **_context(request)
+            lazy_session, listings.listing_cache(request.app.state), _filters(params), **_context(request)
         )
     return _response(request, rendered, CALENDAR)
 
@@ -130,9 +130,9 @@ async def get_event(
     ],
 ) -> Response:
     """The event when it is listed on the main, a district or the DIA page; otherwise 404."""
-    async with _sessions(request) as sessions:
+    async with _lazy_session(request) as lazy_session:
         rendered = await listings.one_event(
-            sessions, listings.listing_cache(request.app.state), event_id, **_context(request)
+            lazy_session, listings.listing_cache(request.app.state), event_id, **_context(request)
         )
     if rendered is None:
         raise not_found("event")
@@ -152,9 +152,13 @@ async def list_district_events(
     params: Annotated[PublicListingParams, Query()],
 ) -> Response:
     """Events linked to the district, active and upcoming, whatever the website toggle says."""
-    async with _sessions(request) as sessions:
+    async with _lazy_session(request) as lazy_session:
         rendered = await listings.district_page(
-            sessions, listings.listing_cache(request.app.state), district, _query(params), **_context(request)
+            lazy_session,
+            listings.listing_cache(request.app.state),
+            district,
+            _query(params),
+            **_context(request),
         )
     if rendered is None:
         raise not_found("district")
@@ -170,8 +174,8 @@ async def list_district_events(
 )
 async def list_dia_events(request: Request, params: Annotated[PublicListingParams, Query()]) -> Response:
     """Active, upcoming events whose type or name has the word DIA, whatever the toggle says."""
-    async with _sessions(request) as sessions:
+    async with _lazy_session(request) as lazy_session:
         rendered = await listings.dia_page(
-            sessions, listings.listing_cache(request.app.state), _query(params), **_context(request)
+            lazy_session, listings.listing_cache(request.app.state), _query(params), **_context(request)
         )
     return _response(request, rendered, JSON)

@@ -20,12 +20,17 @@ from pydantic_core import PydanticCustomError
 _WHITESPACE = re.compile(r"\s+")
 
 
-def clean_text(value: object) -> object:
+def clean_text(value: str | None) -> str | None:
     """N-2: trim, collapse whitespace runs; empty after trimming is null."""
-    if isinstance(value, str):
-        value = _WHITESPACE.sub(" ", value).strip()
-        return value or None
-    return value
+    if value is None:
+        return None
+    return _WHITESPACE.sub(" ", value).strip() or None
+
+
+def clean_text_input(value: object) -> object:
+    """N-2 as a before-validator: a string is cleaned (:func:`clean_text`); any other input is
+    left for the field's type check to refuse or convert."""
+    return clean_text(value) if isinstance(value, str) else value
 
 
 def normalize_email(value: str) -> str:
@@ -44,13 +49,10 @@ def _valid_email(value: str) -> str:
     return value
 
 
-CleanText = Annotated[str, BeforeValidator(clean_text)]
+CleanText = Annotated[str, BeforeValidator(clean_text_input)]
+"""Text cleaned by N-2; bound its length with ``Annotated[CleanText, StringConstraints(...)]``."""
 Email = Annotated[str, StringConstraints(max_length=320), AfterValidator(_valid_email)]
 Password = Annotated[str, StringConstraints(min_length=12, max_length=256)]
-
-
-def bounded_text(max_length: int) -> type[str]:
-    return Annotated[str, BeforeValidator(clean_text), StringConstraints(max_length=max_length)]  # type: ignore[return-value]
 
 
 def _holds_nul(value: object) -> bool:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, computed_field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, computed_field
 
 from polaris_api.auth import API_KEY_SCOPES, LEVEL_NAMES
-from polaris_api.schemas.common import Email, Password, StrictBody, bounded_text
+from polaris_api.schemas.common import CleanText, Email, Password, StrictBody
 
 SecurityLevel = Annotated[
     int, Field(ge=0, le=3, description="VOC-17: 0 user, 1 supervisor, 2 manager, 3 admin")
@@ -17,7 +17,7 @@ ScopeType = Literal["global", "district"]
 ApiKeyScope = Literal["sync:run", "sync:read", "imports:write", "read"]
 assert set(ApiKeyScope.__args__) == set(API_KEY_SCOPES)  # type: ignore[attr-defined]
 
-Name = bounded_text(100)
+Name = Annotated[CleanText, StringConstraints(max_length=100)]
 
 
 class TokenResponse(BaseModel):
@@ -64,8 +64,8 @@ class PrincipalOut(BaseModel):
 
 class UserCreate(StrictBody):
     email: Email
-    first_name: Name | None = None  # type: ignore[valid-type]
-    last_name: Name | None = None  # type: ignore[valid-type]
+    first_name: Name | None = None
+    last_name: Name | None = None
     password: Password
     security_level: SecurityLevel = 0
     scope_type: ScopeType = "global"
@@ -75,8 +75,8 @@ class UserCreate(StrictBody):
 
 class UserUpdate(StrictBody):
     email: Email | None = None
-    first_name: Name | None = None  # type: ignore[valid-type]
-    last_name: Name | None = None  # type: ignore[valid-type]
+    first_name: Name | None = None
+    last_name: Name | None = None
     password: Password | None = None
     security_level: SecurityLevel | None = None
     scope_type: ScopeType | None = None
@@ -85,7 +85,7 @@ class UserUpdate(StrictBody):
 
 
 class ApiKeyCreate(StrictBody):
-    name: bounded_text(100)  # type: ignore[valid-type]
+    name: Name
     scopes: Annotated[list[ApiKeyScope], Field(min_length=1, max_length=4)]
     expires_at: dt.datetime | None = None
 

@@ -25,12 +25,13 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    StringConstraints,
     ValidationInfo,
     field_validator,
     model_validator,
 )
 
-from polaris_api.schemas.common import StrictBody, bounded_text
+from polaris_api.schemas.common import CleanText, StrictBody
 from polaris_api.vocabularies import map_pathful_status, match_key
 
 # ---------------------------------------------------------------------------------------------
@@ -518,7 +519,7 @@ class UnmatchedRecordOut(BaseModel):
 
 _MAX_ID = 2_147_483_647
 RecordId = Annotated[int, Field(ge=1, le=_MAX_ID)]
-Note = bounded_text(2000)
+Note = Annotated[CleanText, StringConstraints(max_length=2000)]
 
 
 class ResolveBody(StrictBody):

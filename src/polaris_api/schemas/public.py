@@ -13,7 +13,7 @@ from typing import Annotated
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter, model_validator
 
 from polaris_api.pagination import Page
-from polaris_api.schemas.common import clean_text
+from polaris_api.schemas.common import clean_text_input
 from polaris_api.vocabularies import VocabularyChoice
 
 MAX_PUBLIC_PAGE_SIZE = 100
@@ -33,7 +33,7 @@ class PublicFilters(BaseModel):
     event_type: Annotated[str, VocabularyChoice("event_type")] | None = Field(
         None, description="08 VOC-10 event_type value"
     )
-    q: Annotated[str | None, BeforeValidator(clean_text)] = Field(
+    q: Annotated[str | None, BeforeValidator(clean_text_input)] = Field(
         None, max_length=200, description="text in the event name"
     )
 

@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
-from polaris_api.schemas.common import StrictBody, clean_text, normalize_email
+from polaris_api.schemas.common import StrictBody, clean_text_input, normalize_email
 
 # ---------------------------------------------------------------------------------------------
 # Inbound roster row (RO-2)
@@ -27,7 +27,7 @@ MAX_TARGET_SESSIONS = 1000
 
 
 def _required(value: object) -> str:
-    cleaned = clean_text(value)
+    cleaned = clean_text_input(value)
     if cleaned is None:
         raise PydanticCustomError("missing_value", "a value is required")
     if not isinstance(cleaned, str):
@@ -74,7 +74,7 @@ class DistrictRosterRow(BaseModel):
     @field_validator("grade", mode="before")
     @classmethod
     def _grade(cls, value: object) -> object:
-        return clean_text(value)
+        return clean_text_input(value)
 
     @field_validator("academic_year", mode="before")
     @classmethod
@@ -100,7 +100,7 @@ class DistrictRosterRow(BaseModel):
     @field_validator("target_sessions", mode="before")
     @classmethod
     def _target(cls, value: object) -> int:
-        text = clean_text(value)
+        text = clean_text_input(value)
         if text is None:
             return 1
         if isinstance(text, int) and not isinstance(text, bool):
@@ -202,7 +202,7 @@ class DeactivateBody(StrictBody):
     @field_validator("notes", mode="before")
     @classmethod
     def _clean(cls, value: object) -> object:
-        return clean_text(value)
+        return clean_text_input(value)
 
 
 class ReactivateBody(StrictBody):
@@ -211,7 +211,7 @@ class ReactivateBody(StrictBody):
     @field_validator("reason", mode="before")
     @classmethod
     def _clean(cls, value: object) -> object:
-        return clean_text(value) or ""
+        return clean_text_input(value) or ""
 
 
 class TeacherOut(BaseModel):

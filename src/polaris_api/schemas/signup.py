@@ -24,7 +24,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from polaris_api.schemas.common import StrictBody, clean_text, normalize_email
+from polaris_api.schemas.common import StrictBody, clean_text_input, normalize_email
 from polaris_api.vocabularies import Choice
 
 MAX_SKILLS = 30
@@ -33,7 +33,7 @@ MAX_SKILL_LENGTH = 100
 
 def _required_text(value: object) -> object:
     """N-2 cleaning for a required field: blank after trimming is refused, not null."""
-    cleaned = clean_text(value)
+    cleaned = clean_text_input(value)
     if cleaned is None:
         raise PydanticCustomError("blank", "must not be empty")
     return cleaned
@@ -70,7 +70,7 @@ def RequiredText(max_length: int) -> Any:  # noqa: N802 - a type factory
 
 def OptionalText(max_length: int) -> Any:  # noqa: N802 - a type factory
     bounded = Annotated[str, StringConstraints(max_length=max_length)]
-    return Annotated[bounded | None, BeforeValidator(clean_text)]
+    return Annotated[bounded | None, BeforeValidator(clean_text_input)]
 
 
 def VocabularyField(name: str) -> Any:  # noqa: N802 - a type factory
@@ -91,7 +91,7 @@ def _skill_list(value: object) -> list[str]:
     skills: list[str] = []
     seen: set[str] = set()
     for part in parts:
-        name = clean_text(part)
+        name = clean_text_input(part)
         if not isinstance(name, str):
             continue
         if len(name) > MAX_SKILL_LENGTH:

@@ -18,7 +18,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, StringCo
 from pydantic_core import PydanticCustomError
 
 from polaris_api.pagination import Page
-from polaris_api.schemas.common import MAX_DB_ID, StrictBody, clean_text
+from polaris_api.schemas.common import MAX_DB_ID, StrictBody, clean_text_input
 from polaris_api.vocabularies import VocabularyChoice
 
 EventStatus = Annotated[str, VocabularyChoice("event_status")]
@@ -31,9 +31,15 @@ Duration = Annotated[int, Field(ge=1, le=24 * 60, description="minutes")]
 
 
 # Trimmed, whitespace collapsed (00 N-2); blank is null.
-LongText = Annotated[Annotated[str, StringConstraints(max_length=20_000)] | None, BeforeValidator(clean_text)]
-ShortText = Annotated[Annotated[str, StringConstraints(max_length=255)] | None, BeforeValidator(clean_text)]
-Notes = Annotated[Annotated[str, StringConstraints(max_length=4_000)] | None, BeforeValidator(clean_text)]
+LongText = Annotated[
+    Annotated[str, StringConstraints(max_length=20_000)] | None, BeforeValidator(clean_text_input)
+]
+ShortText = Annotated[
+    Annotated[str, StringConstraints(max_length=255)] | None, BeforeValidator(clean_text_input)
+]
+Notes = Annotated[
+    Annotated[str, StringConstraints(max_length=4_000)] | None, BeforeValidator(clean_text_input)
+]
 
 
 def _plausible_start(value: dt.datetime) -> dt.datetime:

@@ -179,7 +179,7 @@ async def update_event(
             entity_id=event.id,
             changes={"note": (old_note, event.note)},
         )
-    await session.commit()
+    await session.flush()
     return await get_event(session, event_id)
 
 
@@ -213,7 +213,7 @@ async def link_district(
             details={"district_id": district_id},
         )
         try:
-            await session.commit()
+            await session.flush()
         except IntegrityError:  # a concurrent request linked it first: the same end state
             await session.rollback()
     return await get_event(session, event_id)
@@ -240,7 +240,7 @@ async def unlink_district(
             changes={"districts": (before, [d for d in before if d != district_id])},
             details={"district_id": district_id},
         )
-        await session.commit()
+        await session.flush()
     elif await session.get(District, district_id) is None:
         raise not_found("district")
     return await get_event(session, event_id)

@@ -395,7 +395,7 @@ async def _apply_records(
     writer = obj.writer(session, ctx, obj)
     await writer.prepare([record for _, record, _ in items])
     for index, record, raw in items:
-        saved = _snapshot(ctx) if isolate else None
+        saved = _save_tally(ctx) if isolate else None
         try:
             if isolate:
                 async with session.begin_nested():
@@ -419,7 +419,7 @@ async def _apply_records(
         except IntegrityError:
             if saved is None:
                 raise  # the fast path: commit_batch rolls back and re-runs with savepoints
-            _restore(ctx, saved)
+            _restore_tally(ctx, saved)
             ctx.add_error(
                 {"salesforce_id": record.id, "sf_object": obj.key, "index": index, "code": "db_conflict"}
             )
@@ -450,7 +450,7 @@ async def commit_batch(
     # SCALE-1 fast path: the whole batch without savepoints. If the database refuses anything,
     # the transaction is rolled back, the run bookkeeping restored, and the batch re-run with one
     # savepoint per record (SF-9) so the bad record is isolated exactly as before.
-    saved = _snapshot(ctx)
+    saved = _save_tally(ctx)
     async with ctx.sessionmaker() as session:
         try:
             pending = PendingBook(session, ctx, kind, obj)
@@ -461,7 +461,7 @@ async def commit_batch(
             fast = True
         except SQLAlchemyError:
             await session.rollback()
-            _restore(ctx, saved)
+            _restore_tally(ctx, saved)
             fast = False
         except BaseException:
             await session.rollback()
@@ -483,11 +483,16 @@ async def commit_batch(
     await ctx.heartbeat()
 
 
-def _snapshot(ctx: RunContext) -> tuple[dict[str, Any], int, int, bool]:
+# What a run has counted so far: counts, number of errors kept, error count, partial.
+Tally = tuple[dict[str, Any], int, int, bool]
+
+
+def _save_tally(ctx: RunContext) -> Tally:
+    """The run's counts and errors before a batch, to undo what a refused record added (SF-9)."""
     return dict(ctx.counts), len(ctx.errors), ctx.error_count, ctx.partial
 
 
-def _restore(ctx: RunContext, saved: tuple[dict[str, Any], int, int, bool]) -> None:
+def _restore_tally(ctx: RunContext, saved: Tally) -> None:
     counts, n_errors, ctx.error_count, ctx.partial = saved
     ctx.counts.clear()
     ctx.counts.update(counts)
