@@ -150,7 +150,7 @@ def _ownership_flags(event: Event) -> dict[str, bool]:
     return {"sf_linked": sf_linked, "pathful_linked": event.pathful_session_id is not None and not sf_linked}
 
 
-def _snapshot(event: Event) -> dict[str, Any]:
+def _audited_values(event: Event) -> dict[str, Any]:
     return {name: getattr(event, name) for name in _AUDITED}
 
 
@@ -302,7 +302,7 @@ async def create_event(
         actor=principal,
         entity_type="event",
         entity_id=event.id,
-        changes={**audit.diff({}, _snapshot(event)), "districts": ([], district_ids)},
+        changes={**audit.diff({}, _audited_values(event)), "districts": ([], district_ids)},
     )
     await _after_edit(session, event.id, now)
     await session.flush()
@@ -357,7 +357,7 @@ async def update_event(
     if "school_id" in fields or "district_ids" in fields:
         await _check_references(session, body.school_id, body.district_ids or [])
 
-    before = _snapshot(event)
+    before = _audited_values(event)
     for name in ("title", "type", "status", "description", "location", "session_host", "school_id"):
         if name in fields:
             setattr(event, name, getattr(body, name))
@@ -369,7 +369,7 @@ async def update_event(
         start = to_utc(body.start_date, zone) if body.start_date is not None else event.start_date
         duration = body.duration if "duration" in fields else event.duration
         _set_schedule(event, start, duration, zone)
-    changes = audit.diff(before, _snapshot(event))
+    changes = audit.diff(before, _audited_values(event))
     if "district_ids" in fields:
         old, new = await _set_districts(
             session, event, sorted(set(body.district_ids or [])), principal.user_id
