@@ -8,10 +8,12 @@ from typing import Any
 
 import pytest
 from fastapi.routing import APIRoute
+from sqlalchemy import select
 
 from polaris_api.models.events import EventParticipation, Signup
 from polaris_api.models.outbox import OutboxMessage
-from polaris_api.models.people import Volunteer
+from polaris_api.models.people import Volunteer, VolunteerSkill
+from polaris_api.models.reference import Skill
 from polaris_api.schemas.common import InboundModel
 from tests.conftest import make_settings
 from tests.signup_factories import count, listed_event, signup_form
@@ -83,3 +85,74 @@ def test_nul_every_json_request_body_model_refuses_nul(app):
             offenders.append(f"{route.path}: {model.__name__}")
     assert offenders == []
     assert checked >= 20
+
+
+# --------------------------------------------------------------------------------------
+# Item 8: SIGN-7 a new website volunteer gets the submitted skills
+
+
+async def _skills_of(session, volunteer_id: int) -> list[str]:
+    rows = await session.execute(
+        select(Skill.name)
+        .join(VolunteerSkill, VolunteerSkill.skill_id == Skill.id)
+        .where(VolunteerSkill.volunteer_id == volunteer_id, VolunteerSkill.source == "website")
+        .order_by(Skill.name)
+    )
+    return list(rows.scalars())
+
+
+async def test_sign_7_new_website_volunteer_gets_submitted_skills(client, session):
+    session.add(Skill(name="Engineering"))
+    await session.commit()
+    event = await listed_event(session)
+    skills = ["engineering", "Public   Speaking", "public speaking", " Robotics ", ""]
+    response = await client.post(url(event.id), json=signup_form(skills=skills))
+    assert response.status_code == 201, response.text
+    volunteer_id = (await session.execute(select(Volunteer.id))).scalar_one()
+    # normalised (N-2), deduplicated case-insensitively, existing skill rows reused
+    assert await _skills_of(session, volunteer_id) == ["Engineering", "Public Speaking", "Robotics"]
+    assert sorted((await session.execute(select(Skill.name_normalized))).scalars()) == [
+        "engineering",
+        "public speaking",
+        "robotics",
+    ]
+    signup = (await session.execute(select(Signup))).scalar_one()
+    assert signup.skills == ["engineering", "Public Speaking", "Robotics"]
+
+
+async def test_sign_7_a_second_new_volunteer_reuses_the_skills_the_first_created(client, session):
+    event = await listed_event(session)
+    first = await client.post(url(event.id), json=signup_form(skills="Robotics, Welding"))
+    second = await client.post(
+        url(event.id), json=signup_form(email="other@example.org", skills=["ROBOTICS", "welding "])
+    )
+    assert (first.status_code, second.status_code) == (201, 201)
+    volunteers = list((await session.execute(select(Volunteer.id).order_by(Volunteer.id))).scalars())
+    assert [await _skills_of(session, v) for v in volunteers] == [["Robotics", "Welding"]] * 2
+    assert await count(session, Skill) == 2
+
+
+async def test_sign_7_existing_volunteer_skills_are_not_changed(client, session):
+    event = await listed_event(session)
+    session.add(
+        Volunteer(source="salesforce", email_normalized="known@example.org", first_name="K", last_name="N")
+    )
+    await session.commit()
+    response = await client.post(
+        url(event.id), json=signup_form(email="known@example.org", skills=["Robotics"])
+    )
+    assert response.status_code == 201
+    assert await count(session, Skill) == 0 and await count(session, VolunteerSkill) == 0
+
+
+@pytest.mark.parametrize(
+    "skills",
+    [[f"skill {n}" for n in range(31)], ["x" * 101]],
+    ids=["31_skills", "101_characters"],
+)
+async def test_sign_7_skills_are_bounded_in_count_and_length(client, session, skills):
+    event = await listed_event(session)
+    response = await client.post(url(event.id), json=signup_form(skills=skills))
+    assert response.status_code == 422
+    await nothing_written(session)
+    assert await count(session, Skill) == 0

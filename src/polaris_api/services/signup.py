@@ -294,7 +294,7 @@ async def _find_or_create_volunteer(
                 source="website",
             )
         )
-    await _link_known_skills(session, volunteer.id, body.skill_names)
+    await _link_skills(session, volunteer.id, body.skill_names)
     return volunteer
 
 
@@ -316,15 +316,32 @@ async def _volunteer_by_email(session: AsyncSession, email: str) -> Volunteer | 
     ).scalar_one_or_none()
 
 
-async def _link_known_skills(session: AsyncSession, volunteer_id: int, names: list[str]) -> None:
-    """Link the new volunteer to skills that already exist (case-insensitive). Public input
-    never creates skill rows; every submitted name stays on the signup record."""
-    keys = {key for key in (normalize_name(name) for name in names) if key}
-    if not keys:
+async def _link_skills(session: AsyncSession, volunteer_id: int, names: list[str]) -> None:
+    """SIGN-7: the new volunteer gets the submitted skills (already cleaned, deduplicated and
+    bounded by the form). A name matching an existing skill case-insensitively reuses it; any
+    other becomes a new skill row (a concurrent signup creating the same one is reused)."""
+    wanted = {key: name for name in names if (key := normalize_name(name))}
+    if not wanted:
         return
-    skill_ids = (await session.execute(select(Skill.id).where(Skill.name_normalized.in_(keys)))).scalars()
-    for skill_id in sorted(set(skill_ids)):
+    found = await _skill_ids(session, list(wanted))
+    for key in [key for key in wanted if key not in found]:
+        try:
+            async with session.begin_nested():
+                skill = Skill(name=wanted[key], name_normalized=key)
+                session.add(skill)
+                await session.flush()
+            found[key] = skill.id
+        except IntegrityError:
+            found.update(await _skill_ids(session, [key]))
+    for skill_id in sorted(set(found.values())):
         session.add(VolunteerSkill(volunteer_id=volunteer_id, skill_id=skill_id, source="website"))
+
+
+async def _skill_ids(session: AsyncSession, keys: list[str]) -> dict[str, int]:
+    rows = await session.execute(
+        select(Skill.name_normalized, Skill.id).where(Skill.name_normalized.in_(keys))
+    )
+    return {key: skill_id for key, skill_id in rows}
 
 
 async def _find_or_create_participation(
