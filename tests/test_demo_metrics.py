@@ -23,11 +23,28 @@ from polaris_api.demo.seed import (
     seed_demo_virtual,
 )
 
-
 # 06 §3 (M50/M51 are the attribution rules, not figures)
 EVERY_METRIC = {
-    *"M10 M20 M30 M40 M60 M61 M62 M63 M70 M71 M72 M73 M80 M81 M82 M83 M84".split(),
-    *"M90 M91 M92 M100 M110 M111 M120".split(),
+    *[
+        "M10",
+        "M20",
+        "M30",
+        "M40",
+        "M60",
+        "M61",
+        "M62",
+        "M63",
+        "M70",
+        "M71",
+        "M72",
+        "M73",
+        "M80",
+        "M81",
+        "M82",
+        "M83",
+        "M84",
+    ],
+    *["M90", "M91", "M92", "M100", "M110", "M111", "M120"],
 }
 
 

@@ -127,7 +127,20 @@ class Settings(BaseSettings):
         default_factory=lambda: ["640", "641", "660", "661", "662"]
     )
     partial_zip_prefixes: Annotated[list[str], NoDecode] = Field(
-        default_factory=lambda: "644 645 646 647 650 651 652 653 664 665 666 667".split()
+        default_factory=lambda: [
+            "644",
+            "645",
+            "646",
+            "647",
+            "650",
+            "651",
+            "652",
+            "653",
+            "664",
+            "665",
+            "666",
+            "667",
+        ]
     )
 
     _generated_secret: bool = PrivateAttr(False)
