@@ -34,8 +34,8 @@ from polaris_api.migrations import upgrade
 from polaris_api.models.people import Teacher, TeacherEmail, Volunteer
 from polaris_api.models.reference import District, School
 from polaris_api.models.teachers import TeacherProgress
-from polaris_api.sync.pathful.importer import ImportSource, import_pathful_table
 from polaris_api.settings import Settings
+from polaris_api.sync.pathful.importer import ImportSource, import_pathful_table
 from polaris_api.sync.tabular import parse_table
 
 HEADER = [

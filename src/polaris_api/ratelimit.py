@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import cast
 
 from limits import RateLimitItem, parse
+from limits.aio.storage import Storage as AsyncStorage
 from limits.aio.strategies import MovingWindowRateLimiter
 from limits.storage import storage_from_string
 
@@ -22,7 +24,8 @@ def _async_uri(uri: str) -> str:
 
 class RateLimiter:
     def __init__(self, storage_uri: str) -> None:
-        self._storage = storage_from_string(_async_uri(storage_uri))
+        # an "async+" URI always gives an asyncio storage
+        self._storage = cast(AsyncStorage, storage_from_string(_async_uri(storage_uri)))
         self._limiter = MovingWindowRateLimiter(self._storage)
 
     async def hit(self, limit: RateLimitItem, *identifiers: str) -> bool:

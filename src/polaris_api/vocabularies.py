@@ -735,7 +735,7 @@ def map_race_ethnicity(raw: str | None) -> tuple[MappedValue, list[str]]:
     return MappedValue(None, raw, False), []  # only separators, e.g. " ; "
 
 
-def is_person_of_color(value: str | None) -> bool | None:
+def is_person_of_color(value: StoredValue | None) -> bool | None:
     """VOC-3 derived field: True for POC "yes" values, False for ``white``, else None."""
     vocab = VOCABULARIES["race_ethnicity"]
     if value is None or not vocab.contains(value):

@@ -183,7 +183,7 @@ def demo_fixtures(today: dt.date, zone: dt.tzinfo) -> dict[str, Any]:
         start = dt.datetime.combine(
             today + dt.timedelta(days=days_ahead), dt.time(hour, rng.choice([0, 30])), zone
         )
-        values = {
+        values: dict[str, Any] = {
             "status": "Confirmed",
             "slots": rng.randint(2, 12),
             "filled": rng.randint(0, 6),

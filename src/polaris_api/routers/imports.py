@@ -9,8 +9,8 @@ The roster import (``POST /imports/roster``) lives in ``routers/roster.py``.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Awaitable, Callable
-from typing import Annotated, Literal
+from collections.abc import Callable, Coroutine
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.routing import APIRoute
@@ -60,7 +60,7 @@ class UploadLimitedRoute(APIRoute):
     Bodies sent without a length are still cut off at the limit while the file is read.
     """
 
-    def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
 
         async def limited(request: Request) -> Response:

@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlalchemy import and_, exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
 
 from polaris_api.auth import Principal
 from polaris_api.db import utcnow
@@ -310,7 +311,9 @@ async def teacher_view(
     window = tp.window_for(tp.current_academic_year(settings.tz, now), settings.tz)
     progress = await tp.record_progress(session, record.id, window, now)
     sessions, _ = await tp.record_sessions(session, record, window)
-    past, upcoming = [], []
+    # (start, event id, item): sorted by start, then event id
+    past: list[tuple[dt.datetime | None, int, dict[str, Any]]] = []
+    upcoming: list[tuple[dt.datetime | None, int, dict[str, Any]]] = []
     for row in sessions:
         start = row["start_date"]
         item = {
@@ -428,7 +431,7 @@ async def list_issues(
     limit: int,
     offset: int,
 ) -> tuple[list[dict[str, Any]], int]:
-    where = []
+    where: list[ColumnElement[bool]] = []
     if visible_district_ids is not None:
         where.append(TeacherProgress.district_id.in_(sorted(visible_district_ids)))
     if district_id is not None:

@@ -53,9 +53,7 @@ class _AccountWriter(MirrorWriter):
     async def prepare_more(self, records: Sequence[Any]) -> None:
         self.adoptable: dict[str, list[Any]] = {}
         table: Any = self.table
-        names = sorted(
-            {name for r in records if r.id not in self.rows and (name := normalize_name(r.name))}
-        )
+        names = sorted({name for r in records if r.id not in self.rows and (name := normalize_name(r.name))})
         for chunk in chunks(names):
             rows = await self.session.execute(
                 select(table)

@@ -63,31 +63,31 @@ class _Writer(BatchWriter):
         session = self.session
         self.rows = await load_by_sf_id(session, Event, [r.id for r in records if r.id])
         schools = sorted({r.school_id for r in records if r.school_id})
-        for chunk in chunks(schools):
-            result = await session.execute(
+        for school_chunk in chunks(schools):
+            found_schools = await session.execute(
                 select(School.salesforce_id, School.id).where(
-                    School.salesforce_id.in_(chunk), School.is_deleted.is_(False)
+                    School.salesforce_id.in_(school_chunk), School.is_deleted.is_(False)
                 )
             )
-            self.schools.update(dict(result.all()))
+            self.schools.update((sf_id, school_id) for sf_id, school_id in found_schools.all() if sf_id)
         accounts = sorted({a for r in records for a in (r.district_id, r.parent_account_id) if a})
-        for chunk in chunks(accounts):
-            result = await session.execute(
+        for account_chunk in chunks(accounts):
+            found_districts = await session.execute(
                 select(District.salesforce_id, District.name).where(
-                    District.salesforce_id.in_(chunk), District.is_deleted.is_(False)
+                    District.salesforce_id.in_(account_chunk), District.is_deleted.is_(False)
                 )
             )
-            self.districts.update(dict(result.all()))
+            self.districts.update((sf_id, name) for sf_id, name in found_districts.all() if sf_id)
         event_ids = [row.id for row in self.rows.values()]
-        for chunk in chunks(event_ids):
+        for id_chunk in chunks(event_ids):
             for link in (
-                await session.execute(select(EventSkill).where(EventSkill.event_id.in_(chunk)))
+                await session.execute(select(EventSkill).where(EventSkill.event_id.in_(id_chunk)))
             ).scalars():
                 self.skill_links.setdefault(link.event_id, []).append(link)
-        names = sorted({normalize_name(n) for r in records for n in r.skill_names()} - {None})
-        for chunk in chunks(names):
+        names = sorted({name for r in records for n in r.skill_names() if (name := normalize_name(n))})
+        for name_chunk in chunks(names):
             for skill in (
-                await session.execute(select(Skill).where(Skill.name_normalized.in_(chunk)))
+                await session.execute(select(Skill).where(Skill.name_normalized.in_(name_chunk)))
             ).scalars():
                 self.skills[skill.name_normalized] = skill
         await self.flags.load(event_ids)
@@ -143,7 +143,7 @@ class _Writer(BatchWriter):
         if row.cancellation_reason is not None or record.cancellation_reason is None:
             return
         mapped = record.cancellation()
-        row.cancellation_reason = mapped.value or "other"
+        row.cancellation_reason = str(mapped.value or "other")
         if mapped.unknown and row.cancellation_notes is None:
             row.cancellation_notes = record.cancellation_reason
 

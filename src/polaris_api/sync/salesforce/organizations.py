@@ -58,7 +58,7 @@ class _Writer(BatchWriter):
                     Organization.salesforce_id.in_(chunk)
                 )
             )
-            self.parents.update(dict(result.all()))
+            self.parents.update((sf_id, org_id) for sf_id, org_id in result.all() if sf_id)
         await self.flags.load(row.id for row in self.rows.values())
 
     async def apply(self, index: int, record: SalesforceAccountOrganization) -> None:
