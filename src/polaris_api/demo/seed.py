@@ -53,6 +53,7 @@ async def run_demo_syncs(settings: Settings, kinds: tuple[str, ...] = DEMO_SYNC_
                 run = await sync_runs.create_run(
                     session, settings, kind=kind, mode="full", trigger="manual", principal=None
                 )
+                await session.commit()  # the run works in sessions of its own
             await sync_runs.execute_run(sessionmaker, settings, run.id, None)
             async with sessionmaker() as session:
                 statuses[kind] = (await sync_runs.get_run(session, run.id)).status

@@ -74,6 +74,8 @@ async def trigger_sync(
     run = await sync_runs.create_run(
         session, settings, kind=kind, mode=mode, trigger=recorded, principal=principal
     )
+    # the run works in sessions of its own (inline or in the background): its row is committed first
+    await session.commit()
     sessionmaker = request.app.state.sessionmaker
     if wait:
         await sync_runs.execute_run(sessionmaker, settings, run.id, principal)

@@ -143,7 +143,7 @@ async def recover_stale_runs(session: AsyncSession, settings: Settings, kind: st
             entity_id=run.id,
             details={"kind": run.kind, "status": "failed", "error_code": "stale_heartbeat"},
         )
-    await session.commit()
+    await session.flush()
     log.warning("sync kind %s: marked %d stale run(s) and %d part(s) failed", kind, len(stale), len(parts))
     return [run.id for run in [*stale, *parts]]
 
@@ -178,7 +178,9 @@ async def create_run(
     principal: Principal | None,
     parent_run_id: int | None = None,
 ) -> SyncRun:
-    """Insert a ``queued`` run, or 409 ``sync_already_running`` naming the active run (OPS-2)."""
+    """Insert a ``queued`` run, or 409 ``sync_already_running`` naming the active run (OPS-2).
+
+    Flushed, not committed: the caller commits before the run starts (it runs in other sessions)."""
     spec = get_kind(kind)
     await recover_stale_runs(session, settings, kind)
     now = utcnow()
@@ -194,11 +196,10 @@ async def create_run(
         errors=[],
         **_requested_by(principal),
     )
-    session.add(run)
     try:
-        await session.commit()
+        async with session.begin_nested():  # a conflict undoes the insert, not the stale recovery
+            session.add(run)
     except IntegrityError:
-        await session.rollback()
         running = await active_run_id(session, kind)
         raise SyncAlreadyRunning(
             f"A '{kind}' run is already queued or running; one run per kind at a time.",
@@ -269,7 +270,7 @@ async def _mark_running(ctx: RunContext, principal: Principal | None) -> bool:
                 "parent_run_id": run.parent_run_id,
             },
         )
-        await session.commit()
+        await session.commit()  # sync run job: "running" is visible while the work goes on
     return True
 
 
@@ -335,7 +336,7 @@ async def _finish(
             entity_id=run.id,
             details={"kind": run.kind, "status": status, "error_code": code, "counts": counts},
         )
-        await session.commit()
+        await session.commit()  # sync run job: the run's outcome
     log.info("sync run %s (%s) finished: %s%s", ctx.run_id, ctx.kind, status, f" ({code})" if code else "")
 
 
@@ -370,7 +371,7 @@ async def _insert_failed_part(
             entity_id=run.id,
             details={"kind": kind, "status": "failed", "error_code": code, "parent_run_id": ctx.run_id},
         )
-        await session.commit()
+        await session.commit()  # sync run job: a part that did not run
         return run
 
 
@@ -414,6 +415,7 @@ async def _run_composite(ctx: RunContext, principal: Principal | None) -> str:
                         principal=principal,
                         parent_run_id=ctx.run_id,
                     )
+                    await session.commit()  # sync run job: the part's row, before it runs
             except Problem as exc:
                 child = await _insert_failed_part(ctx, part, principal, exc.code, exc.detail or exc.code)
             else:
