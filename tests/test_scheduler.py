@@ -104,7 +104,6 @@ async def _wait_for(predicate: Any) -> None:
 
 
 @pytest.mark.committed_db  # a live server thread
-@pytest.mark.committed_db  # a live server thread
 async def test_ops_6_scheduler_fires_a_kind_through_the_api_as_a_scheduled_run(
     client: Any, admin: dict[str, Any], session: Any, sf: Any, settings: Settings
 ) -> None:
@@ -131,7 +130,6 @@ async def test_ops_6_scheduler_fires_a_kind_through_the_api_as_a_scheduled_run(
     assert run.requested_by_api_key_id is not None
 
 
-@pytest.mark.committed_db  # a live server thread
 @pytest.mark.committed_db  # a live server thread
 async def test_ops_2_a_second_scheduler_is_refused_by_the_run_lock_and_keeps_going(
     client: Any, admin: dict[str, Any], session: Any, sf: Any, settings: Settings, caplog: Any

@@ -838,8 +838,6 @@ async def test_7_meta_block_of_the_year_end_report(client, admin, session):
 # ------------------------------------------------------------------------------------ CLI
 
 
-@pytest.mark.committed_db
-@pytest.mark.committed_db  # a live server thread
 @pytest.mark.committed_db  # a live server thread
 async def test_cli_report_year_end_prints_tables_and_writes_xlsx(session, admin, tmp_path):
     w = await _world(session)
