@@ -156,3 +156,35 @@ async def test_sign_7_skills_are_bounded_in_count_and_length(client, session, sk
     assert response.status_code == 422
     await nothing_written(session)
     assert await count(session, Skill) == 0
+
+
+# --------------------------------------------------------------------------------------
+# Item 14: signup by the Salesforce id, 15 or 18 characters, as LIST-9 reads one event
+
+SF_ID_18 = "a0B5f000001XyZqEAK"
+
+
+@pytest.mark.parametrize("ref", [SF_ID_18, SF_ID_18[:15]], ids=["18_characters", "15_characters"])
+async def test_list_9_sign_up_by_salesforce_id(client, session, ref):
+    event = await listed_event(session, salesforce_id=SF_ID_18)
+    assert (await client.get(f"/api/v1/public/events/{ref}")).status_code == 200  # LIST-9 reads it
+    response = await client.post(url(ref), json=signup_form())
+    assert response.status_code == 201, response.text
+    assert response.json()["event_id"] == event.id
+    signup = (await session.execute(select(Signup))).scalar_one()
+    assert signup.event_id == event.id
+    again = await client.post(url(event.id), json=signup_form())  # our id: the same signup (SIGN-5)
+    assert again.status_code == 200 and again.json()["signup_id"] == signup.id
+
+
+@pytest.mark.parametrize(
+    "ref",
+    ["a0B5f000001XyZqEAA", "a0B5f000001XyZr", "a0B5f000001XyZqEAK1", "a0B5f000001-yZqEAK", "0"],
+    ids=["unknown_18", "unknown_15", "19_characters", "bad_character", "zero"],
+)
+async def test_list_9_sign_up_by_unknown_or_malformed_id_writes_nothing(client, session, ref):
+    await listed_event(session, salesforce_id=SF_ID_18)
+    response = await client.post(url(ref), json=signup_form())
+    assert response.status_code in (404, 422), response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    await nothing_written(session)

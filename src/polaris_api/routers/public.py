@@ -19,6 +19,7 @@ from starlette.responses import Response
 from polaris_api.clock import local_today
 from polaris_api.errors import not_found, problem_responses
 from polaris_api.pagination import Page
+from polaris_api.schemas.common import EventRef
 from polaris_api.schemas.public import PublicEvent, PublicFilters, PublicListingParams
 from polaris_api.services import listings
 from polaris_api.settings import Settings
@@ -121,13 +122,7 @@ async def calendar_feed(request: Request, params: Annotated[PublicFilters, Query
 )
 async def get_event(
     request: Request,
-    event_id: Annotated[
-        str,
-        Path(
-            pattern=listings.EVENT_REF_PATTERN,
-            description="our id, or the Salesforce id (15 or 18 characters)",
-        ),
-    ],
+    event_id: EventRef,
 ) -> Response:
     """The event when it is listed on the main, a district or the DIA page; otherwise 404."""
     async with _lazy_session(request) as lazy_session:

@@ -16,7 +16,7 @@ from fastapi.routing import APIRoute
 
 from polaris_api.deps import SettingsDep
 from polaris_api.errors import PayloadTooLarge, Problem, problem_responses
-from polaris_api.schemas.common import IdPath
+from polaris_api.schemas.common import EventRef
 from polaris_api.schemas.signup import SignupCreated, SignupRepeated, WebsiteSignup
 from polaris_api.services import signup as signups
 
@@ -69,8 +69,11 @@ router = APIRouter(prefix="/api/v1/public", tags=["public"], route_class=SignupR
         **problem_responses(404, signups.EventFull, 413, 422, 429),
     },
 )
-async def sign_up(event_id: IdPath, body: WebsiteSignup, request: Request, settings: SettingsDep) -> Response:
-    """Sign up for an event listed on the website (SIGN-1..SIGN-11).
+async def sign_up(
+    event_id: EventRef, body: WebsiteSignup, request: Request, settings: SettingsDep
+) -> Response:
+    """Sign up for an event listed on the website (SIGN-1..SIGN-11), named by our id or its
+    Salesforce id (15 or 18 characters), as LIST-9 reads it.
 
     201 for a new signup (a confirmation email with a calendar invitation is queued); 200 when
     this email (any letter case) already signed up for the event: nothing changes and no second

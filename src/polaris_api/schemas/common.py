@@ -103,3 +103,9 @@ def canonical_id(value: object) -> object:
 # Integer ids in paths and queries: bounded so a hostile value is a 422, not a database overflow.
 IdPath = Annotated[int, Path(ge=1, le=MAX_DB_ID), BeforeValidator(canonical_id)]
 IdQuery = Annotated[int, Query(ge=1, le=MAX_DB_ID), BeforeValidator(canonical_id)]
+
+# One public event by our id (digits) or by the Salesforce id, 15 or 18 characters (03 LIST-9).
+EVENT_REF_PATTERN = r"^([0-9]{1,10}|[A-Za-z0-9]{15}|[A-Za-z0-9]{18})$"
+EventRef = Annotated[
+    str, Path(pattern=EVENT_REF_PATTERN, description="our id, or the Salesforce id (15 or 18 characters)")
+]

@@ -54,7 +54,6 @@ from polaris_api.schemas.public import PUBLIC_EVENT, PUBLIC_EVENT_PAGE, PublicDi
 from polaris_api.services import visibility
 
 __all__ = [
-    "EVENT_REF_PATTERN",
     "DISTRICT_REF_PATTERN",
     "ListingCache",
     "ListingFilters",
@@ -66,6 +65,7 @@ __all__ = [
     "dia_page",
     "district_page",
     "etag_matches",
+    "event_ref_condition",
     "listing_cache",
     "local_write_count",
     "main_page",
@@ -78,8 +78,6 @@ log = logging.getLogger(__name__)
 ICS_UID_DOMAIN = "polaris-api"
 """UID of a calendar event: ``polaris-event-<our id>@polaris-api`` (stable per event, LIST-8)."""
 
-# One event by our id (digits) or by the Salesforce id, 15 or 18 characters (LIST-9).
-EVENT_REF_PATTERN = r"^([0-9]{1,10}|[A-Za-z0-9]{15}|[A-Za-z0-9]{18})$"
 # A district page key: our id or the district's slug (LIST-2, LIST-4).
 DISTRICT_REF_PATTERN = r"^[A-Za-z0-9-]{1,100}$"
 _DIGITS = re.compile(r"[0-9]{1,10}")
@@ -593,7 +591,7 @@ def sf_id_18(sf_id: str) -> str:
     return sf_id + suffix
 
 
-def _event_ref_condition(ref: str) -> ColumnElement[bool] | None:
+def event_ref_condition(ref: str) -> ColumnElement[bool] | None:
     if _DIGITS.fullmatch(ref):
         number = int(ref)
         return Event.id == number if 1 <= number <= MAX_DB_ID else None
@@ -612,7 +610,7 @@ async def one_event(
     if_none_match: str | None = None,
 ) -> Rendered | None:
     """LIST-9: one event by our id or its SF id, when it is listed on any public page."""
-    condition = _event_ref_condition(ref)
+    condition = event_ref_condition(ref)
     if condition is None:
         return None
 

@@ -49,6 +49,7 @@ from polaris_api.services.calendar_invite import (
     event_times,
 )
 from polaris_api.services.email import Attachment
+from polaris_api.services.listings import event_ref_condition
 from polaris_api.services.visibility import is_listed_anywhere
 from polaris_api.settings import Settings
 from polaris_api.vocabularies import is_person_of_color
@@ -108,16 +109,19 @@ def e164(phone: str | None) -> str | None:
 async def sign_up(
     sessionmaker: async_sessionmaker[AsyncSession],
     settings: Settings,
-    event_id: int,
+    event_ref: str,
     body: WebsiteSignup,
     *,
     client_ip: str | None,
     now: dt.datetime | None = None,
 ) -> SignupOutcome:
-    """Record a website signup, or say it already exists; raises 404 / 409 problems (SIGN-4..7)."""
+    """Record a website signup, or say it already exists; raises 404 / 409 problems (SIGN-4..7).
+    ``event_ref``: our id or the event's Salesforce id, 15 or 18 characters (LIST-9)."""
     now = now or utcnow()
     email = body.normalized_email
     who = person_hash(email)
+    async with sessionmaker() as session:
+        event_id = await _event_id(session, event_ref)
     async with sessionmaker() as session:
         try:
             outcome = await _sign_up(session, settings, event_id, body, client_ip=client_ip, now=now)
@@ -134,6 +138,19 @@ async def sign_up(
         extra={"person": who, "event_id": event_id, "signup_id": outcome.signup_id},
     )
     return outcome
+
+
+async def _event_id(session: AsyncSession, ref: str) -> int:
+    """The event ``ref`` names (LIST-9), or 404; our id needs no query (the signup locks it)."""
+    condition = event_ref_condition(ref)
+    if condition is None:
+        raise not_found("event")
+    if ref.isdigit():
+        return int(ref)
+    found = (await session.execute(select(Event.id).where(condition))).scalar_one_or_none()
+    if found is None:
+        raise not_found("event")
+    return found
 
 
 async def _existing_signup_id(session: AsyncSession, event_id: int, email: str) -> int | None:
