@@ -101,6 +101,9 @@ POSTGRES_SERVER_SETTINGS = {
     # affiliations import fell from ~3,000 to ~850 records/s. Custom plans cost a little planning
     # per statement and always see the real table size.
     "plan_cache_mode": "force_custom_plan",
+    # 06 P2: report queries (correlated EXISTS over ~10^4 events) cross jit_above_cost, and JIT
+    # compilation then costs ~250 ms per statement for a query that runs in tens of ms.
+    "jit": "off",
 }
 
 

@@ -92,6 +92,21 @@ STUDENT_READERS = frozenset({"M10", "M110"})
 PATHFUL_READERS = frozenset({"M61", *TEACHER_METRICS, "M81", "M82", "M83", "M84"})
 
 
+# Statement aliases, made once (see ``sql``: a fresh ORM alias adapts its columns again). A
+# statement uses each at most once; subqueries of ``sql`` have their own.
+_E = aliased(Event, name="e")
+_P, _V = aliased(EventParticipation, name="p"), aliased(Volunteer, name="v")
+_SP, _S = aliased(EventStudentParticipation, name="sp"), aliased(Student, name="s")
+_ET, _T = aliased(EventTeacher, name="et"), aliased(Teacher, name="t")
+_DETAIL = aliased(EventAttendanceDetail, name="detail")
+_GROUP_SCHOOL = aliased(School, name="group_school")
+_M100_SCHOOL = aliased(School, name="event_school")
+_TEACHER_SCHOOL = aliased(School, name="teacher_school")
+_HISTORY_E = aliased(Event, name="history_e")
+_HISTORY_P = aliased(EventParticipation, name="history_p")
+_HISTORY_V = aliased(Volunteer, name="history_v")
+
+
 class UnknownMetric(NamedProblem):
     status, code = 422, "unknown_metric"
 
@@ -161,7 +176,7 @@ class Grouping:
                 lambda statement: statement.outerjoin(a, a.c.event_id == e.id),
                 [a.c.district_id.label("g")],
             )
-        school = aliased(School)
+        school = _GROUP_SCHOOL
         return (
             lambda statement: statement.outerjoin(
                 school, and_(school.id == e.school_id, school.is_deleted.is_(false()))
@@ -204,37 +219,46 @@ def _flag(condition: ColumnElement[bool]) -> ColumnElement[int]:
     return case((condition, 1), else_=0)
 
 
-def _count_if(condition: ColumnElement[bool], value: Any) -> ColumnElement[int]:
-    return func.count(distinct(case((condition, value), else_=None)))
+def _sum_if(condition: ColumnElement[bool]) -> ColumnElement[int]:
+    return func.coalesce(func.sum(_flag(condition)), 0)
+
+
+def _per_group(rows: Any, grouped: bool, *columns: Any) -> Select[Any]:
+    """The outer level: aggregates of ``rows`` (a subquery with a ``g`` column when grouped)."""
+    group = [rows.c.g] if grouped else []
+    return select(*group, *columns).select_from(rows).group_by(*group)
 
 
 # ---------------------------------------------------------------------------------------------
-# The statements
+# The statements. Distinct counts are two-level hash aggregates (GROUP BY the key, then count
+# rows) rather than COUNT(DISTINCT ...), which PostgreSQL evaluates by sorting each aggregate.
 
 
 def events_statement(plan: Plan) -> Select[Any]:
-    """M60-M63, M81-M84 (with ``D``) and M100 over EV (and M63's cancelled set), per group."""
-    e = aliased(Event)
-    school = aliased(School)
+    """M60-M63, M81-M84 (with ``D``) and M100 over EV (and M63's cancelled set), per group.
+    One row per (group, event): the M50 CTE has one row per (event, district) and the school
+    join at most one, so sums of per-event flags are distinct event counts."""
+    e = _E
+    school = _M100_SCHOOL
     join, keys = plan.grouping.key(e)
     live = m.not_cancelled(e)
     virtual_delivered = and_(live, m.is_virtual(e), m.delivered(e))
     columns: list[Any] = [
         *keys,
-        _count_if(live, e.id).label("M60"),
-        _count_if(and_(live, m.is_virtual(e)), e.id).label("M61"),
-        _count_if(and_(live, ~m.is_virtual(e)), e.id).label("M62"),
-        _count_if(e.status == m.CANCELLED, e.id).label("M63"),
-        _count_if(live, school.id).label("M100"),
+        _sum_if(live).label("M60"),
+        _sum_if(and_(live, m.is_virtual(e))).label("M61"),
+        _sum_if(and_(live, ~m.is_virtual(e))).label("M62"),
+        _sum_if(e.status == m.CANCELLED).label("M63"),
+        func.count(distinct(case((live, school.id), else_=None))).label("M100"),
     ]
     if plan.wants(frozenset({"M81", "M82", "M83", "M84"})):
         columns += [
-            _count_if(virtual_delivered, e.id).label("D"),
-            _count_if(
-                and_(virtual_delivered, m.has_presenter(e, lambda v: v.local_status == "local")), e.id
-            ).label("M81"),
-            _count_if(
-                and_(virtual_delivered, m.has_presenter(e, lambda v: v.is_people_of_color.is_(True))), e.id
+            _sum_if(virtual_delivered).label("D"),
+            _sum_if(and_(virtual_delivered, m.has_presenter(e, lambda v: v.local_status == "local"))).label(
+                "M81"
+            ),
+            _sum_if(
+                and_(virtual_delivered, m.has_presenter(e, lambda v: v.is_people_of_color.is_(True)))
             ).label("M82"),
         ]
     conditions = m.ev_conditions(e, plan.filters, plan.attr, status="any")
@@ -246,25 +270,27 @@ def events_statement(plan: Plan) -> Select[Any]:
 
 
 def types_statement(plan: Plan) -> Select[Any]:
-    """M120: ``COALESCE(lower(e.type), 'unknown')`` -> distinct events of EV, per group."""
-    e = aliased(Event)
+    """M120: ``COALESCE(lower(e.type), 'unknown')`` -> events of EV, per group (one row per
+    (group, event), so ``count(*)`` counts distinct events)."""
+    e = _E
     join, keys = plan.grouping.key(e)
     type_code = func.coalesce(func.lower(e.type), "unknown").label("type")
-    statement = join(select(*keys, type_code, func.count(distinct(e.id)).label("n")).select_from(e))
+    statement = join(select(*keys, type_code, func.count().label("n")).select_from(e))
     return statement.where(*m.ev_conditions(e, plan.filters, plan.attr)).group_by(*keys, type_code)
 
 
 def volunteers_statement(plan: Plan) -> Select[Any]:
-    """M20, M30, M90, M91, M92 over VP: first one row per (group, event, vkey) with the largest
-    hours (M30's credit) and whether any record of the key is flagged, then the group totals."""
-    e, p, v = aliased(Event), aliased(EventParticipation), aliased(Volunteer)
+    """M20, M30, M90, M91, M92 over VP: one row per (group, event, vkey) with the largest hours
+    (M30's credit), then one per (group, vkey) flagged when any record of the key is, then the
+    group totals."""
+    e, p, v = _E, _P, _V
     join, keys = plan.grouping.key(e)
+    grouped = bool(keys)
     key = m.vkey(v).label("k")
     pairs = (
         join(
             select(
                 *keys,
-                e.id.label("event_id"),
                 key,
                 func.max(m.hours(p, e)).label("h"),
                 func.max(_flag(v.is_people_of_color.is_(True))).label("poc"),
@@ -277,76 +303,99 @@ def volunteers_statement(plan: Plan) -> Select[Any]:
         .group_by(*keys, e.id, key)
         .subquery("volunteer_pairs")
     )
-    group = [pairs.c.g] if keys else []
+    group = [pairs.c.g] if grouped else []
+    people = (
+        select(
+            *group,
+            pairs.c.k,
+            func.sum(pairs.c.h).label("h"),
+            func.max(pairs.c.poc).label("poc"),
+            func.max(pairs.c.local).label("local"),
+        )
+        .group_by(*group, pairs.c.k)
+        .subquery("volunteer_keys")
+    )
     columns: list[Any] = [
-        *group,
-        func.count(distinct(pairs.c.k)).label("M20"),
-        func.sum(pairs.c.h).label("M30"),
-        _count_if(pairs.c.poc == 1, pairs.c.k).label("M90"),
-        _count_if(pairs.c.local == 1, pairs.c.k).label("M91"),
+        func.count().label("M20"),
+        func.sum(people.c.h).label("M30"),
+        func.coalesce(func.sum(people.c.poc), 0).label("M90"),
+        func.coalesce(func.sum(people.c.local), 0).label("M91"),
     ]
     if plan.wants(frozenset({"M92"})):
-        columns.append(_count_if(pairs.c.k.not_in(history_keys(plan.filters.lo)), pairs.c.k).label("M92"))
-    return select(*columns).group_by(*group)
+        columns.append(_sum_if(people.c.k.not_in(history_keys(plan.filters.lo))).label("M92"))
+    return _per_group(people, grouped, *columns)
 
 
 def history_keys(lo: dt.datetime) -> Select[Any]:
     """M92 ``PRE``: vkeys with an attended participation before the window, all filters ignored."""
-    e, p, v = aliased(Event), aliased(EventParticipation), aliased(Volunteer)
+    e, p, v = _HISTORY_E, _HISTORY_P, _HISTORY_V
     return (
         select(m.vkey(v))
         .select_from(p)
         .join(e, e.id == p.event_id)
         .join(v, v.id == p.volunteer_id)
         .where(e.is_deleted.is_(false()), m.not_cancelled(e), e.start_date < lo, m.vp_conditions(p, v))
-        .distinct()
     )
 
 
 def organisations_statement(plan: Plan) -> Select[Any]:
     """M40: distinct non-blank trimmed organisation names (case-sensitive) over VP."""
-    e, p, v = aliased(Event), aliased(EventParticipation), aliased(Volunteer)
+    e, p, v = _E, _P, _V
     join, keys = plan.grouping.key(e)
-    org = func.nullif(func.trim(v.organization_name), "")
-    return (
-        join(select(*keys, func.count(distinct(org)).label("M40")).select_from(e))
+    org = func.nullif(func.trim(v.organization_name), "").label("org")
+    names = (
+        join(select(*keys, org).select_from(e))
         .join(p, p.event_id == e.id)
         .join(v, v.id == p.volunteer_id)
-        .where(*m.ev_conditions(e, plan.filters, plan.attr), m.vp_conditions(p, v))
-        .group_by(*keys)
+        .where(*m.ev_conditions(e, plan.filters, plan.attr), m.vp_conditions(p, v), org.is_not(None))
+        .group_by(*keys, org)
+        .subquery("organisations")
     )
+    return _per_group(names, bool(keys), func.count().label("M40"))
 
 
 def students_statement(plan: Plan) -> Select[Any]:
-    """M10: distinct skeys over SP (attended, in-person events only)."""
-    e, sp, s = aliased(Event), aliased(EventStudentParticipation), aliased(Student)
+    """M10: distinct skeys over SP (attended, in-person events only). Distinct student rows
+    first (integer keys), so ``skey`` is computed once per student, not once per attendance."""
+    e, sp, s = _E, _SP, _S
     join, keys = plan.grouping.key(e)
-    return (
-        join(select(*keys, func.count(distinct(m.skey(s))).label("M10")).select_from(e))
+    grouped = bool(keys)
+    attendees = (
+        join(select(*keys, sp.student_id.label("sid")).select_from(e))
         .join(sp, sp.event_id == e.id)
-        .join(s, s.id == sp.student_id)
-        .where(*m.ev_conditions(e, plan.filters, plan.attr), m.sp_conditions(sp, s), ~m.is_virtual(e))
-        .group_by(*keys)
+        .where(*m.ev_conditions(e, plan.filters, plan.attr), m.sp_row_conditions(sp), ~m.is_virtual(e))
+        .group_by(*keys, sp.student_id)
+        .subquery("student_rows")
     )
+    group = [attendees.c.g] if grouped else []
+    key = m.skey(s).label("k")
+    people = (
+        select(*group, key)
+        .select_from(attendees)
+        .join(s, s.id == attendees.c.sid)
+        .where(m.reportable(s))
+        .group_by(*group, key)
+        .subquery("student_keys")
+    )
+    return _per_group(people, grouped, func.count().label("M10"))
 
 
 def teachers_statement(plan: Plan) -> Select[Any]:
-    """M70, M72, M80 over TP. G9: ``district_id``/``school_id`` apply to the teacher's school."""
-    e, et, t = aliased(Event), aliased(EventTeacher), aliased(Teacher)
+    """M70, M72, M80 over TP. G9: ``district_id``/``school_id`` apply to the teacher's school.
+    One row per (group, event, tkey), then per (group, tkey): delivered anywhere (M70), any
+    (M72), delivered sessions (M80)."""
+    e, et, t = _E, _ET, _T
     join, keys = plan.grouping.key(e)
+    grouped = bool(keys)
     key = m.tkey(t).label("k")
     statement = (
-        join(
-            select(
-                *keys, e.id.label("event_id"), key, func.max(_flag(m.delivered(e))).label("d")
-            ).select_from(e)
-        )
+        join(select(*keys, key, func.max(_flag(m.delivered(e))).label("d")).select_from(e))
         .join(et, et.event_id == e.id)
         .join(t, t.id == et.teacher_id)
     )
     f = plan.filters
     if f.district_id is not None or f.school_id is not None:
-        school = aliased(School)
+        school = _TEACHER_SCHOOL
         statement = statement.join(school, and_(school.id == t.school_id, school.is_deleted.is_(false())))
         if f.district_id is not None:
             statement = statement.where(school.district_id == f.district_id)
@@ -357,18 +406,24 @@ def teachers_statement(plan: Plan) -> Select[Any]:
         .group_by(*keys, e.id, key)
         .subquery("teacher_pairs")
     )
-    group = [pairs.c.g] if keys else []
-    return select(
-        *group,
-        _count_if(pairs.c.d == 1, pairs.c.k).label("M70"),
-        func.count(distinct(pairs.c.k)).label("M72"),
-        func.coalesce(func.sum(pairs.c.d), 0).label("M80"),
-    ).group_by(*group)
+    group = [pairs.c.g] if grouped else []
+    people = (
+        select(*group, func.max(pairs.c.d).label("any_d"), func.sum(pairs.c.d).label("sessions"))
+        .group_by(*group, pairs.c.k)
+        .subquery("teacher_keys")
+    )
+    return _per_group(
+        people,
+        grouped,
+        func.coalesce(func.sum(people.c.any_d), 0).label("M70"),
+        func.count().label("M72"),
+        func.coalesce(func.sum(people.c.sessions), 0).label("M80"),
+    )
 
 
 def m110_statement(plan: Plan) -> Select[Any]:
     """M110 per in-person event of EV that has a value (per group)."""
-    e, detail = aliased(Event), aliased(EventAttendanceDetail)
+    e, detail = _E, _DETAIL
     join, keys = plan.grouping.key(e)
     value = m.m110(e, detail)
     return (

@@ -77,7 +77,9 @@ __all__ = [
     "round_half_up",
     "round_hours",
     "skey",
+    "reportable",
     "sp_conditions",
+    "sp_row_conditions",
     "stu_attended",
     "tch_confirmed",
     "tkey",
@@ -269,6 +271,28 @@ def hours(p: Any, e: Any) -> ColumnElement[float]:
 
 
 # ---------------------------------------------------------------------------------------------
+# Aliases of the inner subqueries, made once: an ORM alias adapts each column on first use, which
+# costs ~1 ms per column per alias (measured), so building new ones per request is not free.
+
+_ATTR_SCHOOL = aliased(School, name="attr_school")
+_LINK, _LINK_DISTRICT = aliased(EventDistrict, name="attr_link"), aliased(District, name="attr_link_district")
+_NAMED = aliased(District, name="attr_named")
+_E1, _D1, _L1 = (
+    aliased(Event, name="attr_e1"),
+    aliased(District, name="attr_d1"),
+    aliased(EventDistrict, name="attr_l1"),
+)
+_E2 = aliased(Event, name="attr_e2")
+_E3, _S3, _D3 = (
+    aliased(Event, name="attr_e3"),
+    aliased(School, name="attr_s3"),
+    aliased(District, name="attr_d3"),
+)
+_PRESENTER = aliased(EventParticipation, name="presenter")
+_PRESENTER_VOLUNTEER = aliased(Volunteer, name="presenter_volunteer")
+
+
+# ---------------------------------------------------------------------------------------------
 # G10 host filter, M50 / M51 attribution
 
 
@@ -281,7 +305,7 @@ def host_predicate(e: Any, host_filter: HostFilter) -> ColumnElement[bool]:
 
 def attr_school(e: Any) -> ColumnElement[int | None]:
     """M51: ``e.school_id`` when it points to a non-deleted school, else NULL (Unknown)."""
-    school = aliased(School)
+    school = _ATTR_SCHOOL
     live = exists().where(school.id == e.school_id, school.is_deleted.is_(false()))
     return case((live, e.school_id), else_=None)
 
@@ -307,7 +331,7 @@ def event_district_attr(
         return conditions
 
     def linked(e: Any) -> Any:
-        link, district = aliased(EventDistrict), aliased(District)
+        link, district = _LINK, _LINK_DISTRICT
         return (
             select(link.event_id.label("event_id"), link.district_id.label("district_id"))
             .join(district, district.id == link.district_id)
@@ -315,7 +339,7 @@ def event_district_attr(
             .where(link.event_id == e.id)
         )
 
-    named = aliased(District)
+    named = _NAMED
     name_counts = (
         select(norm(named.name).label("n"), func.min(named.id).label("district_id"))
         .where(named.is_deleted.is_(false()))
@@ -324,7 +348,7 @@ def event_district_attr(
         .subquery("district_single_name")
     )
 
-    e1, d1, link = aliased(Event), aliased(District), aliased(EventDistrict)
+    e1, d1, link = _E1, _D1, _L1
     step1 = (
         select(link.event_id.label("event_id"), link.district_id.label("district_id"))
         .join(e1, e1.id == link.event_id)
@@ -332,14 +356,14 @@ def event_district_attr(
         .where(d1.is_deleted.is_(false()), *scoped(e1))
     )
 
-    e2 = aliased(Event)
+    e2 = _E2
     step2 = (
         select(e2.id.label("event_id"), name_counts.c.district_id)
         .join(name_counts, name_counts.c.n == norm(e2.district_partner))
         .where(*scoped(e2), ~exists(linked(e2)))
     )
 
-    e3, s3, d3 = aliased(Event), aliased(School), aliased(District)
+    e3, s3, d3 = _E3, _S3, _D3
     step3 = (
         select(e3.id.label("event_id"), s3.district_id.label("district_id"))
         .join(s3, s3.id == e3.school_id)
@@ -427,14 +451,19 @@ def vp_conditions(p: Any, v: Any) -> ColumnElement[bool]:
     )
 
 
+def reportable(person: Any) -> ColumnElement[bool]:
+    """G3 on a volunteer, teacher or student: not soft-deleted, not excluded from reports."""
+    return and_(person.is_deleted.is_(false()), person.exclude_from_reports.is_(false()))
+
+
+def sp_row_conditions(sp: Any) -> ColumnElement[bool]:
+    """The participation-row part of ``SP``: not deleted, ``STU_ATTENDED``."""
+    return and_(sp.is_deleted.is_(false()), stu_attended(sp))
+
+
 def sp_conditions(sp: Any, s: Any) -> ColumnElement[bool]:
     """``SP`` row conditions without the format rule (callers add ``NOT is_virtual(e)``)."""
-    return and_(
-        sp.is_deleted.is_(false()),
-        s.is_deleted.is_(false()),
-        s.exclude_from_reports.is_(false()),
-        stu_attended(sp),
-    )
+    return and_(sp_row_conditions(sp), reportable(s))
 
 
 def tp_person_conditions(et: Any, t: Any) -> ColumnElement[bool]:
@@ -451,7 +480,7 @@ def tp_conditions(et: Any, t: Any, e: Any) -> ColumnElement[bool]:
 def has_presenter(e: Any, condition_on_volunteer: Any) -> ColumnElement[bool]:
     """06 §3 ``has_presenter(e, cond)``: an attended, non-deleted presenter row on ``e`` whose
     volunteer is live, not excluded, and meets ``cond(v)``."""
-    p, v = aliased(EventParticipation), aliased(Volunteer)
+    p, v = _PRESENTER, _PRESENTER_VOLUNTEER
     return exists(
         select(literal(1))
         .select_from(p)
