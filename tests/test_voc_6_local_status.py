@@ -120,3 +120,17 @@ async def test_voc_6_signup_does_not_change_an_existing_volunteer(client, sessio
     ).scalar_one()
     assert volunteer.id == existing.id
     assert (volunteer.local_status, volunteer.local_status_source) == ("partial", "manual")
+
+
+async def test_voc_6_full_reimport_rederives_unchanged_contacts(client, admin, sf, session):
+    """A row derived before (another prefix list, or before this rule existed) is re-derived by
+    the next full import even when Salesforce did not change the contact."""
+    sf.admin.replace("Contact", [contact(1, MailingPostalCode="64111")], keep_modstamps=False)
+    assert (await sync(client, admin["headers"], KIND, mode="full"))["status"] == "succeeded"
+    volunteer = await _volunteer_of(session, 1)
+    volunteer.local_status = "unknown"  # as stored before the rule existed
+    await session.commit()
+    run = await sync(client, admin["headers"], KIND, mode="full")
+    assert run["status"] == "succeeded", run["errors"]
+    refreshed = await _volunteer_of(session, 1)
+    assert (refreshed.local_status, refreshed.local_status_source) == ("local", "derived")
