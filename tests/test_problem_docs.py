@@ -11,6 +11,7 @@ check itself, and that no route documents an error status without naming its cod
 from __future__ import annotations
 
 import httpx
+import pytest
 from fastapi import FastAPI
 
 from polaris_api.errors import (
@@ -20,6 +21,7 @@ from polaris_api.errors import (
     install_error_handlers,
     problem_responses,
 )
+from tests.conftest import assert_problems_documented
 
 
 class Teapot(NamedProblem):
@@ -116,3 +118,11 @@ def test_production_apps_do_not_check(app):
     production = FastAPI()
     install_error_handlers(production)
     assert not hasattr(production.state, "undocumented_problems")
+
+
+async def test_the_suite_gate_fails_a_test_that_left_an_undocumented_problem():
+    """The ``app`` / ``make_app`` fixtures call this on teardown."""
+    app = _app()
+    await _get(app, "/other-code")
+    with pytest.raises(AssertionError, match="kettle"):
+        assert_problems_documented(app)

@@ -223,10 +223,6 @@ def unauthorized(detail: str = "Authentication required.") -> Problem:
     return Unauthorized(detail)
 
 
-def conflict(code: str, detail: str, **extra: Any) -> Problem:
-    return Problem(409, code, detail, **extra)
-
-
 def problem_response(problem: Problem) -> Response:
     return Response(
         orjson.dumps(problem.body()),

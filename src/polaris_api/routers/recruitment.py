@@ -10,6 +10,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
+from polaris_api.attendance import InvalidAcademicYear
 from polaris_api.auth import Principal, Rule, requires
 from polaris_api.db import utcnow
 from polaris_api.deps import SessionDep, SettingsDep
@@ -34,7 +35,9 @@ def _check_range(date_from: dt.date | None, date_to: dt.date | None) -> None:
 
 
 @router.get(
-    "/presenter-recruitment", response_model=RecruitmentPage, responses=problem_responses(401, 403, 422)
+    "/presenter-recruitment",
+    response_model=RecruitmentPage,
+    responses=problem_responses(401, 403, 422, InvalidAcademicYear),
 )
 async def presenter_recruitment(
     principal: ReportReader,

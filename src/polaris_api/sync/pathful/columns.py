@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from polaris_api.errors import Problem
 from polaris_api.models.imports import ColumnAlias
 from polaris_api.schemas.pathful import CANONICAL_COLUMNS, EMAIL_COLUMNS, ID_COLUMNS, REQUIRED_COLUMNS
+from polaris_api.sync.problems import AmbiguousColumns, CellTooLong, FormulaCell, MissingColumns
 from polaris_api.sync.tabular import Table
 
 IMPORT_TYPE = "pathful"
@@ -84,9 +85,7 @@ def map_headers(headers: Sequence[str], aliases: Mapping[str, str]) -> ColumnMap
             found.setdefault(canonical, []).append(header)
     ambiguous = sorted(name for name, sources in found.items() if len(sources) > 1)
     if ambiguous:
-        raise Problem(
-            422,
-            "ambiguous_columns",
+        raise AmbiguousColumns(
             "Several headers stand for the same column: " + ", ".join(ambiguous) + ".",
             details={"ambiguous": ambiguous},
         )
@@ -99,9 +98,7 @@ def map_headers(headers: Sequence[str], aliases: Mapping[str, str]) -> ColumnMap
 
 
 def missing_columns_problem(missing: Sequence[str]) -> Problem:
-    return Problem(
-        422,
-        "missing_columns",
+    return MissingColumns(
         "The file lacks required columns: " + ", ".join(missing) + ".",
         details={"missing": list(missing)},
     )
@@ -119,16 +116,12 @@ def canonical_rows(table: Table, column_map: ColumnMap) -> list[dict[str, str | 
             value = row.get(header)
             if value is not None:
                 if len(value) > limit:
-                    raise Problem(
-                        422,
-                        "cell_too_long",
+                    raise CellTooLong(
                         f"Row {number}, column '{name}': a cell is longer than {limit} characters.",
                         details={"row": number, "column": name, "max_length": limit},
                     )
                 if value.startswith("="):
-                    raise Problem(
-                        422,
-                        "formula_cell",
+                    raise FormulaCell(
                         f"Row {number}, column '{name}': a cell holds a spreadsheet formula.",
                         details={"row": number, "column": name},
                     )

@@ -30,8 +30,9 @@ from sqlalchemy import Select, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from polaris_api.auth import Principal
+from polaris_api.clock import local_today
 from polaris_api.db import utcnow
-from polaris_api.errors import Problem, conflict, not_found
+from polaris_api.errors import Problem, not_found
 from polaris_api.models.events import Event
 from polaris_api.models.imports import ImportRun, PathfulUnmatchedRecord
 from polaris_api.models.people import Teacher, Volunteer
@@ -53,6 +54,22 @@ from polaris_api.sync.pathful.columns import (
 from polaris_api.sync.pathful.lookups import Lookups, TeacherInfo, VolunteerInfo, load_lookups, load_sessions
 from polaris_api.sync.pathful.planner import Planner, PlanOptions
 from polaris_api.sync.pathful.post_import import after_import
+from polaris_api.sync.problems import (
+    AlreadyResolved,
+    EmptyFile,
+    EventMissing,
+    ImportFailed,
+    ImportInProgress,
+    InvalidMode,
+    InvalidStart,
+    NoRows,
+    SinceNotAllowed,
+    SinceRequired,
+    TeacherRequired,
+    UnsupportedFileType,
+    VolunteerRequired,
+    WrongRecordType,
+)
 from polaris_api.sync.sheets.google_sheet import SheetReader, read_sheet_table
 from polaris_api.sync.tabular import Table, parse_table, read_upload_bytes
 
@@ -83,11 +100,11 @@ def resolve_mode(mode: str | None, since: dt.date | None) -> ImportMode:
     if mode is None:
         return "since" if since is not None else "current_semester"
     if mode == "since" and since is None:
-        raise Problem(422, "since_required", "mode=since needs a since date (YYYY-MM-DD).")
+        raise SinceRequired("mode=since needs a since date (YYYY-MM-DD).")
     if mode != "since" and since is not None:
-        raise Problem(422, "since_not_allowed", "A since date goes with mode=since only.")
+        raise SinceNotAllowed("A since date goes with mode=since only.")
     if mode not in ("full", "current_semester", "last_6_months", "since"):
-        raise Problem(422, "invalid_mode", "mode must be full, current_semester, last_6_months or since.")
+        raise InvalidMode("mode must be full, current_semester, last_6_months or since.")
     return mode  # type: ignore[return-value]
 
 
@@ -132,9 +149,7 @@ async def exclusive_import(session: AsyncSession) -> AsyncIterator[None]:
 
 
 def _in_progress() -> Problem:
-    return conflict(
-        "import_in_progress", "Another Pathful import is running; try again when it has finished."
-    )
+    return ImportInProgress("Another Pathful import is running; try again when it has finished.")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -144,11 +159,7 @@ def _in_progress() -> Problem:
 def _check_extension(filename: str | None) -> None:
     name = (filename or "").strip().lower()
     if not name.endswith(ALLOWED_EXTENSIONS):
-        raise Problem(
-            415,
-            "unsupported_file_type",
-            "Upload a .csv or .xlsx file (.xls and other formats are not read).",
-        )
+        raise UnsupportedFileType("Upload a .csv or .xlsx file (.xls and other formats are not read).")
 
 
 async def import_pathful_upload(
@@ -273,9 +284,7 @@ async def import_pathful_table(
             await session.rollback()
             # the formatters keep the frames and drop the message (PRIV-1: it can quote row values)
             log.exception("pathful import failed", extra={"kind": kind})
-            failure = Problem(
-                500, "import_failed", "The import failed and was rolled back; it has been logged."
-            )
+            failure = ImportFailed()
             await _record_failure(
                 session, kind, effective_mode, since, source, principal, sync_run_id, clock, failure
             )
@@ -344,11 +353,11 @@ async def _run(
     if column_map.missing:
         raise missing_columns_problem(column_map.missing)
     if not table.rows:
-        raise Problem(422, "empty_file", "The file has no data rows.")
+        raise EmptyFile()
     cells = canonical_rows(table, column_map)
     context = row_context(tz, settings.pathful_status_aliases)
     rows = [PathfulSessionReportRow.model_validate(cell, context=context) for cell in cells]
-    cutoff = cutoff_date(mode, since, clock.astimezone(tz).date())
+    cutoff = cutoff_date(mode, since, local_today(tz, clock))
 
     run: ImportRun | None = None
     if not dry_run:
@@ -540,14 +549,13 @@ async def _resolve(
 ) -> dict[str, Any]:
     record = await _record(session, record_id)
     if record.type == "no_date_session":
-        raise conflict(
-            "wrong_record_type",
+        raise WrongRecordType(
             "A no-date session is resolved with POST /api/v1/imports/unmatched/{id}/date.",
         )
     if record.type == "teacher" and body.teacher_id is None:
-        raise Problem(422, "teacher_required", "A teacher record is resolved with a teacher_id.")
+        raise TeacherRequired("A teacher record is resolved with a teacher_id.")
     if record.type == "volunteer" and body.volunteer_id is None:
-        raise Problem(422, "volunteer_required", "A volunteer record is resolved with a volunteer_id.")
+        raise VolunteerRequired("A volunteer record is resolved with a volunteer_id.")
     target_id = body.teacher_id if record.type == "teacher" else body.volunteer_id
     assert target_id is not None
     if record.type == "teacher":
@@ -564,7 +572,7 @@ async def _resolve(
         raise not_found("volunteer")
     current = record.resolved_teacher_id if record.type == "teacher" else record.resolved_volunteer_id
     if record.status == "resolved" and current not in (None, target_id):
-        raise conflict("already_resolved", "This record is already resolved to someone else.")
+        raise AlreadyResolved("This record is already resolved to someone else.")
 
     clock = now()
     audit = AuditBuffer(Actor.for_principal(principal), clock)
@@ -645,7 +653,7 @@ async def _replay(
     await load_sessions(session, lookups, [record.session_id])
     event = lookups.events.get(record.session_id)
     if event is None or event.id is None:
-        raise conflict("event_missing", "The session of this record has no event yet; import it first.")
+        raise EventMissing("The session of this record has no event yet; import it first.")
     row = PathfulSessionReportRow.model_validate(
         dict(record.raw_data or {}), context=row_context(settings.tz, settings.pathful_status_aliases)
     )
@@ -706,9 +714,7 @@ def parse_start(value: str, tz: dt.tzinfo) -> dt.datetime:
     except (ValueError, OverflowError):
         start = None
     if start is None:
-        raise Problem(
-            422,
-            "invalid_start",
+        raise InvalidStart(
             "start must be a local 'YYYY-MM-DD HH:MM' or an ISO-8601 time with an offset.",
         )
     return start
@@ -720,11 +726,11 @@ async def resolve_no_date(
     """PF-18: date an undated session; its stored rows run as a one-session import, no cutoff."""
     record = await _record(session, record_id)
     if record.type != "no_date_session":
-        raise conflict("wrong_record_type", "Only no-date session records take a date.")
+        raise WrongRecordType("Only no-date session records take a date.")
     start = parse_start(start_text, settings.tz)
     stored = [row for row in (record.raw_data or {}).get("rows", []) if isinstance(row, dict)]
     if not stored:
-        raise conflict("no_rows", "This record holds no rows to import.")
+        raise NoRows("This record holds no rows to import.")
     headers = sorted({key for row in stored for key in row if key != "_row"} | {"Date"})
     rows = []
     numbers = []
@@ -775,7 +781,7 @@ async def ignore_unmatched(
 ) -> PathfulUnmatchedRecord:
     record = await _record(session, record_id)
     if record.status == "resolved":
-        raise conflict("already_resolved", "A resolved record cannot be ignored.")
+        raise AlreadyResolved("A resolved record cannot be ignored.")
     _ignore(session, record, principal, reason)
     await _flush_audit(session, principal, [(record.id, reason)])
     await session.commit()
