@@ -20,6 +20,7 @@ from sqlalchemy import and_, exists, insert, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
+from polaris_api.clock import local_today
 from polaris_api.errors import NamedProblem
 from polaris_api.models.audit import AuditEntry
 from polaris_api.models.events import Event, EventTeacher, is_virtual
@@ -54,7 +55,7 @@ def academic_year_containing(day: dt.date) -> str:
 
 def current_academic_year(zone: ZoneInfo, now: dt.datetime | None = None) -> str:
     """The academic year containing local today (TP-2 default)."""
-    return academic_year_containing((now or dt.datetime.now(dt.UTC)).astimezone(zone).date())
+    return academic_year_containing(local_today(zone, now))
 
 
 def window_for(academic_year: str, zone: dt.tzinfo) -> Window:

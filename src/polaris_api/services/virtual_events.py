@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from polaris_api.auth import EDIT_VIRTUAL_EVENTS, Principal
+from polaris_api.clock import local_today
 from polaris_api.errors import (
     NamedProblem,
     NotesRequired,
@@ -769,7 +770,7 @@ async def presenter_recruitment(
         (await session.execute(statement.limit(params.page_size).offset(params.offset))).scalars().all()
     )
     counts, schools, districts = await _teachers_schools_districts(session, events)
-    today = now.astimezone(zone).date()
+    today = local_today(zone, now)
     items = []
     for event in events:
         assert event.start_date is not None
