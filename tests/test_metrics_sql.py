@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from polaris_api.models.events import Event, EventDistrict, EventParticipation
@@ -134,3 +135,34 @@ async def test_m50_attribution_steps(session: AsyncSession) -> None:
         await session.execute(select(m.attr_school(Event)).where(Event.id == deleted_link.id))
     ).scalar_one()
     assert school is None
+
+
+P3_INDEXES = {
+    "event": [["start_date"], ["status"], ["type"], ["school_id"]],
+    "event_district": [["district_id", "event_id"]],
+    "event_participation": [["event_id"], ["volunteer_id"]],
+    "event_student_participation": [["event_id"], ["student_id"]],
+    "event_teacher": [["event_id"], ["teacher_id"]],
+    "teacher": [["school_id"], ["email_normalized"]],
+    "school": [["district_id"]],
+    "volunteer": [["email_normalized"]],
+    "student": [["student_id"]],
+}
+
+
+async def test_p3_minimum_indexes_exist_in_the_migrated_database(session: AsyncSession) -> None:
+    """06 P3: every listed index exists after the migrations (an index whose leading columns are
+    the listed ones serves too)."""
+
+    def indexed_columns(sync_session: Any) -> dict[str, list[list[str]]]:
+        inspector = inspect(sync_session.connection())
+        found: dict[str, list[list[str]]] = {}
+        for table in P3_INDEXES:
+            found[table] = [list(ix["column_names"]) for ix in inspector.get_indexes(table)]
+            found[table] += [list(uq["column_names"]) for uq in inspector.get_unique_constraints(table)]
+        return found
+
+    found = await session.run_sync(indexed_columns)
+    for table, wanted in P3_INDEXES.items():
+        for columns in wanted:
+            assert any(ix[: len(columns)] == columns for ix in found[table]), (table, columns)
