@@ -18,8 +18,8 @@ from polaris_api.errors import check_date_range, problem_responses
 from polaris_api.pagination import Pagination
 from polaris_api.schemas.common import IdQuery
 from polaris_api.schemas.virtual_events import FlagPage, FlagStatus, FlagType, RecruitmentPage
+from polaris_api.services import recruitment as service
 from polaris_api.services import teacher_progress as tp
-from polaris_api.services import virtual_events as service
 
 router = APIRouter(prefix="/api/v1/reports", tags=["virtual-session-reports"])
 
