@@ -72,7 +72,7 @@ HISTORY_TYPES = [
     "Classroom Speaker",
     "Workplace Visit",
 ]
-HISTORY_SESSIONS_PER_YEAR = 12
+HISTORY_SESSIONS_PER_YEAR = {"before": 4, "past": 12, "current": 12}
 
 
 def school_year_start(today: dt.date) -> dt.date:
@@ -80,18 +80,20 @@ def school_year_start(today: dt.date) -> dt.date:
     return dt.date(today.year if today.month >= 8 else today.year - 1, 8, 1)
 
 
-def history_days(today: dt.date) -> list[tuple[dt.date, bool]]:
-    """Days of the delivered sessions: spread over the past school year, and over the current one
-    up to yesterday; ``True`` marks the current year."""
+def history_days(today: dt.date) -> list[tuple[dt.date, str]]:
+    """Days of the delivered sessions and their school year (``before``, ``past``, ``current``):
+    a few in the year before the past one (so the past year has returning volunteers too, M92),
+    a dozen spread over the past school year, and a dozen over the current one up to yesterday."""
     current = school_year_start(today)
-    past = current.replace(year=current.year - 1)
-    days: list[tuple[dt.date, bool]] = []
-    for start, end, is_current in ((past, current, False), (current, today, True)):
+    past, before = current.replace(year=current.year - 1), current.replace(year=current.year - 2)
+    days: list[tuple[dt.date, str]] = []
+    for year, start, end in (("before", before, past), ("past", past, current), ("current", current, today)):
+        count = HISTORY_SESSIONS_PER_YEAR[year]
         span = max((end - start).days - 1, 1)
-        for number in range(HISTORY_SESSIONS_PER_YEAR):
-            offset = 1 + span * number // HISTORY_SESSIONS_PER_YEAR
+        for number in range(count):
+            offset = 1 + span * number // count
             days.append(
-                (min(start + dt.timedelta(days=offset), max(start, end - dt.timedelta(days=1))), is_current)
+                (min(start + dt.timedelta(days=offset), max(start, end - dt.timedelta(days=1))), year)
             )
     return days
 
@@ -216,11 +218,13 @@ def demo_fixtures(today: dt.date, zone: dt.tzinfo) -> dict[str, Any]:
         add(f"Draft: Career Speaker {number + 1}", "Career Speaker", 10 + number, status="Draft")
     for number in range(3):
         add(f"Past Workplace Visit {number + 1}", "Workplace Visit", -(number + 3))
-    for number, (day, _current) in enumerate(history_days(today)):
+    history = history_days(today)
+    for number, (day, _year) in enumerate(history):
         session_type = HISTORY_TYPES[number % len(HISTORY_TYPES)]
         school = school_names[len(sessions) % len(school_names)]
         add(f"{session_type} - {school} ({day:%b %Y})", session_type, (day - today).days, status="Completed")
-    for day, _current in history_days(today)[2::HISTORY_SESSIONS_PER_YEAR]:
+    for year in ("past", "current"):  # one cancelled session in each reported year (06 M63)
+        day = [d for d, y in history if y == year][2]
         add(f"Career Fair ({day:%b %Y}, cancelled)", "Career Fair", (day - today).days, status="Cancelled")
     people = people_fixtures(today, zone, sessions)
     accounts.extend(people.pop("_organizations"))
