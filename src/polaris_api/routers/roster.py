@@ -26,6 +26,7 @@ from polaris_api.sync.problems import (
     ImportInProgress,
     MassDeactivationBlocked,
     NoValidRows,
+    check_file_name,
     require_one_source,
 )
 from polaris_api.sync.sheets.google_sheet import SheetReader, read_sheet_table
@@ -76,7 +77,7 @@ async def import_roster(
     """
     require_one_source(file, sheet_id)
     if file is not None:
-        roster_import.check_file_name(file.filename)
+        check_file_name(file.filename)
         data = await read_upload_bytes(file, settings.upload_max_bytes)
         table = parse_table(data, file.filename, worksheet)
         source_type, source_name, source_bytes = "file", file.filename, data

@@ -51,14 +51,12 @@ from polaris_api.sync.problems import (
     MassDeactivationBlocked,
     MissingColumns,
     NoValidRows,
-    UnsupportedFileType,
 )
-from polaris_api.sync.tabular import Table
+from polaris_api.sync.tabular import Table, header_key
 
 log = logging.getLogger(__name__)
 
 KIND = "roster"
-ALLOWED_EXTENSIONS = (".csv", ".xlsx")
 PROTECTED_FLAG = "protected_teacher_skipped"
 RECORD_FIELDS = ("name", "building", "school_id", "grade", "target_sessions", "virtual_year")
 HONORIFICS = frozenset({"dr", "mr", "mrs", "ms", "prof"})
@@ -68,18 +66,6 @@ _WORD = re.compile(r"\w+")
 
 # SQLite runs in one process: a lock per district is enough there (PostgreSQL uses an advisory lock).
 _local_locks: dict[int, asyncio.Lock] = {}
-
-
-def header_key(text_value: str) -> str:
-    """PF-3: trim, casefold, collapse whitespace."""
-    return " ".join(text_value.split()).casefold()
-
-
-def check_file_name(filename: str | None) -> None:
-    """PF-1: only ``.csv`` and ``.xlsx`` (``.xls`` and anything else → 415)."""
-    name = (filename or "").strip().lower()
-    if not name.endswith(ALLOWED_EXTENSIONS):
-        raise UnsupportedFileType("Upload a .csv or .xlsx file (the first sheet is read).")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -174,6 +174,15 @@ FILE_SOURCE_PROBLEMS: tuple[type[NamedProblem], ...] = (
 """What reading an uploaded file or a Google Sheet can answer, on every import endpoint."""
 
 
+UPLOAD_EXTENSIONS = (".csv", ".xlsx")
+
+
+def check_file_name(filename: str | None) -> None:
+    """PF-1 / RO-1: only ``.csv`` and ``.xlsx`` uploads are read (``.xls`` and anything else 415)."""
+    if not (filename or "").strip().lower().endswith(UPLOAD_EXTENSIONS):
+        raise UnsupportedFileType("Upload a .csv or .xlsx file (.xls and other formats are not read).")
+
+
 def require_one_source(file: object | None, sheet_id: str | None) -> None:
     """PF-1 / RO-1: an import reads exactly one of an uploaded file and a Google Sheet."""
     if file is None and sheet_id is None:

@@ -23,6 +23,11 @@ CHUNK = 1024 * 1024
 _FLOAT_ID = re.compile(r"^-?\d+\.0+$")
 
 
+def header_key(text: object) -> str:
+    """04 PF-3 header matching (Pathful and roster files): trim, casefold, collapse whitespace."""
+    return " ".join(str(text).split()).casefold()
+
+
 class TableError(ValueError):
     """A file or sheet that cannot be read as a table. ``code`` says why: ``file_too_large``,
     ``empty_file``, ``unreadable_file``, ``missing_header``, ``sheet_unavailable`` or

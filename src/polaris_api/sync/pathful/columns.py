@@ -23,18 +23,13 @@ from polaris_api.errors import Problem
 from polaris_api.models.imports import ColumnAlias
 from polaris_api.schemas.pathful import CANONICAL_COLUMNS, EMAIL_COLUMNS, ID_COLUMNS, REQUIRED_COLUMNS
 from polaris_api.sync.problems import AmbiguousColumns, CellTooLong, FormulaCell, MissingColumns
-from polaris_api.sync.tabular import Table
+from polaris_api.sync.tabular import Table, header_key
 
 IMPORT_TYPE = "pathful"
 EMAIL = EMAIL_COLUMNS[0]
 # Longest accepted cell per column (the width it is stored in): longer → 422 cell_too_long.
 MAX_CELL = {"Title": 500, **dict.fromkeys(ID_COLUMNS, 64)}
 DEFAULT_MAX_CELL = 255
-
-
-def header_key(text: str) -> str:
-    """PF-3: trim, casefold, collapse whitespace."""
-    return " ".join(str(text).split()).casefold()
 
 
 _BY_KEY: dict[str, str] = {}

@@ -66,16 +66,15 @@ from polaris_api.sync.problems import (
     SinceNotAllowed,
     SinceRequired,
     TeacherRequired,
-    UnsupportedFileType,
     VolunteerRequired,
     WrongRecordType,
+    check_file_name,
 )
 from polaris_api.sync.sheets.google_sheet import SheetReader, read_sheet_table
 from polaris_api.sync.tabular import Table, parse_table, read_upload_bytes
 
 log = logging.getLogger(__name__)
 
-ALLOWED_EXTENSIONS = (".csv", ".xlsx")
 ADVISORY_LOCK_KEY = 0x504154_48  # "PATH": one Pathful import at a time (PF-22)
 _RUNNING: set[str] = set()
 
@@ -156,12 +155,6 @@ def _in_progress() -> Problem:
 # Sources (PF-1)
 
 
-def _check_extension(filename: str | None) -> None:
-    name = (filename or "").strip().lower()
-    if not name.endswith(ALLOWED_EXTENSIONS):
-        raise UnsupportedFileType("Upload a .csv or .xlsx file (.xls and other formats are not read).")
-
-
 async def import_pathful_upload(
     session: AsyncSession,
     settings: Settings,
@@ -173,7 +166,7 @@ async def import_pathful_upload(
     dry_run: bool = False,
     worksheet: str | None = None,
 ) -> dict[str, Any]:
-    _check_extension(upload.filename)
+    check_file_name(upload.filename)
     data = await read_upload_bytes(upload, settings.upload_max_bytes)
     table = parse_table(data, upload.filename, worksheet)
     source = ImportSource("file", (upload.filename or "")[:255], hashlib.sha256(data).hexdigest())
