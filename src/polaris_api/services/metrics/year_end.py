@@ -16,16 +16,20 @@ fair bucket) is M51 ``attr_school``: a soft-deleted school is unknown.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     CTE,
+    Float,
+    Integer,
     Select,
+    String,
     and_,
     case,
+    cast,
     distinct,
     false,
     func,
@@ -33,8 +37,8 @@ from sqlalchemy import (
     null,
     or_,
     select,
-    true,
     union,
+    union_all,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -64,6 +68,7 @@ STUDENT_BUCKETS: dict[str, tuple[str, ...]] = {
     "client_connected_students": ("client_connected_project",),
 }
 HS_FAIR_TYPES = ("career_fair", "college_application_fair")  # only at a school with level 'high'
+HS_FAIR_BUCKET = "career_college_fair_hs_students"
 MATH_RELAYS = "math_relays"
 
 
@@ -119,191 +124,325 @@ def scope_cte(scope: Scope) -> CTE:
 
 
 # ---------------------------------------------------------------------------------------------
-# Grouped aggregates over B(d): one query each, one row per district
+# The aggregates: one statement over B(d) for every district of the scope
 
 
-async def event_counts(session: AsyncSession, scope: CTE) -> dict[int, list[tuple[str, bool, int]]]:
-    """Per district: ``(type code, is virtual, events)`` rows; each event has one type and format."""
-    event = aliased(Event)
-    type_code = func.coalesce(m.norm(event.type), "unknown")
-    virtual = _flag(m.is_virtual(event))
-    rows = await session.execute(
-        select(scope.c.district_id, type_code, virtual, func.count(distinct(event.id)))
-        .join(event, event.id == scope.c.event_id)
-        .group_by(scope.c.district_id, type_code, virtual)
-    )
-    counts: dict[int, list[tuple[str, bool, int]]] = {}
-    for district_id, code, is_virtual, n in rows:
-        counts.setdefault(district_id, []).append((code, bool(is_virtual), n))
-    return counts
-
-
-async def volunteer_counts(session: AsyncSession, scope: CTE) -> dict[int, dict[str, Any]]:
-    """Per district: engagements, unique keys and M30 hours by format over ``VPd``, and the hours
-    of volunteers with a non-blank organisation (06 §6.4 volunteers, organizations)."""
-    event, part, volunteer = aliased(Event), aliased(EventParticipation), aliased(Volunteer)
-    key = m.vkey(volunteer)
-    virtual = _flag(m.is_virtual(event))
-    hours = m.hours(part, event)
-    has_org = func.nullif(func.trim(volunteer.organization_name), "").is_not(None)
-    pairs = (
-        select(
-            scope.c.district_id.label("district_id"),
-            key.label("k"),
-            virtual.label("virtual"),
-            func.max(hours).label("h"),
-            func.max(case((has_org, hours), else_=null())).label("h_org"),
-        )
-        .join(event, event.id == scope.c.event_id)
-        .join(part, part.event_id == event.id)
-        .join(volunteer, volunteer.id == part.volunteer_id)
-        .where(m.vp_conditions(part, volunteer))
-        .group_by(scope.c.district_id, event.id, key, virtual)
-        .subquery("volunteer_pairs")
-    )
-    ip, v = pairs.c.virtual == 0, pairs.c.virtual == 1
-    zero = literal(0.0)
-    columns = {
-        "in_person": func.sum(_flag(ip)),
-        "virtual": func.sum(_flag(v)),
-        "unique_in_person": func.count(distinct(case((ip, pairs.c.k)))),
-        "unique_virtual": func.count(distinct(case((v, pairs.c.k)))),
-        "unique_total": func.count(distinct(pairs.c.k)),
-        "hours_in_person": func.sum(case((ip, pairs.c.h), else_=zero)),
-        "hours_virtual": func.sum(case((v, pairs.c.h), else_=zero)),
-        "hours_total": func.sum(pairs.c.h),
-        "org_hours_in_person": func.sum(case((ip, pairs.c.h_org), else_=zero)),
-        "org_hours_virtual": func.sum(case((v, pairs.c.h_org), else_=zero)),
-        "org_hours_total": func.coalesce(func.sum(pairs.c.h_org), zero),
-    }
-    return await _grouped(session, pairs.c.district_id, columns)
-
-
-async def organization_counts(session: AsyncSession, scope: CTE) -> dict[int, dict[str, Any]]:
-    """Per district: M40 (distinct non-blank organisation names, case-sensitive) by format."""
-    event, part, volunteer = aliased(Event), aliased(EventParticipation), aliased(Volunteer)
-    org = func.nullif(func.trim(volunteer.organization_name), "")
-    virtual = m.is_virtual(event)
-    columns = {
-        "unique_in_person": func.count(distinct(case((~virtual, org)))),
-        "unique_virtual": func.count(distinct(case((virtual, org)))),
-        "unique_total": func.count(distinct(org)),
-    }
-    rows = await session.execute(
-        select(scope.c.district_id, *(c.label(name) for name, c in columns.items()))
-        .join(event, event.id == scope.c.event_id)
-        .join(part, part.event_id == event.id)
-        .join(volunteer, volunteer.id == part.volunteer_id)
-        .where(m.vp_conditions(part, volunteer))
-        .group_by(scope.c.district_id)
-    )
-    return {row[0]: dict(zip(columns, row[1:], strict=True)) for row in rows}
-
-
-async def student_counts(session: AsyncSession, scope: CTE) -> dict[int, dict[str, Any]]:
-    """Per district: ``(event, skey)`` attendances and distinct students over ``SPd`` for every
-    program bucket of 06 §6.5 (``in_person_students`` = all of ``S_ip``)."""
-    event, row, student, school = (
-        aliased(Event),
-        aliased(EventStudentParticipation),
-        aliased(Student),
-        aliased(School),
-    )
-    high_school = _flag(school.level == "high")
-    pairs = (
-        select(
-            scope.c.district_id.label("district_id"),
-            event.id.label("event_id"),
-            m.skey(student).label("k"),
-            event.type.label("type"),
-            high_school.label("hs"),
-        )
-        .distinct()
-        .join(event, event.id == scope.c.event_id)
-        .join(row, row.event_id == event.id)
-        .join(student, student.id == row.student_id)
-        .outerjoin(school, school.id == m.attr_school(event))
-        .where(m.sp_conditions(row, student), ~m.is_virtual(event))
-        .subquery("student_pairs")
-    )
-    buckets: dict[str, ColumnElement[bool]] = {"in_person_students": true()}
-    buckets |= {name: pairs.c.type.in_(types) for name, types in STUDENT_BUCKETS.items()}
-    buckets["career_college_fair_hs_students"] = and_(pairs.c.type.in_(HS_FAIR_TYPES), pairs.c.hs == 1)
-    columns: dict[str, ColumnElement[Any]] = {}
-    for name, condition in buckets.items():
-        columns[f"{name}.total"] = func.sum(_flag(condition))
-        columns[f"{name}.unique"] = func.count(distinct(case((condition, pairs.c.k))))
-    return await _grouped(session, pairs.c.district_id, columns)
-
-
-async def teacher_counts(session: AsyncSession, scope: CTE) -> dict[int, dict[str, Any]]:
-    """Per district over the district-scoped teachers of ``S_v`` (06 §6.4 ``DT``, registered
-    teachers, §6.5 ``teachers_engaged``): the teacher's school, not the event's attribution."""
-    event, link, teacher, school = aliased(Event), aliased(EventTeacher), aliased(Teacher), aliased(School)
-    key = m.tkey(teacher)
-    confirmed = m.tch_confirmed(link)
-    connector_block = _flag(event.type.in_(CONNECTOR_BLOCK_TYPES))
-    pairs = (
-        select(
-            scope.c.district_id.label("district_id"),
-            key.label("k"),
-            func.max(_flag(confirmed)).label("confirmed"),
-            func.max(_flag(or_(func.coalesce(link.status, "") != CANCELLED, confirmed))).label("registered"),
-            connector_block.label("connector"),
-        )
-        .join(event, event.id == scope.c.event_id)
-        .join(link, link.event_id == event.id)
-        .join(teacher, teacher.id == link.teacher_id)
-        .join(school, school.id == teacher.school_id)
-        .where(
-            m.is_virtual(event),
-            m.tp_person_conditions(link, teacher),
-            school.district_id == scope.c.district_id,
-        )
-        .group_by(scope.c.district_id, event.id, key, connector_block)
-        .subquery("teacher_pairs")
-    )
-    conf = pairs.c.confirmed == 1
-    connector = and_(conf, pairs.c.connector == 1)
-    columns = {
-        "confirmed_teachers": func.count(distinct(case((conf, pairs.c.k)))),
-        "registered_teachers": func.count(distinct(case((pairs.c.registered == 1, pairs.c.k)))),
-        "connector_total": func.sum(_flag(connector)),
-        "connector_unique": func.count(distinct(case((connector, pairs.c.k)))),
-    }
-    return await _grouped(session, pairs.c.district_id, columns)
-
-
-async def _grouped(
-    session: AsyncSession, district_id: ColumnElement[Any], columns: Mapping[str, ColumnElement[Any]]
-) -> dict[int, dict[str, Any]]:
-    rows = await session.execute(
-        select(district_id, *(c.label(f"c{i}") for i, c in enumerate(columns.values()))).group_by(district_id)
-    )
-    return {row[0]: dict(zip(columns, row[1:], strict=True)) for row in rows}
+def _bucket(event: Any, school: Any) -> ColumnElement[str | None]:
+    """06 §6.5: the student bucket of an in-person event (buckets are disjoint; None: no bucket)."""
+    whens: list[tuple[ColumnElement[bool], str]] = [
+        (m.is_virtual(event), ""),
+        (and_(event.type.in_(HS_FAIR_TYPES), school.level == "high"), HS_FAIR_BUCKET),
+    ]
+    whens += [(event.type.in_(types), name) for name, types in STUDENT_BUCKETS.items()]
+    return case(*((condition, literal(name) if name else null()) for condition, name in whens), else_=null())
 
 
 @dataclass(frozen=True)
-class Aggregates:
-    """The grouped query results every part of the report is assembled from."""
+class PairSets:
+    """The CTEs every part reads: ``se`` = B(d) events with their flags, then ``VPd`` collapsed to
+    ``(event, vkey)``, the organisations of ``VPd``, ``SPd`` collapsed to ``(event, skey)`` and
+    the district-scoped teachers of ``S_v`` collapsed to ``(event, tkey)``."""
 
-    events: dict[int, list[tuple[str, bool, int]]]
-    volunteers: dict[int, dict[str, Any]]
-    students: dict[int, dict[str, Any]]
-    teachers: dict[int, dict[str, Any]]
-    organizations: dict[int, dict[str, Any]]
+    se: CTE
+    vp: CTE
+    vo: CTE
+    sp: CTE
+    tp: CTE
 
 
-async def aggregates(session: AsyncSession, scope: Scope, *, organizations: bool = True) -> Aggregates:
-    """Run the grouped queries once for every district of ``scope`` (5 queries, 4 for cards)."""
+def pair_sets(scope: Scope) -> PairSets:
     cte = scope_cte(scope)
-    return Aggregates(
-        events=await event_counts(session, cte),
-        volunteers=await volunteer_counts(session, cte),
-        students=await student_counts(session, cte),
-        teachers=await teacher_counts(session, cte),
-        organizations=await organization_counts(session, cte) if organizations else {},
+    event, school = aliased(Event), aliased(School)
+    se = (
+        select(
+            cte.c.district_id,
+            cte.c.event_id,
+            func.coalesce(m.norm(event.type), "unknown").label("type_key"),
+            event.type.label("type"),
+            event.start_date.label("start_date"),
+            event.end_date.label("end_date"),
+            event.duration.label("duration"),
+            _flag(m.is_virtual(event)).label("virtual"),
+            _flag(event.type.in_(CONNECTOR_BLOCK_TYPES)).label("connector_block"),
+            _flag(event.type == CONNECTOR).label("connector"),
+            _bucket(event, school).label("bucket"),
+        )
+        .join(event, event.id == cte.c.event_id)
+        .outerjoin(school, school.id == m.attr_school(event))
+        .cte("year_end_events")
     )
+    part, volunteer = aliased(EventParticipation), aliased(Volunteer)
+    hours = m.hours(part, se.c)
+    has_org = func.nullif(func.trim(volunteer.organization_name), "").is_not(None)
+    vkey = m.vkey(volunteer)
+    vp = (
+        select(
+            se.c.district_id,
+            se.c.event_id,
+            se.c.virtual,
+            vkey.label("k"),
+            func.max(hours).label("h"),
+            func.max(case((has_org, hours), else_=null())).label("h_org"),
+        )
+        .join(part, part.event_id == se.c.event_id)
+        .join(volunteer, volunteer.id == part.volunteer_id)
+        .where(m.vp_conditions(part, volunteer))
+        .group_by(se.c.district_id, se.c.event_id, se.c.virtual, vkey)
+        .cte("year_end_volunteer_pairs")
+    )
+    org = func.nullif(func.trim(volunteer.organization_name), "")
+    vo = (
+        select(se.c.district_id, se.c.virtual, org.label("org"))
+        .distinct()
+        .join(part, part.event_id == se.c.event_id)
+        .join(volunteer, volunteer.id == part.volunteer_id)
+        .where(m.vp_conditions(part, volunteer), org.is_not(None))
+        .cte("year_end_organizations")
+    )
+    # The format test reads the event's own columns again: on the CTE's computed flag the
+    # PostgreSQL planner guesses a handful of rows and picks a nested loop over every attendance.
+    row, student, in_person = aliased(EventStudentParticipation), aliased(Student), aliased(Event)
+    sp = (
+        select(se.c.district_id, se.c.event_id, m.skey(student).label("k"), se.c.bucket)
+        .distinct()
+        .join(in_person, in_person.id == se.c.event_id)
+        .join(row, row.event_id == se.c.event_id)
+        .join(student, student.id == row.student_id)
+        .where(~m.is_virtual(in_person), m.sp_conditions(row, student))
+        .cte("year_end_student_pairs")
+    )
+    link, teacher, teacher_school, virtual = (
+        aliased(EventTeacher),
+        aliased(Teacher),
+        aliased(School),
+        aliased(Event),
+    )
+    tkey = m.tkey(teacher)
+    confirmed = m.tch_confirmed(link)
+    tp = (
+        select(
+            se.c.district_id,
+            se.c.event_id,
+            se.c.connector_block,
+            tkey.label("k"),
+            func.max(_flag(confirmed)).label("confirmed"),
+            func.max(_flag(or_(func.coalesce(link.status, "") != CANCELLED, confirmed))).label("registered"),
+        )
+        .join(virtual, virtual.id == se.c.event_id)
+        .join(link, link.event_id == se.c.event_id)
+        .join(teacher, teacher.id == link.teacher_id)
+        .join(teacher_school, teacher_school.id == teacher.school_id)
+        .where(
+            m.is_virtual(virtual),
+            m.tp_person_conditions(link, teacher),
+            teacher_school.district_id == se.c.district_id,  # DT: district-scoped teachers
+        )
+        .group_by(se.c.district_id, se.c.event_id, se.c.connector_block, tkey)
+        .cte("year_end_teacher_pairs")
+    )
+    return PairSets(se=se, vp=vp, vo=vo, sp=sp, tp=tp)
+
+
+_INTS = ("n1", "n2", "n3", "n4")
+_FLOATS = ("x1", "x2")
+
+
+def _part(
+    name: str,
+    district_id: Any,
+    *,
+    event_id: Any = None,
+    key: Any = None,
+    flag: Any = None,
+    ints: Sequence[Any] = (),
+    floats: Sequence[Any] = (),
+) -> list[ColumnElement[Any]]:
+    """One branch's columns in the shared layout ``(part, district_id, event_id, key, flag,
+    n1..n4, x1, x2)``; unused columns are typed NULLs."""
+
+    def typed(value: Any, type_: Any) -> ColumnElement[Any]:
+        return cast(null(), type_) if value is None else cast(value, type_)
+
+    columns: list[ColumnElement[Any]] = [
+        literal(name, String).label("part"),
+        cast(district_id, Integer).label("district_id"),
+        typed(event_id, Integer).label("event_id"),
+        typed(key, String).label("key"),
+        typed(flag, Integer).label("flag"),
+    ]
+    columns += [typed(ints[i] if i < len(ints) else None, Integer).label(c) for i, c in enumerate(_INTS)]
+    columns += [typed(floats[i] if i < len(floats) else None, Float).label(c) for i, c in enumerate(_FLOATS)]
+    return columns
+
+
+def _count_distinct_when(condition: ColumnElement[bool], key: Any) -> ColumnElement[int]:
+    return func.count(distinct(case((condition, key), else_=null())))
+
+
+def _parts(sets: PairSets, months: Sequence[tuple[str, dt.datetime, dt.datetime]] | None) -> list[Any]:
+    """The branches of the aggregate statement. ``months`` (the district report only) adds the
+    per-event figures of the timeline and the events-by-month counts."""
+    se, vp, vo, sp, tp = sets.se, sets.vp, sets.vo, sets.sp, sets.tp
+    conf = tp.c.confirmed == 1
+    connector = and_(conf, tp.c.connector_block == 1)
+    parts = [
+        select(
+            *_part("events", se.c.district_id, key=se.c.type_key, flag=se.c.virtual, ints=[func.count()])
+        ).group_by(se.c.district_id, se.c.type_key, se.c.virtual),
+        select(
+            *_part(
+                "volunteers",
+                vp.c.district_id,
+                flag=vp.c.virtual,
+                ints=[func.count(), func.count(distinct(vp.c.k))],
+                floats=[func.sum(vp.c.h), func.sum(vp.c.h_org)],
+            )
+        ).group_by(vp.c.district_id, vp.c.virtual),
+        select(
+            *_part(
+                "volunteers_all",
+                vp.c.district_id,
+                ints=[func.count(), func.count(distinct(vp.c.k))],
+                floats=[func.sum(vp.c.h), func.sum(vp.c.h_org)],
+            )
+        ).group_by(vp.c.district_id),
+        select(*_part("organizations", vo.c.district_id, flag=vo.c.virtual, ints=[func.count()])).group_by(
+            vo.c.district_id, vo.c.virtual
+        ),
+        select(*_part("organizations_all", vo.c.district_id, ints=[func.count(distinct(vo.c.org))])).group_by(
+            vo.c.district_id
+        ),
+        select(
+            *_part(
+                "students",
+                sp.c.district_id,
+                key=sp.c.bucket,
+                ints=[func.count(), func.count(distinct(sp.c.k))],
+            )
+        )
+        .where(sp.c.bucket.is_not(None))
+        .group_by(sp.c.district_id, sp.c.bucket),
+        select(
+            *_part(
+                "students",
+                sp.c.district_id,
+                key=literal("in_person_students"),
+                ints=[func.count(), func.count(distinct(sp.c.k))],
+            )
+        ).group_by(sp.c.district_id),
+        select(
+            *_part(
+                "teachers",
+                tp.c.district_id,
+                ints=[
+                    _count_distinct_when(conf, tp.c.k),
+                    _count_distinct_when(tp.c.registered == 1, tp.c.k),
+                    func.sum(_flag(connector)),
+                    _count_distinct_when(connector, tp.c.k),
+                ],
+            )
+        ).group_by(tp.c.district_id),
+    ]
+    if months is not None:
+        parts += [
+            select(
+                *_part(
+                    "event_volunteers",
+                    vp.c.district_id,
+                    event_id=vp.c.event_id,
+                    ints=[func.count()],
+                    floats=[func.sum(vp.c.h)],
+                )
+            ).group_by(vp.c.district_id, vp.c.event_id),
+            select(
+                *_part(
+                    "event_students",
+                    sp.c.district_id,
+                    event_id=sp.c.event_id,
+                    ints=[func.count(distinct(sp.c.k))],
+                )
+            ).group_by(sp.c.district_id, sp.c.event_id),
+            select(
+                *_part(
+                    "event_teachers",
+                    tp.c.district_id,
+                    event_id=tp.c.event_id,
+                    ints=[_count_distinct_when(conf, tp.c.k)],
+                )
+            ).group_by(tp.c.district_id, tp.c.event_id),
+        ]
+        index = case(
+            *((se.c.start_date < hi, i) for i, (_, _, hi) in enumerate(months)), else_=len(months) - 1
+        )
+        parts.append(
+            select(*_part("months", se.c.district_id, flag=index, ints=[func.count()]))
+            .where(se.c.connector == 0)
+            .group_by(se.c.district_id, index)
+        )
+    return parts
+
+
+@dataclass
+class Aggregates:
+    """The aggregate rows, by district (and by event for the timeline)."""
+
+    events: dict[int, list[tuple[str, bool, int]]] = field(default_factory=dict)
+    volunteers: dict[int, dict[str, Any]] = field(default_factory=dict)
+    students: dict[int, dict[str, Any]] = field(default_factory=dict)
+    teachers: dict[int, dict[str, Any]] = field(default_factory=dict)
+    organizations: dict[int, dict[str, Any]] = field(default_factory=dict)
+    per_event: dict[int, dict[str, Any]] = field(default_factory=dict)
+    months: dict[int, dict[int, int]] = field(default_factory=dict)
+
+
+_FORMAT = {0: "in_person", 1: "virtual"}
+
+
+def _collect(agg: Aggregates, row: Any) -> None:
+    """File one aggregate row where :func:`enhanced` and friends read it."""
+    d, part = row.district_id, row.part
+    if part == "events":
+        agg.events.setdefault(d, []).append((row.key, bool(row.flag), row.n1))
+    elif part in ("volunteers", "volunteers_all"):
+        fmt = _FORMAT[row.flag] if part == "volunteers" else "total"
+        values = agg.volunteers.setdefault(d, {})
+        if fmt != "total":
+            values[fmt] = row.n1
+        values[f"unique_{fmt}"] = row.n2
+        values[f"hours_{fmt}"] = row.x1
+        values[f"org_hours_{fmt}"] = row.x2
+    elif part in ("organizations", "organizations_all"):
+        fmt = _FORMAT[row.flag] if part == "organizations" else "total"
+        agg.organizations.setdefault(d, {})[f"unique_{fmt}"] = row.n1
+    elif part == "students":
+        agg.students.setdefault(d, {}).update({f"{row.key}.total": row.n1, f"{row.key}.unique": row.n2})
+    elif part == "teachers":
+        agg.teachers[d] = dict(
+            zip(
+                ("confirmed_teachers", "registered_teachers", "connector_total", "connector_unique"),
+                (row.n1, row.n2, row.n3, row.n4),
+                strict=True,
+            )
+        )
+    elif part.startswith("event_"):
+        values = agg.per_event.setdefault(row.event_id, {})
+        values[part.removeprefix("event_")] = row.n1
+        if part == "event_volunteers":
+            values["hours"] = row.x1
+    elif part == "months":
+        agg.months.setdefault(d, {})[row.flag] = row.n1
+
+
+async def aggregates(
+    session: AsyncSession,
+    scope: Scope,
+    months: Sequence[tuple[str, dt.datetime, dt.datetime]] | None = None,
+) -> Aggregates:
+    """Every aggregate of the report for every district of ``scope``: one statement (P1)."""
+    agg = Aggregates()
+    for row in await session.execute(union_all(*_parts(pair_sets(scope), months))):
+        _collect(agg, row)
+    return agg
 
 
 def _int(values: dict[str, Any], key: str) -> int:
@@ -427,141 +566,56 @@ def month_bounds(first_year: int, zone: ZoneInfo) -> list[tuple[str, dt.datetime
     return [(f"{starts[i]:%Y-%m}", utc[i], utc[i + 1]) for i in range(12)]
 
 
-def _not_connector(event: Any) -> ColumnElement[bool]:
-    return func.coalesce(event.type, "") != CONNECTOR
-
-
-async def events_by_month(
-    session: AsyncSession, scope: CTE, months: list[tuple[str, dt.datetime, dt.datetime]]
+def events_by_month(
+    agg: Aggregates, district_id: int, months: Sequence[tuple[str, dt.datetime, dt.datetime]]
 ) -> list[dict[str, Any]]:
-    event = aliased(Event)
-    columns = [
-        func.coalesce(func.sum(_flag(and_(event.start_date >= lo, event.start_date < hi))), 0)
-        for _, lo, hi in months
-    ]
-    row = (
-        await session.execute(
-            select(*columns)
-            .join_from(scope, event, event.id == scope.c.event_id)
-            .where(_not_connector(event))
-        )
-    ).one()
-    return [{"month": label, "events": int(count)} for (label, _, _), count in zip(months, row, strict=True)]
+    counts = agg.months.get(district_id, {})
+    return [{"month": label, "events": int(counts.get(i, 0))} for i, (label, _, _) in enumerate(months)]
 
 
-def _per_event_volunteers(scope: CTE) -> Any:
-    event, part, volunteer = aliased(Event), aliased(EventParticipation), aliased(Volunteer)
-    key = m.vkey(volunteer)
-    pairs = (
-        select(event.id.label("event_id"), func.max(m.hours(part, event)).label("h"))
-        .join_from(scope, event, event.id == scope.c.event_id)
-        .join(part, part.event_id == event.id)
-        .join(volunteer, volunteer.id == part.volunteer_id)
-        .where(m.vp_conditions(part, volunteer))
-        .group_by(event.id, key)
-        .subquery("event_volunteer_pairs")
-    )
-    return (
-        select(
-            pairs.c.event_id,
-            func.count().label("volunteers"),
-            func.sum(pairs.c.h).label("hours"),
-        )
-        .group_by(pairs.c.event_id)
-        .subquery("event_volunteers")
-    )
-
-
-def _per_event_students(scope: CTE) -> Any:
-    event, row, student = aliased(Event), aliased(EventStudentParticipation), aliased(Student)
-    return (
-        select(event.id.label("event_id"), func.count(distinct(m.skey(student))).label("students"))
-        .join_from(scope, event, event.id == scope.c.event_id)
-        .join(row, row.event_id == event.id)
-        .join(student, student.id == row.student_id)
-        .where(m.sp_conditions(row, student), ~m.is_virtual(event))
-        .group_by(event.id)
-        .subquery("event_students")
-    )
-
-
-def _per_event_teachers(scope: CTE) -> Any:
-    """District-scoped confirmed teachers per virtual event (``DT`` by event)."""
-    event, link, teacher, school = aliased(Event), aliased(EventTeacher), aliased(Teacher), aliased(School)
-    return (
-        select(event.id.label("event_id"), func.count(distinct(m.tkey(teacher))).label("teachers"))
-        .join_from(scope, event, event.id == scope.c.event_id)
-        .join(link, link.event_id == event.id)
-        .join(teacher, teacher.id == link.teacher_id)
-        .join(school, school.id == teacher.school_id)
-        .where(
-            m.is_virtual(event),
-            m.tp_person_conditions(link, teacher),
-            m.tch_confirmed(link),
-            school.district_id == scope.c.district_id,
-        )
-        .group_by(event.id)
-        .subquery("event_teachers")
-    )
-
-
-async def timeline_events(session: AsyncSession, scope: CTE, n: int) -> list[dict[str, Any]]:
-    """One row per event of T (one district's scope), by ``start_date`` then id."""
+async def timeline_events(
+    session: AsyncSession, scope: Scope, agg: Aggregates, n: int
+) -> list[dict[str, Any]]:
+    """One row per event of T (one district's scope), by ``start_date`` then id; the figures are
+    the per-event aggregates of :func:`aggregates`."""
+    cte = scope_cte(scope)
     event, school = aliased(Event), aliased(School)
-    volunteers, students, teachers = (
-        _per_event_volunteers(scope),
-        _per_event_students(scope),
-        _per_event_teachers(scope),
-    )
-    virtual = _flag(m.is_virtual(event))
     rows = await session.execute(
         select(
             event.id,
             event.title,
             event.start_date,
             event.type,
-            virtual,
-            school.id,
-            school.name,
-            func.coalesce(students.c.students, 0),
-            func.coalesce(teachers.c.teachers, 0),
-            func.coalesce(volunteers.c.volunteers, 0),
-            func.coalesce(volunteers.c.hours, 0.0),
+            _flag(m.is_virtual(event)).label("virtual"),
+            school.id.label("school_id"),
+            school.name.label("school_name"),
         )
-        .join_from(scope, event, event.id == scope.c.event_id)
+        .join_from(cte, event, event.id == cte.c.event_id)
         .outerjoin(school, school.id == m.attr_school(event))
-        .outerjoin(volunteers, volunteers.c.event_id == event.id)
-        .outerjoin(students, students.c.event_id == event.id)
-        .outerjoin(teachers, teachers.c.event_id == event.id)
-        .where(_not_connector(event))
+        .where(func.coalesce(event.type, "") != CONNECTOR)
         .order_by(event.start_date, event.id)
     )
-    return [
-        {
-            "event_id": event_id,
-            "title": title,
-            "start_date": start,
-            "type": type_code,
-            "format": "virtual" if is_virtual else "in_person",
-            "school": {"id": school_id, "name": school_name} if school_id is not None else None,
-            "students": n * int(n_teachers) if is_virtual else int(n_students),
-            "volunteers": int(n_volunteers),
-            "volunteer_hours": m.round_hours(float(hours)),
-        }
-        for (
-            event_id,
-            title,
-            start,
-            type_code,
-            is_virtual,
-            school_id,
-            school_name,
-            n_students,
-            n_teachers,
-            n_volunteers,
-            hours,
-        ) in rows
-    ]
+    timeline = []
+    for row in rows:
+        figures = agg.per_event.get(row.id, {})
+        timeline.append(
+            {
+                "event_id": row.id,
+                "title": row.title,
+                "start_date": row.start_date,
+                "type": row.type,
+                "format": "virtual" if row.virtual else "in_person",
+                "school": {"id": row.school_id, "name": row.school_name}
+                if row.school_id is not None
+                else None,
+                "students": n * int(figures.get("teachers", 0))
+                if row.virtual
+                else int(figures.get("students", 0)),
+                "volunteers": int(figures.get("volunteers", 0)),
+                "volunteer_hours": m.round_hours(float(figures.get("hours") or 0.0)),
+            }
+        )
+    return timeline
 
 
 def by_school(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -615,9 +669,9 @@ async def district_report(
     """06 §6.9 without ``meta``: enhanced, program breakdown, timeline and manual inputs."""
     lo, hi = m.window_bounds(year.start_date, year.end_date, zone)
     scope = Scope(district_ids=[district.id], lo=lo, hi=hi, host_filter=host_filter)
-    agg = await aggregates(session, scope)
-    cte = scope_cte(scope)
-    events = await timeline_events(session, cte, n)
+    months = month_bounds(year.first_year, zone)
+    agg = await aggregates(session, scope, months)
+    events = await timeline_events(session, scope, agg, n)
     return {
         "district": {"id": district.id, "name": district.name},
         "school_year": year.code,
@@ -626,7 +680,7 @@ async def district_report(
         "enhanced": enhanced(agg, district.id, n),
         "program_breakdown": program_breakdown(agg, district.id, n),
         "timeline": {
-            "events_by_month": await events_by_month(session, cte, month_bounds(year.first_year, zone)),
+            "events_by_month": events_by_month(agg, district.id, months),
             "events": events,
             "by_school": by_school(events),
         },
@@ -657,6 +711,6 @@ async def district_cards(
     districts: list[District] = list(page.items)
     lo, hi = m.window_bounds(year.start_date, year.end_date, zone)
     scope = Scope(district_ids=[d.id for d in districts], lo=lo, hi=hi, host_filter=host_filter)
-    agg = await aggregates(session, scope, organizations=False) if districts else None
+    agg = await aggregates(session, scope) if districts else None
     items = [card(agg, district, n) for district in districts] if agg else []
     return Page[dict[str, Any]](items=items, page=page.page, page_size=page.page_size, total=page.total)
