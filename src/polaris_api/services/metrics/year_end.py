@@ -2,10 +2,12 @@
 
 The event scope ``B(d)`` is one CTE of ``(district_id, event_id)`` pairs: delivered events of the
 window and host filter attributed to ``d`` by M50 (``event_district_attr``), plus virtual events
-with a district-scoped teacher (the §6.4 teacher-school exception). Every query groups by
-``district_id`` over that CTE, so the full report (one district) and the card list (a page of
-districts) run the same fixed set of queries and their figures agree by construction; no query
-runs per event or per district.
+with a district-scoped teacher (the §6.4 teacher-school exception). One statement computes every
+aggregate over that CTE, grouped by ``district_id`` (and by event for the timeline): the pair sets
+``VPd``, ``SPd`` and ``DT`` are CTEs read by several ``UNION ALL`` branches. The full report (one
+district) and the card list (a page of districts) run that same statement, so their figures agree
+by construction; nothing runs per event or per district. The report adds one statement for the
+timeline rows (title, date, school).
 
 The teacher-school exception (§6.2 ``B(d)``, ``DT``, registered teachers) follows the §6.2 SQL
 literally: the teacher's ``school.district_id``, the school's own soft-deletion not consulted
