@@ -27,6 +27,7 @@ from polaris_api.models.events import (
 )
 from polaris_api.models.people import Student, Teacher, Volunteer
 from polaris_api.models.reference import District, School
+from tests.test_metrics_differential import WORKED_EXPECTED  # 06 §9 table, one copy
 
 CHICAGO = ZoneInfo("America/Chicago")
 URL = "/api/v1/metrics"
@@ -222,21 +223,6 @@ async def worked_example(session: AsyncSession) -> dict[str, Any]:
     await w.tp(t3, e6)  # 14
     await session.commit()
     return {"d1": d1, "s1": s1, "events": [e1, e2, e3, e4, e5, e6, e7, e8]}
-
-
-WORKED_EXPECTED = {
-    "M10": 1,
-    "M20": 3,
-    "M30": 6.0,
-    "M40": 2,
-    "M60": 5,
-    "M61": 2,
-    "M62": 3,
-    "M63": 1,
-    "M70": 2,
-    "M73": 50,
-    "M92": 2,
-}
 
 
 async def test_metrics_worked_example_06_s9(
