@@ -30,11 +30,10 @@ from polaris_api.sync.salesforce.common import chunks
 from polaris_api.sync.salesforce.engine import (
     MirrorWriter,
     OptionalRef,
-    Progress,
     SfObject,
-    full_snapshot,
     link_resolver,
     run_import,
+    snapshot_step,
 )
 
 __all__ = ["DISTRICTS", "KIND", "SCHOOLS", "run"]
@@ -127,18 +126,13 @@ SCHOOLS = SfObject(
 _TABLES = {DISTRICTS.key: District, SCHOOLS.key: School}
 
 
-async def _snapshot(ctx: RunContext, obj: SfObject, progress: Progress) -> None:
-    if progress.mode == "full":
-        await full_snapshot(ctx, _TABLES[obj.key], "Account", label=obj.key)
-
-
 async def run(ctx: RunContext) -> None:
     ctx.counts.setdefault("adopted", 0)
     await run_import(
         ctx,
         KIND,
         [DISTRICTS, SCHOOLS],
-        after_object=_snapshot,
+        after_object=snapshot_step(_TABLES, "Account"),
         at_end=[
             link_resolver(School, "district_id", "district_salesforce_id", District, "ParentId", "Account")
         ],

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -903,9 +903,18 @@ def link_resolver(
     return resolve
 
 
-def snapshot_step(table: Any, sf_object: str, live_filter: Any = None) -> Callable[..., Awaitable[None]]:
+def snapshot_step(
+    table: Any,
+    sf_object: str,
+    live_filter: Any = None,
+    after: Callable[[AsyncSession], Awaitable[None]] | None = None,
+) -> Callable[..., Awaitable[None]]:
+    """A kind's ``after_object`` step: after a full read, the SF-12 :func:`full_snapshot` of
+    ``table`` (one table, or ``{object key: table}`` when the kind reads several objects)."""
+
     async def step(ctx: RunContext, obj: SfObject, progress: Progress) -> None:
         if progress.mode == "full":
-            await full_snapshot(ctx, table, sf_object, label=obj.key, live_filter=live_filter)
+            target = table[obj.key] if isinstance(table, Mapping) else table
+            await full_snapshot(ctx, target, sf_object, label=obj.key, live_filter=live_filter, after=after)
 
     return step

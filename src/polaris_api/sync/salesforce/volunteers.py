@@ -41,12 +41,12 @@ from polaris_api.sync.salesforce.engine import (
     BatchWriter,
     SfObject,
     assign,
-    full_snapshot,
     is_stale,
     load_by_sf_id,
     reject_missing,
     restore,
     run_import,
+    snapshot_step,
     soft_delete,
 )
 
@@ -461,12 +461,10 @@ async def _volunteers_follow_contacts(session: AsyncSession) -> None:
     )
 
 
-async def _snapshot(ctx: RunContext, obj: SfObject, progress: Any) -> None:
-    if progress.mode == "full":
-        await full_snapshot(
-            ctx, VolunteerSfContact, "Contact", label=obj.key, after=_volunteers_follow_contacts
-        )
-
-
 async def run(ctx: RunContext) -> None:
-    await run_import(ctx, KIND, [CONTACTS], after_object=_snapshot)
+    await run_import(
+        ctx,
+        KIND,
+        [CONTACTS],
+        after_object=snapshot_step(VolunteerSfContact, "Contact", after=_volunteers_follow_contacts),
+    )
