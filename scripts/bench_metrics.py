@@ -244,7 +244,7 @@ async def explain(engine: AsyncEngine, client: httpx.AsyncClient, headers: dict[
     def before(
         conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool
     ) -> None:
-        if statement.lstrip().upper().startswith("SELECT"):
+        if statement.lstrip().upper().startswith(("SELECT", "WITH")):
             captured.append((statement, parameters))
 
     sync_engine = engine.sync_engine
