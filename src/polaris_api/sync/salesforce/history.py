@@ -42,7 +42,7 @@ from polaris_api.sync.salesforce.engine import (
     soft_delete,
 )
 
-__all__ = ["KIND", "run"]
+__all__ = ["KIND", "refresh_last_contacted", "run"]
 
 KIND = "salesforce-history"
 # fields an EmailMessage provides: a Task never overwrites them once the email is known
@@ -328,6 +328,12 @@ async def retry_unmatched(ctx: RunContext, state: _State) -> None:
 
 
 async def update_last_contacted(ctx: RunContext, state: _State) -> None:
+    async with ctx.sessionmaker() as session:
+        await refresh_last_contacted(session, state.touched)
+        await session.commit()
+
+
+async def refresh_last_contacted(session: AsyncSession, volunteer_ids: Iterable[int]) -> None:
     """``volunteer.last_contacted_at`` = latest ``occurred_at`` of the volunteer's email rows."""
     latest = (
         select(func.max(Communication.occurred_at))
@@ -339,15 +345,13 @@ async def update_last_contacted(ctx: RunContext, state: _State) -> None:
         .correlate(Volunteer)
         .scalar_subquery()
     )
-    async with ctx.sessionmaker() as session:
-        for chunk in chunks(sorted(state.touched)):
-            await session.execute(
-                update(Volunteer)
-                .where(Volunteer.id.in_(chunk))
-                .values(last_contacted_at=latest)
-                .execution_options(synchronize_session=False)
-            )
-        await session.commit()
+    for chunk in chunks(sorted(set(volunteer_ids))):
+        await session.execute(
+            update(Volunteer)
+            .where(Volunteer.id.in_(chunk))
+            .values(last_contacted_at=latest)
+            .execution_options(synchronize_session=False)
+        )
 
 
 async def run(ctx: RunContext) -> None:
