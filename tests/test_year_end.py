@@ -45,7 +45,6 @@ from polaris_api.models.audit import AuditEntry
 from polaris_api.models.events import (
     Event,
     EventDistrict,
-    EventParticipation,
     EventStudentParticipation,
     EventTeacher,
 )
@@ -56,7 +55,8 @@ from polaris_api.services.metrics.school_year import parse_school_year
 from tests.conftest import make_settings
 from tests.factories import make_district, make_school
 from tests.live_server import serve_in_thread
-from tests.read_factories import make_volunteer
+from tests.read_factories import make_participation, make_volunteer
+from tests.teacher_factories import make_teacher
 
 ZONE = ZoneInfo("America/Chicago")
 YEAR = "2425"
@@ -142,34 +142,6 @@ async def attend_teacher(
     await session.flush()
 
 
-async def make_teacher(session: AsyncSession, email: str, school: School | None) -> Teacher:
-    teacher = Teacher(
-        first_name="Maria",
-        last_name="Delgado",
-        email_normalized=email,
-        school_id=school.id if school else None,
-    )
-    session.add(teacher)
-    await session.flush()
-    return teacher
-
-
-async def volunteer_at(
-    session: AsyncSession, event: Event, volunteer: Any, hours: float | None, status: str = "attended"
-) -> None:
-    session.add(
-        EventParticipation(
-            event_id=event.id,
-            volunteer_id=volunteer.id,
-            status=status,
-            delivery_hours=hours,
-            participant_type="volunteer",
-            source="salesforce",
-        )
-    )
-    await session.flush()
-
-
 async def student_at(session: AsyncSession, event: Event, school_issued_id: str) -> None:
     """A new student record with this school-issued id (records sharing it are one student, G5)."""
     student = Student(first_name="Sam", last_name="Student", student_id=school_issued_id)
@@ -217,15 +189,15 @@ async def _world(session: AsyncSession) -> World:
     v2 = await make_volunteer(session, email="ben@example.org", organization_name="  ")
     v3 = await make_volunteer(session, email="cara@beta.org", organization_name="Beta")
     await session.flush()
-    await volunteer_at(session, e["E1"], v1, 2.0)
-    await volunteer_at(session, e["E1"], v2, None)
-    await volunteer_at(session, e["E3"], v1, 1.5)
-    await volunteer_at(session, e["E4"], v3, 1.0)
-    await volunteer_at(session, e["E3"], v4, 3.0, status="no_show")
-    t1 = await make_teacher(session, "t1@alpha.example", hs)
-    t2 = await make_teacher(session, "t2@beta.example", s2)
-    t3 = await make_teacher(session, "t3@alpha.example", hs)
-    t4 = await make_teacher(session, "t4@alpha.example", ms)
+    await make_participation(session, v1, e["E1"], hours=2.0)
+    await make_participation(session, v2, e["E1"], hours=None)
+    await make_participation(session, v1, e["E3"], hours=1.5)
+    await make_participation(session, v3, e["E4"], hours=1.0)
+    await make_participation(session, v4, e["E3"], "no_show", hours=3.0)
+    t1 = await make_teacher(session, email="t1@alpha.example", school=hs)
+    t2 = await make_teacher(session, email="t2@beta.example", school=s2)
+    t3 = await make_teacher(session, email="t3@alpha.example", school=hs)
+    t4 = await make_teacher(session, email="t4@alpha.example", school=ms)
     await attend_teacher(session, e["E4"], t1)
     await attend_teacher(session, e["E4"], t2)
     await attend_teacher(session, e["E4"], t3, confirmed=False, status="registered")
@@ -426,7 +398,7 @@ async def test_6_4_teacher_school_exception_for_the_virtual_estimate(client, adm
     extra = await make_ev(
         session, "E13", "2025-02-02", type_="virtual_session", format_="virtual", districts=(w.d2,)
     )
-    t5 = await make_teacher(session, "t5@alpha.example", w.hs)
+    t5 = await make_teacher(session, email="t5@alpha.example", school=w.hs)
     await attend_teacher(session, extra, t5)
     await session.commit()
     d2_after = await _report(client, admin["headers"], w.d2.id)

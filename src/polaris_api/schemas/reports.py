@@ -7,10 +7,12 @@ district users can be given every one of these bodies.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic_core import PydanticCustomError
+
+from polaris_api.schemas.metrics import ReportMeta
 
 MAX_MANUAL_VALUE = 1_000_000_000
 
@@ -55,17 +57,6 @@ class ManualInputsUpdate(ManualInputs):
 
     def changes(self) -> dict[str, int | float | None]:
         return {name: getattr(self, name) for name in self.model_fields_set}
-
-
-class ReportMeta(BaseModel):
-    """06 §7 metadata."""
-
-    metrics_version: str
-    computed_at: dt.datetime
-    cached: bool = False
-    filters: dict[str, Any]
-    parameters: dict[str, Any]
-    data_freshness: dict[str, Any]
 
 
 class Ref(BaseModel):
