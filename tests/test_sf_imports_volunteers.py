@@ -222,7 +222,7 @@ async def test_sf_13_polaris_owned_fields_and_rows_survive_an_import(client, adm
     await sync(client, admin["headers"], KIND)
     volunteer = await _volunteer_of(session, 1)
     volunteer.notes = "great with kids"
-    volunteer.local_status = "local"
+    volunteer.local_status, volunteer.local_status_source = "local", "manual"  # a staff override (VOC-6)
     volunteer.exclude_from_reports = True
     volunteer.pathful_user_id = "pf-1"
     volunteer.recruitment_notes = "call in May"
