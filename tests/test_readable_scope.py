@@ -75,3 +75,19 @@ async def test_ac_6_own_school_filters_and_global_users_may_name_any_school(
         path, params={"school_id": two_districts["b"]["school"]}, headers=global_user["headers"]
     )
     assert other.status_code == 200 and other.json()["total"] == 1
+
+
+async def test_ac_6_metrics_school_of_another_district_is_refused(client, make_user, two_districts):
+    """/metrics: a district user names one of their districts (metrics_scoped); a school of another
+    district in ``school_id`` is refused the same way."""
+    user = await make_user(level=1, districts=[two_districts["a"]["district"]])
+    window = {"start_date": "2025-08-01", "end_date": "2026-07-31", "ids": "M10"}
+    own = {**window, "district_id": two_districts["a"]["district"]}
+    assert (await client.get("/api/v1/metrics", params=own, headers=user["headers"])).status_code == 200
+    own_school = {**own, "school_id": two_districts["a"]["school"]}
+    assert (
+        await client.get("/api/v1/metrics", params=own_school, headers=user["headers"])
+    ).status_code == 200
+    other_school = {**own, "school_id": two_districts["b"]["school"]}
+    response = await client.get("/api/v1/metrics", params=other_school, headers=user["headers"])
+    assert response.status_code == 403 and response.json()["code"] == "forbidden"

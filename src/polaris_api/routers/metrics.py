@@ -21,6 +21,7 @@ from polaris_api.schemas.common import IdQuery
 from polaris_api.schemas.metrics import MetricsResponse
 from polaris_api.services.metrics import catalogue, exports, parameters
 from polaris_api.services.metrics.sql import EventFormat, HostFilter
+from polaris_api.services.readable import require_readable_school
 from polaris_api.vocabularies import VocabularyChoice
 
 router = APIRouter(prefix="/api/v1", tags=["metrics"])
@@ -56,6 +57,7 @@ async def get_metrics(
 ) -> Any:
     """06 §3 metrics for a Chicago-date window, filtered (G9/G10), optionally grouped (§4: rows
     by name then id, Unknown last). ``format=csv|xlsx`` exports the same figures (audited)."""
+    await require_readable_school(session, principal, school_id)  # AC-6, like district_id
     query = catalogue.MetricsQuery(
         start_date=start_date,
         end_date=end_date,
