@@ -3,7 +3,7 @@
 Migrates the database, seeds realistic matching data (schools, a few thousand teachers with
 Pathful ids, emails and roster records, volunteers), generates a Session Report of ``--rows`` rows
 as CSV, and imports it through the real service function
-(:func:`polaris_api.sync.pathful.importer.import_pathful_table`, the same code the API runs),
+(:func:`polaris_api.imports.pathful.importer.import_pathful_table`, the same code the API runs),
 then re-imports it (the idempotent path). Prints the durations and the report's counts.
 
     python scripts/bench_pathful.py                                   # SQLite, temporary file
@@ -30,13 +30,13 @@ from sqlalchemy import func, insert, select
 
 import polaris_api.models  # noqa: F401  (registers every table)
 from polaris_api.db import make_engine, make_sessionmaker
+from polaris_api.imports.pathful.importer import ImportSource, import_pathful_table
+from polaris_api.imports.tabular import parse_table
 from polaris_api.migrations import upgrade
 from polaris_api.models.people import Teacher, TeacherEmail, Volunteer
 from polaris_api.models.reference import District, School
 from polaris_api.models.teachers import TeacherProgress
 from polaris_api.settings import Settings
-from polaris_api.sync.pathful.importer import ImportSource, import_pathful_table
-from polaris_api.sync.tabular import parse_table
 
 HEADER = [
     "Session ID",

@@ -15,6 +15,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "polaris_api"
 # layer → the layers it must never import
 FORBIDDEN = {
     "sync": ("services", "routers"),
+    "imports": ("services", "routers"),
     "models": ("services", "routers"),
     "services": ("routers",),
 }
@@ -48,7 +49,8 @@ def violations(layer: str) -> list[str]:
 
 @pytest.mark.parametrize("layer", sorted(FORBIDDEN))
 def test_imports_point_down(layer: str) -> None:
-    """sync/ and models/ never import services/ or routers/; services/ never imports routers/."""
+    """sync/, imports/ and models/ never import services/ or routers/; services/ never imports
+    routers/."""
     assert violations(layer) == []
 
 

@@ -12,11 +12,11 @@ from typing import Any
 import pytest
 
 from polaris_api.db import utcnow
+from polaris_api.imports.pathful.post_import import recompute_virtual_session_flags
 from polaris_api.models.events import EventDistrict, EventParticipation, EventTeacher
 from polaris_api.pagination import PageParams
 from polaris_api.services import recruitment as service
 from polaris_api.services.teacher_progress import window_for
-from polaris_api.sync.pathful.post_import import recompute_virtual_session_flags
 from tests.cap_cases_virtual import make_manual_event
 from tests.factories import make_district, make_event, make_school
 from tests.pathful_factories import make_volunteer

@@ -21,8 +21,8 @@ from sqlalchemy.exc import DataError, DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
+from polaris_api.imports.tabular import TableError
 from polaris_api.ownership import OwnershipConflict
-from polaris_api.sync.tabular import TableError
 
 log = logging.getLogger("polaris_api.errors")
 

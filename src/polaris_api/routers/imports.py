@@ -19,6 +19,8 @@ from starlette.responses import Response
 from polaris_api.auth import Importer, UnmatchedResolver
 from polaris_api.deps import SessionDep, SettingsDep
 from polaris_api.errors import problem_responses
+from polaris_api.imports.pathful import importer as pathful_import
+from polaris_api.imports.sheets import SheetReader, sheet_reader_from_settings
 from polaris_api.pagination import Page, Pagination, paginate
 from polaris_api.schemas.common import IdPath
 from polaris_api.schemas.pathful import (
@@ -33,7 +35,6 @@ from polaris_api.schemas.pathful import (
     ResolveResult,
     UnmatchedRecordOut,
 )
-from polaris_api.sync.pathful import importer as pathful_import
 from polaris_api.sync.problems import (
     FILE_SOURCE_PROBLEMS,
     PATHFUL_FILE_PROBLEMS,
@@ -49,7 +50,6 @@ from polaris_api.sync.problems import (
     WrongRecordType,
     require_one_source,
 )
-from polaris_api.sync.sheets.google_sheet import SheetReader, sheet_reader_from_settings
 
 MULTIPART_SLACK = 64 * 1024  # form fields and part headers around the file
 

@@ -16,6 +16,8 @@ from fastapi import APIRouter, Depends, File, Form, UploadFile
 from polaris_api.auth import Importer
 from polaris_api.deps import SessionDep, SettingsDep
 from polaris_api.errors import Problem, UnknownDistrict, problem_responses
+from polaris_api.imports.sheets import SheetReader, read_sheet_table
+from polaris_api.imports.tabular import parse_table, read_upload_bytes
 from polaris_api.routers.imports import UploadLimitedRoute, get_sheet_reader
 from polaris_api.schemas.common import MAX_DB_ID
 from polaris_api.schemas.roster import RosterReport
@@ -29,8 +31,6 @@ from polaris_api.sync.problems import (
     check_file_name,
     require_one_source,
 )
-from polaris_api.sync.sheets.google_sheet import SheetReader, read_sheet_table
-from polaris_api.sync.tabular import parse_table, read_upload_bytes
 
 router = APIRouter(prefix="/api/v1/imports", tags=["imports"], route_class=UploadLimitedRoute)
 

@@ -33,6 +33,7 @@ from polaris_api.attendance import auto_resolve_overrides
 from polaris_api.auth import Principal
 from polaris_api.db import utcnow
 from polaris_api.errors import NotesRequired, Problem, UnknownDistrict, not_found
+from polaris_api.imports.tabular import Table, header_key
 from polaris_api.models.app_setting import bump_reporting_data_version
 from polaris_api.models.imports import ColumnAlias, ImportRun
 from polaris_api.models.people import Teacher, TeacherEmail
@@ -52,7 +53,6 @@ from polaris_api.sync.problems import (
     MissingColumns,
     NoValidRows,
 )
-from polaris_api.sync.tabular import Table, header_key
 
 log = logging.getLogger(__name__)
 

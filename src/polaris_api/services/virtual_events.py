@@ -3,7 +3,7 @@ recompute. The reports over them (presenter recruitment, the flag list) are
 :mod:`polaris_api.services.recruitment`.
 
 Every edit is audited (07 AUD-1) and followed, in the same transaction, by the VS-6 flag
-recompute of that one event (the code the Pathful import runs, ``sync.pathful.post_import``)
+recompute of that one event (the code the Pathful import runs, ``imports.pathful.post_import``)
 and the 06 P4 reporting-version bump. ``now`` is a parameter everywhere a rule depends on it.
 """
 
@@ -30,6 +30,7 @@ from polaris_api.errors import (
     not_found,
     validation_problem,
 )
+from polaris_api.imports.pathful.post_import import recompute_virtual_session_flags
 from polaris_api.models.app_setting import bump_reporting_data_version
 from polaris_api.models.events import (
     Event,
@@ -55,7 +56,6 @@ from polaris_api.schemas.virtual_events import (
 )
 from polaris_api.services import audit
 from polaris_api.services.readable import readable_virtual_events
-from polaris_api.sync.pathful.post_import import recompute_virtual_session_flags
 
 # body key → the event fields (ownership registry names) a write to it changes
 _WRITES: Mapping[str, tuple[str, ...]] = {

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from polaris_api.errors import NamedProblem
 
-# --- Reading a file or sheet (04 PF-1/PF-2, RO-1; sync/tabular.py, sync/sheets)
+# --- Reading a file or sheet (04 PF-1/PF-2, RO-1; imports/tabular.py, imports/sheets.py)
 
 
 class FileTooLarge(NamedProblem):

@@ -3,7 +3,7 @@ health lists them with ``available=false`` and triggering one answers 501 ``kind
 
 from __future__ import annotations
 
-from polaris_api.sync.pathful import sheet_kind
+from polaris_api.imports.pathful import sheet_kind
 from polaris_api.sync.runs import KINDS, Runner
 from polaris_api.sync.salesforce import (
     affiliations,

@@ -17,13 +17,13 @@ from sqlalchemy import bindparam, insert, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from polaris_api.auth import Principal
+from polaris_api.imports.pathful.lookups import Lookups
+from polaris_api.imports.pathful.planner import Plan
 from polaris_api.models.audit import AuditEntry, audit_payload
 from polaris_api.models.events import Event, EventParticipation, EventTeacher
 from polaris_api.models.imports import PathfulUnmatchedRecord
 from polaris_api.models.people import Teacher, Volunteer
 from polaris_api.observability import client_ip_var, request_id_var
-from polaris_api.sync.pathful.lookups import Lookups
-from polaris_api.sync.pathful.planner import Plan
 
 BATCH = 1000
 

@@ -20,10 +20,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from polaris_api.errors import Problem
+from polaris_api.imports.tabular import Table, header_key
 from polaris_api.models.imports import ColumnAlias
 from polaris_api.schemas.pathful import CANONICAL_COLUMNS, EMAIL_COLUMNS, ID_COLUMNS, REQUIRED_COLUMNS
 from polaris_api.sync.problems import AmbiguousColumns, CellTooLong, FormulaCell, MissingColumns
-from polaris_api.sync.tabular import Table, header_key
 
 IMPORT_TYPE = "pathful"
 EMAIL = EMAIL_COLUMNS[0]

@@ -16,9 +16,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
-from polaris_api.ownership import Owner, fields_owned_by
-from polaris_api.schemas.pathful import PathfulSessionReportRow, norm_name, school_key
-from polaris_api.sync.pathful.lookups import (
+from polaris_api.imports.pathful.lookups import (
     EVENT_FIELDS,
     EventState,
     Lookups,
@@ -26,6 +24,8 @@ from polaris_api.sync.pathful.lookups import (
     TeacherLink,
     UnmatchedState,
 )
+from polaris_api.ownership import Owner, fields_owned_by
+from polaris_api.schemas.pathful import PathfulSessionReportRow, norm_name, school_key
 
 Row = PathfulSessionReportRow
 

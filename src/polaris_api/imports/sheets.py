@@ -4,7 +4,7 @@ Importers depend on the :class:`SheetReader` protocol, not on gspread: the API g
 from :func:`sheet_reader_from_settings` (a FastAPI dependency can be overridden in tests with any
 object that has the same ``read`` method). gspread is synchronous (requests / google-auth), so
 :func:`read_sheet_table` runs it in a worker thread. Any failure to open or read the sheet is
-:class:`~polaris_api.sync.tabular.TableError` ``sheet_unavailable``; no configured service account
+:class:`~polaris_api.imports.tabular.TableError` ``sheet_unavailable``; no configured service account
 is ``sheets_not_configured``.
 """
 
@@ -15,8 +15,8 @@ import logging
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
+from polaris_api.imports.tabular import Table, TableError, table_from_records
 from polaris_api.settings import Settings
-from polaris_api.sync.tabular import Table, TableError, table_from_records
 
 log = logging.getLogger(__name__)
 

@@ -4,10 +4,10 @@ Google Sheet, run by the scheduler like any other kind."""
 from __future__ import annotations
 
 from polaris_api.errors import Problem
-from polaris_api.sync.pathful.importer import import_pathful_sheet
+from polaris_api.imports.pathful.importer import import_pathful_sheet
+from polaris_api.imports.sheets import sheet_reader_from_settings
+from polaris_api.imports.tabular import TableError
 from polaris_api.sync.runs import RunContext, RunFailed
-from polaris_api.sync.sheets.google_sheet import sheet_reader_from_settings
-from polaris_api.sync.tabular import TableError
 
 
 async def run(ctx: RunContext) -> None:

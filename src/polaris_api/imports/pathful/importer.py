@@ -5,7 +5,7 @@ Entry points:
 * :func:`import_pathful_upload` / :func:`import_pathful_sheet` / :func:`import_pathful_table`:
   one import in one transaction (PF-22): headers (PF-3/PF-4), rows through
   :class:`~polaris_api.schemas.pathful.PathfulSessionReportRow`, the in-memory plan
-  (:mod:`polaris_api.sync.pathful.planner`), bulk writes, PF-23, the ``import_run`` report;
+  (:mod:`polaris_api.imports.pathful.planner`), bulk writes, PF-23, the ``import_run`` report;
 * :func:`resolve_unmatched`, :func:`resolve_no_date`, :func:`ignore_unmatched`,
   :func:`bulk_ignore`: the PF-18 queue actions;
 * :func:`get_import`: a stored report.
@@ -33,6 +33,24 @@ from polaris_api.auth import Principal
 from polaris_api.clock import local_today
 from polaris_api.db import utcnow
 from polaris_api.errors import Problem, not_found
+from polaris_api.imports.pathful.apply import Actor, AuditBuffer, apply_plan
+from polaris_api.imports.pathful.columns import (
+    canonical_rows,
+    load_aliases,
+    map_headers,
+    missing_columns_problem,
+)
+from polaris_api.imports.pathful.lookups import (
+    Lookups,
+    TeacherInfo,
+    VolunteerInfo,
+    load_lookups,
+    load_sessions,
+)
+from polaris_api.imports.pathful.planner import Planner, PlanOptions
+from polaris_api.imports.pathful.post_import import after_import
+from polaris_api.imports.sheets import SheetReader, read_sheet_table
+from polaris_api.imports.tabular import Table, parse_table, read_upload_bytes
 from polaris_api.models.events import Event
 from polaris_api.models.imports import ImportRun, PathfulUnmatchedRecord
 from polaris_api.models.people import Teacher, Volunteer
@@ -44,16 +62,6 @@ from polaris_api.schemas.pathful import (
     row_context,
 )
 from polaris_api.settings import Settings
-from polaris_api.sync.pathful.apply import Actor, AuditBuffer, apply_plan
-from polaris_api.sync.pathful.columns import (
-    canonical_rows,
-    load_aliases,
-    map_headers,
-    missing_columns_problem,
-)
-from polaris_api.sync.pathful.lookups import Lookups, TeacherInfo, VolunteerInfo, load_lookups, load_sessions
-from polaris_api.sync.pathful.planner import Planner, PlanOptions
-from polaris_api.sync.pathful.post_import import after_import
 from polaris_api.sync.problems import (
     AlreadyResolved,
     EmptyFile,
@@ -70,8 +78,6 @@ from polaris_api.sync.problems import (
     WrongRecordType,
     check_file_name,
 )
-from polaris_api.sync.sheets.google_sheet import SheetReader, read_sheet_table
-from polaris_api.sync.tabular import Table, parse_table, read_upload_bytes
 
 log = logging.getLogger(__name__)
 
