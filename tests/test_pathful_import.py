@@ -22,11 +22,13 @@ from openpyxl import Workbook
 from sqlalchemy import func, select, text
 from typer.testing import CliRunner
 
-import polaris_api.sync.pathful.importer as pathful_service
+import polaris_api.imports.pathful.importer as pathful_service
 from polaris_api.app import create_app
 from polaris_api.cli import app as cli_app
 from polaris_api.db import make_engine, utcnow
 from polaris_api.errors import Problem
+from polaris_api.imports.pathful.importer import cutoff_date
+from polaris_api.imports.tabular import parse_table
 from polaris_api.models.app_setting import REPORTING_DATA_VERSION, DataVersion
 from polaris_api.models.audit import AuditEntry
 from polaris_api.models.events import Event, EventParticipation, EventTeacher, VirtualSessionFlag
@@ -42,8 +44,6 @@ from polaris_api.schemas.pathful import (
     pathful_id,
     row_context,
 )
-from polaris_api.sync.pathful.importer import cutoff_date
-from polaris_api.sync.tabular import parse_table
 from tests.conftest import DATABASE_URL, IS_POSTGRES, bind_app, dispose_app, make_settings
 from tests.live_server import serve_in_thread
 from tests.pathful_factories import (
