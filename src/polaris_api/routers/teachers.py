@@ -23,7 +23,7 @@ from polaris_api.models.people import Teacher
 from polaris_api.pagination import Page, Pagination, paginate
 from polaris_api.schemas.common import IdPath, IdQuery
 from polaris_api.schemas.roster import DeactivateBody, ReactivateBody, RosterRecordOut, TeacherOut
-from polaris_api.services import roster_import
+from polaris_api.services import teacher_records
 from polaris_api.services.readable import readable_teachers, require_readable_school, teacher_in_districts
 
 router = APIRouter(tags=["teachers"])
@@ -89,7 +89,7 @@ async def deactivate_record(
     """RO-14: deactivate by hand (``manual_admin``); later roster imports leave the record alone
     (RO-6). ``reason`` ``other`` needs ``notes`` (422 ``notes_required``). Repeating the call
     updates the reason and notes."""
-    record = await roster_import.deactivate_record(
+    record = await teacher_records.deactivate_record(
         session, principal, teacher_progress_id, body.reason, body.notes
     )
     return RosterRecordOut.model_validate(record)
@@ -105,5 +105,5 @@ async def reactivate_record(
 ) -> RosterRecordOut:
     """RO-14: reactivate the record and close its ``protected_teacher_skipped`` flag. An active
     record is returned unchanged."""
-    record = await roster_import.reactivate_record(session, principal, teacher_progress_id, body.reason)
+    record = await teacher_records.reactivate_record(session, principal, teacher_progress_id, body.reason)
     return RosterRecordOut.model_validate(record)
