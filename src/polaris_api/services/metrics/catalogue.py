@@ -25,7 +25,7 @@ import datetime as dt
 import json
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
@@ -159,30 +159,51 @@ Rows = dict[GroupKey, dict[str, Any]]
 
 @dataclass
 class Grouping:
-    """How one statement attaches the §4 group key to its event alias ``e``."""
+    """How one statement attaches the district filter and the §4 group key to its event alias."""
 
     group_by: GroupBy | None
-    attr: CTE | None
+    attr: CTE
+    district_id: int | None = None
 
-    def key(self, e: Any) -> tuple[Callable[[Select[Any]], Select[Any]], list[ColumnElement[Any]]]:
+    def key(
+        self, e: Any, *, place: bool = True
+    ) -> tuple[Callable[[Select[Any]], Select[Any]], list[ColumnElement[Any]]]:
         """A function adding the joins to a statement already selecting from ``e``, and the key
-        column list (empty when ungrouped)."""
-        if self.group_by is None:
-            return (lambda statement: statement), []
-        if self.group_by == "district":
-            assert self.attr is not None
-            a = self.attr.alias()
-            return (
-                lambda statement: statement.outerjoin(a, a.c.event_id == e.id),
-                [a.c.district_id.label("g")],
+        column list (empty when ungrouped).
+
+        The M50 district filter is an inner join on the attribution CTE rather than the
+        equivalent ``EXISTS``: the CTE has one row per (event, district), so the join keeps one
+        row per event, and PostgreSQL then estimates the event set (~10^4 rows) instead of a
+        200-row semi-join guess that made it loop over the participation index per event."""
+        joins: list[Callable[[Select[Any]], Select[Any]]] = []
+        if place and self.district_id is not None:
+            scope = self.attr.alias("district_scope")
+            district_id = self.district_id
+            joins.append(
+                lambda statement: statement.join(
+                    scope, and_(scope.c.event_id == e.id, scope.c.district_id == district_id)
+                )
             )
-        school = _GROUP_SCHOOL
-        return (
-            lambda statement: statement.outerjoin(
-                school, and_(school.id == e.school_id, school.is_deleted.is_(false()))
-            ),
-            [school.id.label("g")],
-        )
+        keys: list[ColumnElement[Any]] = []
+        if self.group_by == "district":
+            group = self.attr.alias("district_group")
+            joins.append(lambda statement: statement.outerjoin(group, group.c.event_id == e.id))
+            keys.append(group.c.district_id.label("g"))
+        elif self.group_by == "school":
+            school = _GROUP_SCHOOL
+            joins.append(
+                lambda statement: statement.outerjoin(
+                    school, and_(school.id == e.school_id, school.is_deleted.is_(false()))
+                )
+            )
+            keys.append(school.id.label("g"))
+
+        def join(statement: Select[Any]) -> Select[Any]:
+            for add in joins:
+                statement = add(statement)
+            return statement
+
+        return join, keys
 
 
 @dataclass
@@ -200,7 +221,12 @@ class Plan:
 
     @property
     def grouping(self) -> Grouping:
-        return Grouping(self.group_by, self.attr)
+        return Grouping(self.group_by, self.attr, self.filters.district_id)
+
+    @property
+    def event_filters(self) -> m.EventFilters:
+        """F(e) without the district: :meth:`Grouping.key` joins it."""
+        return replace(self.filters, district_id=None)
 
     def wants(self, metrics: frozenset[str]) -> bool:
         return bool(metrics & set(self.ids))
@@ -261,7 +287,7 @@ def events_statement(plan: Plan) -> Select[Any]:
                 and_(virtual_delivered, m.has_presenter(e, lambda v: v.is_people_of_color.is_(True)))
             ).label("M82"),
         ]
-    conditions = m.ev_conditions(e, plan.filters, plan.attr, status="any")
+    conditions = m.ev_conditions(e, plan.event_filters, plan.attr, status="any")
     statement = select(*columns).select_from(e)
     statement = join(statement).outerjoin(
         school, and_(school.id == e.school_id, school.is_deleted.is_(false()))
@@ -276,7 +302,7 @@ def types_statement(plan: Plan) -> Select[Any]:
     join, keys = plan.grouping.key(e)
     type_code = func.coalesce(func.lower(e.type), "unknown").label("type")
     statement = join(select(*keys, type_code, func.count().label("n")).select_from(e))
-    return statement.where(*m.ev_conditions(e, plan.filters, plan.attr)).group_by(*keys, type_code)
+    return statement.where(*m.ev_conditions(e, plan.event_filters, plan.attr)).group_by(*keys, type_code)
 
 
 def volunteers_statement(plan: Plan) -> Select[Any]:
@@ -299,7 +325,7 @@ def volunteers_statement(plan: Plan) -> Select[Any]:
         )
         .join(p, p.event_id == e.id)
         .join(v, v.id == p.volunteer_id)
-        .where(*m.ev_conditions(e, plan.filters, plan.attr), m.vp_conditions(p, v))
+        .where(*m.ev_conditions(e, plan.event_filters, plan.attr), m.vp_conditions(p, v))
         .group_by(*keys, e.id, key)
         .subquery("volunteer_pairs")
     )
@@ -347,7 +373,7 @@ def organisations_statement(plan: Plan) -> Select[Any]:
         join(select(*keys, org).select_from(e))
         .join(p, p.event_id == e.id)
         .join(v, v.id == p.volunteer_id)
-        .where(*m.ev_conditions(e, plan.filters, plan.attr), m.vp_conditions(p, v), org.is_not(None))
+        .where(*m.ev_conditions(e, plan.event_filters, plan.attr), m.vp_conditions(p, v), org.is_not(None))
         .group_by(*keys, org)
         .subquery("organisations")
     )
@@ -363,7 +389,7 @@ def students_statement(plan: Plan) -> Select[Any]:
     attendees = (
         join(select(*keys, sp.student_id.label("sid")).select_from(e))
         .join(sp, sp.event_id == e.id)
-        .where(*m.ev_conditions(e, plan.filters, plan.attr), m.sp_row_conditions(sp), ~m.is_virtual(e))
+        .where(*m.ev_conditions(e, plan.event_filters, plan.attr), m.sp_row_conditions(sp), ~m.is_virtual(e))
         .group_by(*keys, sp.student_id)
         .subquery("student_rows")
     )
@@ -385,7 +411,7 @@ def teachers_statement(plan: Plan) -> Select[Any]:
     One row per (group, event, tkey), then per (group, tkey): delivered anywhere (M70), any
     (M72), delivered sessions (M80)."""
     e, et, t = _E, _ET, _T
-    join, keys = plan.grouping.key(e)
+    join, keys = plan.grouping.key(e, place=False)
     grouped = bool(keys)
     key = m.tkey(t).label("k")
     statement = (
@@ -429,7 +455,7 @@ def m110_statement(plan: Plan) -> Select[Any]:
     return (
         join(select(*keys, e.id.label("event_id"), value.label("v")).select_from(e))
         .join(detail, detail.event_id == e.id)
-        .where(*m.ev_conditions(e, plan.filters, plan.attr), value.is_not(None))
+        .where(*m.ev_conditions(e, plan.event_filters, plan.attr), value.is_not(None))
         .order_by(e.id)
     )
 
