@@ -361,7 +361,7 @@ def _parts(sets: PairSets, months: Sequence[tuple[str, dt.datetime, dt.datetime]
                     "event_students",
                     sp.c.district_id,
                     event_id=sp.c.event_id,
-                    ints=[func.count(distinct(sp.c.k))],
+                    ints=[func.count()],  # sp rows are distinct (event, skey) pairs
                 )
             ).group_by(sp.c.district_id, sp.c.event_id),
             select(
@@ -369,7 +369,7 @@ def _parts(sets: PairSets, months: Sequence[tuple[str, dt.datetime, dt.datetime]
                     "event_teachers",
                     tp.c.district_id,
                     event_id=tp.c.event_id,
-                    ints=[_count_distinct_when(conf, tp.c.k)],
+                    ints=[func.sum(tp.c.confirmed)],  # tp rows are distinct (event, tkey) pairs
                 )
             ).group_by(tp.c.district_id, tp.c.event_id),
         ]
