@@ -20,6 +20,7 @@ from polaris_api.auth import Importer, UnmatchedResolver
 from polaris_api.deps import SessionDep, SettingsDep
 from polaris_api.errors import problem_responses
 from polaris_api.imports.pathful import importer as pathful_import
+from polaris_api.imports.pathful import unmatched as pathful_queue
 from polaris_api.imports.sheets import SheetReader, sheet_reader_from_settings
 from polaris_api.pagination import Page, Pagination, paginate
 from polaris_api.schemas.common import IdPath
@@ -155,7 +156,7 @@ async def list_unmatched(
     session_id: Annotated[str | None, Query(max_length=64)] = None,
 ) -> Page[UnmatchedRecordOut]:
     """Unmatched teacher / presenter rows and undated sessions (PF-17), oldest first."""
-    statement = pathful_import.unmatched_statement(type=type, status=status, session_id=session_id)
+    statement = pathful_queue.unmatched_statement(type=type, status=status, session_id=session_id)
     return await paginate(session, statement, pagination, UnmatchedRecordOut.model_validate)
 
 
@@ -169,7 +170,7 @@ async def bulk_ignore_unmatched(
 ) -> BulkIgnoreResult:
     """Mark up to 100 records ignored; resolved ones are left as they are (``skipped``)."""
     return BulkIgnoreResult.model_validate(
-        await pathful_import.bulk_ignore(session, principal, body.ids, body.reason)
+        await pathful_queue.bulk_ignore(session, principal, body.ids, body.reason)
     )
 
 
@@ -201,7 +202,7 @@ async def resolve_unmatched(
     row (PF-14/15 or PF-16), then resolve the other pending records with the same User Auth Id
     (``also_resolved``). 409 ``event_missing`` when the session has no event; resolving again
     with the same person replays the row again (no change)."""
-    result = await pathful_import.resolve_unmatched(session, settings, principal, record_id, body)
+    result = await pathful_queue.resolve_unmatched(session, settings, principal, record_id, body)
     return ResolveResult(
         record=UnmatchedRecordOut.model_validate(result["record"]),
         outcome=result["outcome"],
@@ -236,7 +237,7 @@ async def date_undated_session(
     """The no-date queue (PF-18): give an undated session its start; its stored rows run as a
     one-session import without cutoff and the ``undated_resolution`` report is returned."""
     return PathfulImportReport.model_validate(
-        await pathful_import.resolve_no_date(session, settings, principal, record_id, body.start)
+        await pathful_queue.resolve_no_date(session, settings, principal, record_id, body.start)
     )
 
 
@@ -250,7 +251,7 @@ async def ignore_unmatched(
 ) -> UnmatchedRecordOut:
     """Mark a record ignored (later imports leave it ignored; its rows still count as unmatched)."""
     return UnmatchedRecordOut.model_validate(
-        await pathful_import.ignore_unmatched(session, principal, record_id, body.reason)
+        await pathful_queue.ignore_unmatched(session, principal, record_id, body.reason)
     )
 
 
