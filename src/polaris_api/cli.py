@@ -164,7 +164,14 @@ def serve(
             console.print(
                 f"API docs: http://{host}:{port}/docs · website example: http://{host}:{port}/demo/"
             )
-        uvicorn.run("polaris_api.app:create_app", factory=True, host=host, port=port, log_config=None)
+        uvicorn.run(
+            "polaris_api.app:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            log_config=None,
+            **settings.uvicorn_options(),
+        )
 
 
 def _seed_demo(settings: Settings, fixtures: dict, admin_id: int) -> None:  # type: ignore[type-arg]

@@ -35,3 +35,13 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 # scope="function": the commit runs when the handler returns, before the response is serialised
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+
+
+def client_ip(request: Request) -> str:
+    """The client address every per-IP limit and hash uses (login, signup, magic links). Behind
+    a proxy listed in ``POLARIS_TRUSTED_PROXIES`` the app's proxy-headers middleware has already
+    replaced the socket peer with the forwarded client; otherwise headers are ignored."""
+    return request.client.host if request.client else "unknown"
+
+
+ClientIP = Annotated[str, Depends(client_ip)]

@@ -6,12 +6,13 @@ JWT secret). Production mode refuses unsafe combinations at start (CFG-2).
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import re
 import secrets
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import Field, PrivateAttr, SecretStr, field_validator, model_validator
@@ -105,6 +106,10 @@ class Settings(BaseSettings):
     signup_rate_limit_per_minute: int = 10
     signup_rate_limit_per_day: int = 100
     public_cache_max_age: int = 60
+    # Reverse proxies whose X-Forwarded-For is believed (IPs or CIDR networks, comma-separated).
+    # Empty: the socket peer is the client, whatever the headers say. The client address keys
+    # every per-IP limit (login, signup, magic links).
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
     # Sync runs (09 OPS-2, OPS-4)
     sync_heartbeat_timeout_minutes: float = Field(10, gt=0)
@@ -149,6 +154,27 @@ class Settings(BaseSettings):
     @classmethod
     def _csv(cls, value: object) -> object:
         return _split_csv(value)
+
+    def uvicorn_options(self) -> dict[str, Any]:
+        """How uvicorn reads the client address: forwarded headers only from the trusted proxies.
+        (uvicorn's own default believes X-Forwarded-For from any loopback peer.)"""
+        if not self.trusted_proxies:
+            return {"proxy_headers": False}
+        return {"proxy_headers": True, "forwarded_allow_ips": ",".join(self.trusted_proxies)}
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _networks(cls, value: object) -> object:
+        value = _split_csv(value)
+        if isinstance(value, list):
+            for item in value:
+                try:
+                    ipaddress.ip_network(str(item), strict=False)
+                except ValueError:
+                    raise ValueError(
+                        "trusted proxies are IP addresses or CIDR networks, comma-separated"
+                    ) from None
+        return value
 
     @field_validator("local_zip_prefixes", "partial_zip_prefixes", mode="before")
     @classmethod

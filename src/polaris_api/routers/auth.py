@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Request, status
 from fastapi.security import OAuth2PasswordRequestForm
 
 from polaris_api.auth import AccountOwner, AnyPrincipal
-from polaris_api.deps import SessionDep, SettingsDep
+from polaris_api.deps import ClientIP, SessionDep, SettingsDep
 from polaris_api.errors import ValidationFailed, problem_responses
 from polaris_api.models.identity import User
 from polaris_api.observability import person_hash
@@ -27,12 +27,12 @@ async def login(
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
     session: SessionDep,
     settings: SettingsDep,
+    client_ip: ClientIP,
 ) -> TokenResponse:
     """OAuth2 password flow: `username` is the email. 5 attempts per minute per IP and username (AC-3)."""
     if len(form.username) > 320 or len(form.password) > 256:
         raise ValidationFailed("username or password too long")
     limiter = request.app.state.rate_limiter
-    client_ip = request.client.host if request.client else "unknown"
     await limiter.enforce([request.app.state.limits.login], "login", client_ip, person_hash(form.username))
     user = await identity.authenticate(session, form.username, form.password)
     if user is None:

@@ -14,17 +14,13 @@ from fastapi import APIRouter, Request, Response, status
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 
-from polaris_api.deps import SettingsDep
+from polaris_api.deps import SettingsDep, client_ip
 from polaris_api.errors import PayloadTooLarge, Problem, problem_responses
 from polaris_api.schemas.common import EventRef
 from polaris_api.schemas.signup import SignupCreated, SignupRepeated, WebsiteSignup
 from polaris_api.services import signup as signups
 
 NO_STORE = {"Cache-Control": "no-store"}
-
-
-def client_ip(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
 
 
 def too_large() -> Problem:

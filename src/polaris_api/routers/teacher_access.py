@@ -22,7 +22,7 @@ from polaris_api.auth import (
     district_scoped,
     requires,
 )
-from polaris_api.deps import SessionDep, SettingsDep
+from polaris_api.deps import SessionDep, SettingsDep, client_ip
 from polaris_api.errors import UnknownEvent, not_found, problem_responses
 from polaris_api.models.teachers import TeacherProgress
 from polaris_api.pagination import Pagination
@@ -79,10 +79,6 @@ async def current_teacher_record(
 TeacherRecord = Annotated[TeacherProgress, Depends(current_teacher_record)]
 
 
-def _client_ip(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
-
-
 @router.post(
     "/api/v1/teacher-access/request",
     response_model=AcceptedOut,
@@ -97,7 +93,7 @@ async def request_link(
     (PRIV-2). For an active roster email, a single-use link is emailed through the outbox.
     Rate limited per IP and per normalized email (429 ``rate_limited`` with ``Retry-After``)."""
     limiter = request.app.state.rate_limiter
-    ip = _client_ip(request)
+    ip = client_ip(request)
     await limiter.enforce([parse(settings.magic_link_limit_per_ip)], "magic-link-request-ip", ip)
     email_key = sha256_hex(normalize_email(body.email))
     await limiter.enforce([parse(settings.magic_link_limit_per_email)], "magic-link-request-email", email_key)
@@ -117,7 +113,7 @@ async def exchange_link(
     """ML-6: a valid, unused, unexpired link → a teacher token (once). Any failure → the same 401
     ``invalid_link``. Rate limited per IP."""
     await request.app.state.rate_limiter.enforce(
-        [parse(settings.magic_link_limit_per_ip)], "magic-link-exchange-ip", _client_ip(request)
+        [parse(settings.magic_link_limit_per_ip)], "magic-link-exchange-ip", client_ip(request)
     )
     exchanged = await magic_links.exchange(session, settings, body.token)
     if exchanged is None:
