@@ -263,6 +263,8 @@ EDIT_METRIC_INPUTS = Rule("edit metric inputs", global_only=True, kinds=frozense
 ADMIN_METRIC_INPUTS = Rule(
     "admin metric inputs", min_level=ADMIN, global_only=True, kinds=frozenset({"user"})
 )
+# 04 PF-3 header aliases of the file imports: admin-managed configuration
+COLUMN_ALIASES = Rule("column aliases", min_level=ADMIN, global_only=True, kinds=frozenset({"user"}))
 
 AnyPrincipal = Annotated[Principal, Depends(current_principal)]
 AdminUser = Annotated[Principal, Depends(requires(MANAGE_USERS))]
@@ -285,3 +287,4 @@ TeacherPrincipal = Annotated[Principal, Depends(requires(TEACHER_SELF))]
 OutboxOperator = Annotated[Principal, Depends(requires(MANAGE_OUTBOX))]
 MetricInputEditor = Annotated[Principal, Depends(requires(EDIT_METRIC_INPUTS))]
 MetricInputAdmin = Annotated[Principal, Depends(requires(ADMIN_METRIC_INPUTS))]
+ColumnAliasAdmin = Annotated[Principal, Depends(requires(COLUMN_ALIASES))]
