@@ -12,13 +12,13 @@ from typer.testing import CliRunner
 
 from polaris_api.app import create_app
 from polaris_api.cli import app as cli_app
+from polaris_api.imports.roster import SchoolResolver, _school_key, norm_name, split_teacher_name
 from polaris_api.models.audit import AuditEntry
 from polaris_api.models.imports import ColumnAlias, ImportRun
 from polaris_api.models.people import Teacher, TeacherEmail
 from polaris_api.models.sync import DataQualityFlag
 from polaris_api.models.teachers import TeacherProgress
 from polaris_api.routers.imports import get_sheet_reader
-from polaris_api.services.roster_import import SchoolResolver, _school_key, norm_name, split_teacher_name
 from tests.conftest import bind_app, dispose_app, make_settings
 from tests.factories import make_district, make_school
 from tests.live_server import serve_in_thread
@@ -228,7 +228,7 @@ async def test_ro_1_ro_2_ro_3_refusals_write_nothing(client, session, admin, db)
 @pytest.mark.committed_db  # PostgreSQL: the test holds the advisory lock on another connection
 async def test_ro_1_one_import_per_district_at_a_time(client, session, admin):
     """Only one roster import per district runs at a time (409 import_in_progress)."""
-    from polaris_api.services import roster_import
+    from polaris_api.imports import roster as roster_import
     from tests.conftest import IS_POSTGRES
 
     district, _ = await _district(session)

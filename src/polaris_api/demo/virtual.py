@@ -13,9 +13,9 @@ from polaris_api.auth import Principal
 from polaris_api.db import make_engine, make_sessionmaker
 from polaris_api.demo.fixtures import FIRST_NAMES, LAST_NAMES, school_year_start, volunteer_email
 from polaris_api.imports.pathful.importer import import_pathful_table
+from polaris_api.imports.roster import import_roster
 from polaris_api.imports.tabular import parse_table
 from polaris_api.models.reference import District
-from polaris_api.services.roster_import import import_roster
 from polaris_api.settings import Settings
 
 DEMO_TEACHERS = [

@@ -16,12 +16,12 @@ from fastapi import APIRouter, Depends, File, Form, UploadFile
 from polaris_api.auth import Importer
 from polaris_api.deps import SessionDep, SettingsDep
 from polaris_api.errors import Problem, UnknownDistrict, problem_responses
+from polaris_api.imports import roster as roster_import
 from polaris_api.imports.sheets import SheetReader, read_sheet_table
 from polaris_api.imports.tabular import parse_table, read_upload_bytes
 from polaris_api.routers.imports import UploadLimitedRoute, get_sheet_reader
 from polaris_api.schemas.common import MAX_DB_ID
 from polaris_api.schemas.roster import RosterReport
-from polaris_api.services import roster_import
 from polaris_api.sync.problems import (
     FILE_SOURCE_PROBLEMS,
     ImportFailed,

@@ -14,16 +14,8 @@ from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from polaris_api.auth import Principal
-from polaris_api.db import utcnow
-from polaris_api.models.audit import AuditEntry, audit_payload
-from polaris_api.observability import client_ip_var, request_id_var
-
-Change = tuple[Any, Any]
-
-
-def diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, Change]:
-    """The fields whose value changed, as ``{field: (old, new)}``."""
-    return {key: (before.get(key), value) for key, value in after.items() if before.get(key) != value}
+from polaris_api.models.audit import AuditEntry, Change, new_entry
+from polaris_api.models.audit import diff as diff  # services call audit.diff with audit.record
 
 
 async def record(
@@ -37,17 +29,13 @@ async def record(
     details: Mapping[str, Any] | None = None,
 ) -> AuditEntry:
     """Add an audit entry to the session; it commits with the action it describes."""
-    entry = AuditEntry(
-        occurred_at=utcnow(),
-        actor_type=actor.kind if actor else "system",
-        actor_id=actor.id if actor else None,
-        actor_role=actor.role if actor else None,
-        action=action,
+    entry = new_entry(
+        action,
+        actor=actor,
         entity_type=entity_type,
-        entity_id=None if entity_id is None else str(entity_id),
-        changes=audit_payload(changes, details),
-        request_id=request_id_var.get(),
-        client_ip=client_ip_var.get(),
+        entity_id=entity_id,
+        changes=changes,
+        details=details,
     )
     session.add(entry)
     return entry

@@ -14,11 +14,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from polaris_api.auth import Principal
 from polaris_api.db import utcnow
 from polaris_api.errors import NotesRequired, not_found
+from polaris_api.imports.roster import PROTECTED_FLAG
 from polaris_api.models.app_setting import bump_reporting_data_version
 from polaris_api.models.sync import DataQualityFlag
 from polaris_api.models.teachers import TeacherProgress
 from polaris_api.services import audit
-from polaris_api.services.roster_import import PROTECTED_FLAG
 
 
 async def close_protected_flag(

@@ -35,6 +35,7 @@ from polaris_api.db import utcnow
 from polaris_api.errors import Problem, UnknownDistrict
 from polaris_api.imports.tabular import Table, header_key
 from polaris_api.models.app_setting import bump_reporting_data_version
+from polaris_api.models.audit import diff, new_entry
 from polaris_api.models.imports import ColumnAlias, ImportRun
 from polaris_api.models.people import Teacher, TeacherEmail
 from polaris_api.models.reference import District, School, normalize_name
@@ -42,7 +43,6 @@ from polaris_api.models.sync import DataQualityFlag
 from polaris_api.models.teachers import TeacherProgress
 from polaris_api.schemas.common import normalize_email
 from polaris_api.schemas.roster import DistrictRosterRow, roster_columns
-from polaris_api.services import audit
 from polaris_api.settings import Settings
 from polaris_api.sync.problems import (
     AmbiguousColumns,
@@ -651,14 +651,15 @@ async def _apply(
                 record.is_active = True
                 record.deactivation_source = None
                 record.deactivated_at = None
-                await audit.record(
-                    session,
-                    "teacher_progress.reactivated",
-                    actor=actor,
-                    entity_type="teacher_progress",
-                    entity_id=record.id,
-                    changes=audit.diff(before, {"is_active": True, "deactivation_source": None}),
-                    details={"import_id": run.id, "source": "roster_import"},
+                session.add(
+                    new_entry(
+                        "teacher_progress.reactivated",
+                        actor=actor,
+                        entity_type="teacher_progress",
+                        entity_id=record.id,
+                        changes=diff(before, {"is_active": True, "deactivation_source": None}),
+                        details={"import_id": run.id, "source": "roster_import"},
+                    )
                 )
         if teacher is not None and record.teacher_id != teacher.id:
             record.teacher_id = teacher.id
@@ -668,14 +669,15 @@ async def _apply(
         record.is_active = False
         record.deactivation_source = "import_diff"
         record.deactivated_at = now
-        await audit.record(
-            session,
-            "teacher_progress.deactivated",
-            actor=actor,
-            entity_type="teacher_progress",
-            entity_id=record.id,
-            changes={"is_active": (True, False), "deactivation_source": (None, "import_diff")},
-            details={"import_id": run.id, "source": "roster_import"},
+        session.add(
+            new_entry(
+                "teacher_progress.deactivated",
+                actor=actor,
+                entity_type="teacher_progress",
+                entity_id=record.id,
+                changes={"is_active": (True, False), "deactivation_source": (None, "import_diff")},
+                details={"import_id": run.id, "source": "roster_import"},
+            )
         )
     await session.flush()
 
@@ -748,18 +750,19 @@ async def import_roster(
                 for key in ("rows_total", "added", "updated", "unchanged", "deactivated", "skipped")
             } | {"protected_skipped": len(report["protected_skipped"])}
             run.report = _jsonable(report)
-            await audit.record(
-                session,
-                "import.roster.completed",
-                actor=actor,
-                entity_type="import_run",
-                entity_id=run.id,
-                details={
-                    "district_id": district_id,
-                    "academic_year": plan.academic_year,
-                    "forced": forced,
-                    **run.counts,
-                },
+            session.add(
+                new_entry(
+                    "import.roster.completed",
+                    actor=actor,
+                    entity_type="import_run",
+                    entity_id=run.id,
+                    details={
+                        "district_id": district_id,
+                        "academic_year": plan.academic_year,
+                        "forced": forced,
+                        **run.counts,
+                    },
+                )
             )
             await bump_reporting_data_version(session)
             await session.flush()
