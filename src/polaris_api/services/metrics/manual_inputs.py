@@ -37,7 +37,7 @@ async def read_manual_inputs(
             DistrictManualInput.host_filter == host_filter,
         )
     )
-    stored = {data_type: _typed(data_type, value) for data_type, value in rows.tuples()}
+    stored = {data_type: _typed(data_type, value) for data_type, value in rows}
     return {data_type: stored.get(data_type) for data_type in MANUAL_INPUT_TYPES}
 
 
