@@ -91,3 +91,33 @@ async def test_ac_6_metrics_school_of_another_district_is_refused(client, make_u
     other_school = {**own, "school_id": two_districts["b"]["school"]}
     response = await client.get("/api/v1/metrics", params=other_school, headers=user["headers"])
     assert response.status_code == 403 and response.json()["code"] == "forbidden"
+
+
+async def test_g7_district_user_sets_cancellation_of_a_connector_session_in_scope(client, make_user, session):
+    """VS-5 / 07 CAP: a district user sets the cancellation reason of a *virtual* event of their
+    districts. 06 G7: a ``connector_session`` is virtual whatever its format (Salesforce leaves a
+    blank format ``in_person``); the VS-5 check used to know ``virtual_session`` only (403)."""
+    district, other = await make_district(session), await make_district(session)
+    connector = await make_event(
+        session,
+        type="connector_session",
+        format="in_person",
+        status="cancelled",
+        salesforce_id=None,
+        source="manual",
+        districts=[district],
+    )
+    in_person = await make_event(session, status="cancelled", salesforce_id=None, districts=[district])
+    elsewhere = await make_event(
+        session, type="connector_session", status="cancelled", salesforce_id=None, districts=[other]
+    )
+    await session.commit()
+    user = await make_user(level=1, districts=[district.id])
+    body = {"cancellation_reason": "weather"}
+    ok = await client.patch(f"/api/v1/events/{connector.id}", json=body, headers=user["headers"])
+    assert ok.status_code == 200, ok.text
+    assert ok.json()["cancellation_reason"] == "weather"
+    not_virtual = await client.patch(f"/api/v1/events/{in_person.id}", json=body, headers=user["headers"])
+    assert not_virtual.status_code == 403
+    outside = await client.patch(f"/api/v1/events/{elsewhere.id}", json=body, headers=user["headers"])
+    assert outside.status_code == 403
