@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
+from polaris_api.schemas.common import StrictBody
 from polaris_api.vocabularies import VocabularyChoice
 
 SchoolLevel = Literal["elementary", "middle", "high", "other"]
@@ -18,7 +19,7 @@ LocalStatus = Annotated[str, VocabularyChoice("local_status")]
 Count = Annotated[StrictInt, Field(ge=0, le=1_000_000)]
 
 
-class _Strict(BaseModel):
+class _Strict(StrictBody):
     model_config = ConfigDict(extra="forbid")
 
 

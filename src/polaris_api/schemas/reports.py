@@ -12,6 +12,7 @@ from typing import Annotated
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic_core import PydanticCustomError
 
+from polaris_api.schemas.common import InboundModel
 from polaris_api.schemas.metrics import ReportMeta
 
 MAX_MANUAL_VALUE = 1_000_000_000
@@ -49,7 +50,7 @@ class ManualInputs(BaseModel):
     data_science: ManualInt | None = None
 
 
-class ManualInputsUpdate(ManualInputs):
+class ManualInputsUpdate(ManualInputs, InboundModel):
     """06 §6.8 partial update: a number (>= 0; an integer except ``college_credits_total``) sets
     the key, ``null`` deletes it, absent keys are left alone; an unknown key is a 422."""
 
