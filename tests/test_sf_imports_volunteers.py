@@ -355,6 +355,7 @@ async def test_sf_9_a_record_the_database_refuses_is_isolated_and_the_batch_goes
     assert mark.watermark.isoformat().startswith(records[contact_id(3)]["SystemModstamp"][:19])
 
 
+@pytest.mark.committed_db  # counts the engine's own statements: no test savepoints in between
 async def test_scale_1_round_trips_per_batch_are_bounded(app, client, admin, sf, monkeypatch):
     """09 SCALE-1: a batch costs a fixed number of statements, whatever its size: new
     volunteers, their contact links, emails, phones, skills and flags are each written in one

@@ -196,10 +196,11 @@ async def create_run(
         errors=[],
         **_requested_by(principal),
     )
+    session.add(run)
     try:
-        async with session.begin_nested():  # a conflict undoes the insert, not the stale recovery
-            session.add(run)
-    except IntegrityError:
+        await session.flush()
+    except IntegrityError:  # only a live run holds the kind: the stale recovery found nothing to undo
+        await session.rollback()
         running = await active_run_id(session, kind)
         raise SyncAlreadyRunning(
             f"A '{kind}' run is already queued or running; one run per kind at a time.",
