@@ -33,6 +33,8 @@ from polaris_api.attendance import auto_resolve_overrides
 from polaris_api.auth import Principal
 from polaris_api.db import utcnow
 from polaris_api.errors import Problem, UnknownDistrict
+from polaris_api.imports.pathful.importer import exclusive_import
+from polaris_api.imports.pathful.unmatched import rematch_pending_teachers
 from polaris_api.imports.tabular import Table, header_key
 from polaris_api.models.app_setting import bump_reporting_data_version
 from polaris_api.models.audit import diff, new_entry
@@ -778,6 +780,7 @@ async def import_roster(
             raise ImportFailed() from None
 
     await _auto_resolve_after_import(session, report, plan, settings)
+    await _rematch_pathful_teachers(session, report, settings)
     return report
 
 
@@ -840,6 +843,18 @@ async def _auto_resolve_after_import(
                 await bump_reporting_data_version(session)
     except Exception:  # the savepoint is rolled back, the import stands; log and move on
         log.exception("auto-resolving overrides after roster import %s failed", report["import_id"])
+
+
+async def _rematch_pathful_teachers(
+    session: AsyncSession, report: dict[str, Any], settings: Settings
+) -> None:
+    """RO-12 under the Pathful import lock, in a savepoint: when it fails (or a Pathful import
+    is running) the roster import still commits and the records stay pending for the next one."""
+    try:
+        async with exclusive_import(session, rollback_when_busy=False), session.begin_nested():
+            await rematch_pending_teachers(session, settings, roster_import_id=report["import_id"])
+    except Exception:
+        log.exception("re-matching Pathful teachers after roster import %s failed", report["import_id"])
 
 
 def _jsonable(value: Any) -> Any:

@@ -116,7 +116,9 @@ def _database_key(session: AsyncSession) -> str:
 
 
 @asynccontextmanager
-async def exclusive_import(session: AsyncSession) -> AsyncIterator[None]:
+async def exclusive_import(session: AsyncSession, *, rollback_when_busy: bool = True) -> AsyncIterator[None]:
+    """PF-22. ``rollback_when_busy=False``: a caller with its own work in the transaction (RO-12
+    after a roster import) keeps it when another import holds the lock."""
     key = _database_key(session)
     if key in _RUNNING:
         raise _in_progress()
@@ -129,7 +131,8 @@ async def exclusive_import(session: AsyncSession) -> AsyncIterator[None]:
                 )
             ).scalar_one()
             if not locked:
-                await session.rollback()
+                if rollback_when_busy:
+                    await session.rollback()
                 raise _in_progress()
         yield
     finally:

@@ -20,6 +20,7 @@ from polaris_api.imports.pathful.lookups import (
     TeacherInfo,
     VolunteerInfo,
     load_sessions,
+    load_teachers,
 )
 from polaris_api.imports.pathful.planner import Planner, PlanOptions
 from polaris_api.imports.pathful.post_import import after_import
@@ -243,6 +244,67 @@ async def _replay(
         )
     await apply_plan(session, planner.plan, lookups, import_id=record.last_import_id, now=clock, audit=audit)
     return outcome, event.id
+
+
+async def rematch_pending_teachers(
+    session: AsyncSession, settings: Settings, *, roster_import_id: int | None
+) -> list[int]:
+    """RO-12: after a roster import, pending ``teacher`` records are matched again with PF-12
+    (the roster may have added the teacher or the email); each that now matches is replayed
+    (PF-13..PF-15) and resolved, audited as the roster import. Returns the resolved record ids;
+    a record whose session has no event yet stays pending."""
+    records = list(
+        (
+            await session.execute(
+                select(PathfulUnmatchedRecord)
+                .where(PathfulUnmatchedRecord.type == "teacher", PathfulUnmatchedRecord.status == "pending")
+                .order_by(PathfulUnmatchedRecord.id)
+            )
+        ).scalars()
+    )
+    if not records:
+        return []
+    clock = now()
+    lookups = Lookups()
+    await load_teachers(session, lookups)
+    matcher = Planner(
+        lookups,
+        PlanOptions(
+            tz=settings.tz,
+            now=clock,
+            cutoff=None,
+            partner=settings.pathful_partner,
+            default_duration=settings.pathful_default_duration_minutes,
+            import_id=None,
+        ),
+    )
+    context = row_context(settings.tz, settings.pathful_status_aliases)
+    audit = AuditBuffer(Actor("import", roster_import_id, f"import:roster:{roster_import_id}"), clock)
+    resolved: list[int] = []
+    for record in records:
+        row = PathfulSessionReportRow.model_validate(dict(record.raw_data or {}), context=context)
+        teacher_id, step, _candidates, _reason = matcher.match_teacher(row)
+        if teacher_id is None:
+            continue
+        try:
+            outcome, _event_id = await _replay(session, settings, record, teacher_id, clock, audit)
+        except EventMissing:
+            continue
+        record.status, record.resolved_teacher_id, record.resolved_at = "resolved", teacher_id, clock
+        record.resolution_note = f"matched again after roster import {roster_import_id} (PF-12 step {step})"
+        audit.add(
+            "pathful_unmatched_record.resolved",
+            "pathful_unmatched_record",
+            record.id,
+            {"status": ("pending", "resolved")},
+            {"teacher_id": teacher_id, "outcome": outcome, "roster_import_id": roster_import_id},
+        )
+        resolved.append(record.id)
+    if resolved:
+        await session.flush()
+        await after_import(session, import_id=None, now=clock, tz=settings.tz)
+        await audit.flush(session)
+    return resolved
 
 
 def parse_start(value: str, tz: dt.tzinfo) -> dt.datetime:
