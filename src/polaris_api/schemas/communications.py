@@ -6,32 +6,22 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from polaris_api.schemas.common import MAX_DB_ID, StrictBody
+from polaris_api.schemas.volunteers import CommunicationOut
 
 UnmatchedReason = Literal["no_contact_match", "ambiguous_email"]
 
 
-class CommunicationReviewOut(BaseModel):
-    """A logged email, call or task with its association (subject and snippet only, 07 PRIV-5)."""
+class CommunicationReviewOut(CommunicationOut):
+    """A logged communication with its association (subject and snippet only, 07 PRIV-5)."""
 
     model_config = ConfigDict(from_attributes=True)
 
-    id: int
-    kind: str
-    direction: str | None
-    subject: str | None
-    snippet: str | None = Field(description="plain text, at most 500 characters (07 PRIV-5)")
-    occurred_at: dt.datetime | None
-    occurred_on: dt.date | None
-    from_address: str | None
-    to_addresses: list[Any]
     cc_addresses: list[Any]
     who_email: str | None = Field(description="the Salesforce Who.Email, normalized")
     who_salesforce_id: str | None
-    match_status: str
-    match_method: str | None
     unmatched_reason: str | None
     volunteer_id: int | None
     teacher_id: int | None

@@ -179,6 +179,19 @@ def _mark_resolved(
     record.resolution_note = note or f"resolved by hand ({principal.role})"
 
 
+def _planner(lookups: Lookups, settings: Settings, clock: dt.datetime, import_id: int | None) -> Planner:
+    """A planner for one stored row outside an import (no cutoff)."""
+    options = PlanOptions(
+        tz=settings.tz,
+        now=clock,
+        cutoff=None,
+        partner=settings.pathful_partner,
+        default_duration=settings.pathful_default_duration_minutes,
+        import_id=import_id,
+    )
+    return Planner(lookups, options)
+
+
 async def _replay(
     session: AsyncSession,
     settings: Settings,
@@ -200,17 +213,7 @@ async def _replay(
     assert db_event is not None
     status = db_event.status if (db_event.salesforce_id is None and db_event.status) else row.status
     duration = db_event.duration or settings.pathful_default_duration_minutes
-    planner = Planner(
-        lookups,
-        PlanOptions(
-            tz=settings.tz,
-            now=clock,
-            cutoff=None,
-            partner=settings.pathful_partner,
-            default_duration=settings.pathful_default_duration_minutes,
-            import_id=record.last_import_id,
-        ),
-    )
+    planner = _planner(lookups, settings, clock, record.last_import_id)
     session_class = {"completed": "C", "simulcast": "C", "count": "C", "cancelled": "X", "no_show": "X"}.get(
         status or "", "R"
     )
@@ -267,17 +270,7 @@ async def rematch_pending_teachers(
     clock = now()
     lookups = Lookups()
     await load_teachers(session, lookups)
-    matcher = Planner(
-        lookups,
-        PlanOptions(
-            tz=settings.tz,
-            now=clock,
-            cutoff=None,
-            partner=settings.pathful_partner,
-            default_duration=settings.pathful_default_duration_minutes,
-            import_id=None,
-        ),
-    )
+    matcher = _planner(lookups, settings, clock, None)
     context = row_context(settings.tz, settings.pathful_status_aliases)
     audit = AuditBuffer(Actor("import", roster_import_id, f"import:roster:{roster_import_id}"), clock)
     resolved: list[int] = []
