@@ -44,7 +44,6 @@ from polaris_api.cli import app as cli_app
 from polaris_api.models.audit import AuditEntry
 from polaris_api.models.events import (
     Event,
-    EventDistrict,
     EventStudentParticipation,
     EventTeacher,
 )
@@ -53,7 +52,7 @@ from polaris_api.models.reference import District, School
 from polaris_api.models.reports import MANUAL_INPUT_TYPES, DistrictManualInput
 from polaris_api.services.metrics.school_year import parse_school_year
 from tests.conftest import make_settings
-from tests.factories import make_district, make_school
+from tests.factories import make_district, make_event, make_school
 from tests.live_server import serve_in_thread
 from tests.read_factories import make_participation, make_volunteer
 from tests.teacher_factories import make_teacher
@@ -84,11 +83,6 @@ DV1_KEYS = frozenset(
 # ------------------------------------------------------------------------------------ data
 
 
-def chicago(day: str, hour: int = 10, minute: int = 0) -> dt.datetime:
-    local = dt.datetime.combine(dt.date.fromisoformat(day), dt.time(hour, minute), tzinfo=ZONE)
-    return local.astimezone(dt.UTC)
-
-
 async def make_ev(
     session: AsyncSession,
     title: str,
@@ -103,24 +97,23 @@ async def make_ev(
     districts: tuple[District, ...] = (),
     **fields: Any,
 ) -> Event:
-    event = Event(
+    """A non-publishing event starting at ``hour:minute`` Chicago time on ``day``."""
+    return await make_event(
+        session,
         title=title,
+        publishing=False,
+        salesforce_id=None,
+        start_day=dt.date.fromisoformat(day),
+        start_time=dt.time(hour, minute),
         type=type_,
         format=format_,
         status=status,
-        start_date=chicago(day, hour, minute),
-        start_day=dt.date.fromisoformat(day),
         duration=60,
         school_id=school.id if school else None,
         source="manual",
+        districts=districts,
         **fields,
     )
-    session.add(event)
-    await session.flush()
-    for district in districts:
-        session.add(EventDistrict(event_id=event.id, district_id=district.id))
-    await session.flush()
-    return event
 
 
 async def attend_teacher(
