@@ -30,7 +30,6 @@ import io
 import json
 from dataclasses import dataclass
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 from openpyxl import load_workbook
@@ -57,7 +56,6 @@ from tests.live_server import serve_in_thread
 from tests.read_factories import make_participation, make_volunteer
 from tests.teacher_factories import make_teacher
 
-ZONE = ZoneInfo("America/Chicago")
 YEAR = "2425"
 DV1_KEYS = frozenset(
     {
