@@ -74,6 +74,7 @@ async def _records(session, district_id) -> dict[str, TeacherProgress]:
         await session.execute(
             select(TeacherProgress)
             .where(TeacherProgress.district_id == district_id)
+            .order_by(TeacherProgress.id)  # one email in two years: the newest record wins
             .execution_options(populate_existing=True)
         )
     ).scalars()
