@@ -150,7 +150,7 @@ def datasets(draw: st.DrawFn) -> o.DataSet:
         o.School(
             i,
             draw(st.sampled_from(SCHOOL_NAMES)),
-            draw(st.one_of(st.none(), st.integers(1, n_districts))),
+            draw(st.sampled_from([*range(1, n_districts + 1), *range(1, n_districts + 1), None])),
             draw(st.sampled_from(LEVELS)),
             draw(RARELY),
         )
