@@ -99,6 +99,7 @@ _BY_OWNER: dict[str, dict[Owner, tuple[str, ...]]] = {
             "format",
             "start_day",
             "start_date",
+            "start_time_known",  # LIST-5: whether start_date carries a real time (derived with it)
             "end_date",
             "duration",
             "date_time_display",
@@ -564,7 +565,16 @@ _PATHFUL_LINKED_FIELDS: Mapping[str, frozenset[str]] = MappingProxyType(
         # 04 PF-11: rewritten by every import; read-only in the API (409 owned_by_pathful).
         # start_day is the local date of start_date, kept with it.
         "event": frozenset(
-            {"title", "start_day", "start_date", "end_date", "duration", "status", "district_partner"}
+            {
+                "title",
+                "start_day",
+                "start_date",
+                "start_time_known",
+                "end_date",
+                "duration",
+                "status",
+                "district_partner",
+            }
         ),
         # 04 PF-16: presenter rows imported from Pathful
         "event_participation": frozenset(
