@@ -33,6 +33,7 @@ from polaris_api.schemas.metric_inputs import (
     VolunteerUpdate,
 )
 from polaris_api.services import audit
+from polaris_api.services.lookups import get_live
 
 BodyT = TypeVar("BodyT", bound=BaseModel)
 PersonT = TypeVar("PersonT", Volunteer, Teacher, Student)
@@ -83,9 +84,7 @@ async def _changed(
 async def update_school(
     session: AsyncSession, principal: Principal, school_id: int, raw: Mapping[str, Any]
 ) -> School:
-    school = await session.get(School, school_id)
-    if school is None or school.is_deleted:
-        raise not_found("school")
+    school = await get_live(session, School, school_id, "school")
     body = parse_body("school", raw, SchoolUpdate, sf_linked=school.salesforce_id is not None)
     old = school.level
     school.level = body.level
@@ -99,16 +98,9 @@ async def update_school(
 # event_attendance_detail (M110)
 
 
-async def _event(session: AsyncSession, event_id: int) -> Event:
-    event = await session.get(Event, event_id)
-    if event is None or event.is_deleted:
-        raise not_found("event")
-    return event
-
-
 async def get_attendance_detail(session: AsyncSession, event_id: int) -> EventAttendanceDetail:
     """The event's detail; an in-person event without one reads as all-null (never 404)."""
-    event = await _event(session, event_id)
+    event = await get_live(session, Event, event_id, "event")
     found = await _detail_of(session, event.id)
     return found or EventAttendanceDetail(event_id=event.id)
 
@@ -122,7 +114,7 @@ async def _detail_of(session: AsyncSession, event_id: int) -> EventAttendanceDet
 async def put_attendance_detail(
     session: AsyncSession, principal: Principal, event_id: int, raw: Mapping[str, Any]
 ) -> EventAttendanceDetail:
-    event = await _event(session, event_id)
+    event = await get_live(session, Event, event_id, "event")
     body = parse_body("event_attendance_detail", raw, AttendanceDetailIn)
     if event_is_virtual(event):
         raise AttendanceDetailInPersonOnly()

@@ -55,6 +55,7 @@ from polaris_api.schemas.virtual_events import (
     VirtualEventUpdate,
 )
 from polaris_api.services import audit
+from polaris_api.services.lookups import get_live
 from polaris_api.services.readable import readable_virtual_events
 
 # body key → the event fields (ownership registry names) a write to it changes
@@ -132,13 +133,6 @@ def _validate(model: type[BaseModel], data: Mapping[str, Any]) -> Any:
     except ValidationError as exc:
         errors = [{**e, "loc": ("body", *e.get("loc", ()))} for e in exc.errors()]
         raise validation_problem(errors) from None
-
-
-async def _get_event(session: AsyncSession, event_id: int) -> Event:
-    event = await session.get(Event, event_id)
-    if event is None or event.is_deleted:
-        raise not_found("event")
-    return event
 
 
 def _ownership_flags(event: Event) -> dict[str, bool]:
@@ -329,7 +323,7 @@ async def update_event(
     full = can_edit_all(principal)
     if not full and set(raw) - CANCELLATION_FIELDS:
         raise forbidden("District users may set only the cancellation reason and notes.")
-    event = await _get_event(session, event_id)
+    event = await get_live(session, Event, event_id, "event")
     if not full:
         if not event_is_virtual(event):
             raise forbidden("District users may set the cancellation reason of virtual events only.")
@@ -394,10 +388,8 @@ async def update_event(
 async def add_presenter(
     session: AsyncSession, principal: Principal, event_id: int, volunteer_id: int, *, now: dt.datetime
 ) -> VirtualEventOut:
-    event = await _get_event(session, event_id)
-    volunteer = await session.get(Volunteer, volunteer_id)
-    if volunteer is None or volunteer.is_deleted:
-        raise not_found("volunteer")
+    event = await get_live(session, Event, event_id, "event")
+    await get_live(session, Volunteer, volunteer_id, "volunteer")  # 404 for an unknown volunteer
     existing = await session.scalar(
         select(EventParticipation).where(
             EventParticipation.event_id == event_id,
@@ -438,7 +430,7 @@ async def add_presenter(
 async def remove_presenter(
     session: AsyncSession, principal: Principal, event_id: int, volunteer_id: int, *, now: dt.datetime
 ) -> TagRemoved:
-    await _get_event(session, event_id)
+    await get_live(session, Event, event_id, "event")
     row = await session.scalar(
         select(EventParticipation).where(
             EventParticipation.event_id == event_id,
@@ -472,10 +464,8 @@ async def remove_presenter(
 async def add_teacher(
     session: AsyncSession, principal: Principal, event_id: int, teacher_id: int, *, now: dt.datetime
 ) -> VirtualEventOut:
-    event = await _get_event(session, event_id)
-    teacher = await session.get(Teacher, teacher_id)
-    if teacher is None or teacher.is_deleted:
-        raise not_found("teacher")
+    event = await get_live(session, Event, event_id, "event")
+    await get_live(session, Teacher, teacher_id, "teacher")  # 404 for an unknown teacher
     existing = await session.scalar(
         select(EventTeacher).where(EventTeacher.event_id == event_id, EventTeacher.teacher_id == teacher_id)
     )
@@ -515,7 +505,7 @@ async def _teacher_link(session: AsyncSession, event_id: int, teacher_id: int) -
 async def remove_teacher(
     session: AsyncSession, principal: Principal, event_id: int, teacher_id: int, *, now: dt.datetime
 ) -> TagRemoved:
-    await _get_event(session, event_id)
+    await get_live(session, Event, event_id, "event")
     row = await _teacher_link(session, event_id, teacher_id)
     if row is None:
         return TagRemoved(event_id=event_id, removed=False)
@@ -549,7 +539,7 @@ async def correct_teacher(
 ) -> TeacherLinkOut:
     """VS-5 admin correction: ``attended`` sets ``attendance_confirmed_at`` (kept if already set),
     other statuses clear it; a note protects the row from imports (PF-15), ``null`` unprotects."""
-    await _get_event(session, event_id)
+    await get_live(session, Event, event_id, "event")
     row = await _teacher_link(session, event_id, teacher_id)
     if row is None:
         raise not_found("teacher link")
