@@ -10,6 +10,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.cors import CORSMiddleware
+from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from polaris_api import __version__
@@ -89,7 +90,65 @@ class PublicCORS:
             await self.app(scope, receive, send)
 
 
+class StaffCORS:
+    """CORS on the staff API for the origins that host the staff console elsewhere (issue 12):
+    allow-listed origins only, bearer tokens in ``Authorization``, never cookies (no credentials)."""
+
+    def __init__(self, app: ASGIApp, origins: list[str]) -> None:
+        self.app = app
+        self.cors = CORSMiddleware(
+            app,
+            allow_origins=origins,
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+            allow_headers=["Authorization", "Content-Type", "If-None-Match", "Idempotency-Key"],
+            expose_headers=["ETag", "Retry-After", "X-Request-ID", "Content-Disposition"],
+            allow_credentials=False,
+            max_age=600,
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "") if scope["type"] == "http" else ""
+        if path.startswith("/api/") and not path.startswith(PUBLIC_PREFIX):
+            await self.cors(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
+
+
 DEMO_PAGE_DIR = Path(__file__).resolve().parents[2] / "clients" / "web"
+# The staff console: polaris_api/console is a link to clients/web/console in a source checkout and
+# the files themselves in an installed wheel (package data in pyproject.toml).
+CONSOLE_DIR = Path(__file__).resolve().parent / "console"
+
+
+def console_csp(settings: Settings) -> str:
+    """A strict policy: the console has no inline scripts or styles (issue 12 item 2)."""
+    connect = "'self'" + (f" {settings.console_api_origin}" if settings.console_api_origin else "")
+    return (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        f"connect-src {connect}; frame-ancestors 'none'; base-uri 'none'; form-action 'self'; "
+        "object-src 'none'"
+    )
+
+
+class ConsoleFiles(StaticFiles):
+    """The console's static files with the strict CSP on every response."""
+
+    def __init__(self, *, directory: Path, csp: str) -> None:
+        super().__init__(directory=directory, html=True)
+        self.csp = csp
+
+    async def get_response(self, path: str, scope: Scope) -> Response:
+        response = await super().get_response(path, scope)
+        response.headers["Content-Security-Policy"] = self.csp
+        response.headers["X-Frame-Options"] = "DENY"
+        response.headers["Cache-Control"] = "no-cache"
+        return response
+
+
+def mount_console(app: FastAPI, settings: Settings) -> None:
+    """Serve the staff console at /console/ (setting ``POLARIS_CONSOLE_ENABLED``)."""
+    if settings.console_enabled and (CONSOLE_DIR / "index.html").is_file():
+        app.mount("/console", ConsoleFiles(directory=CONSOLE_DIR, csp=console_csp(settings)), name="console")
 
 
 def mount_demo_page(app: FastAPI) -> None:
@@ -135,7 +194,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = make_engine(settings.database_url)
     app.state.sessionmaker = make_sessionmaker(app.state.engine)
-    app.state.rate_limiter = RateLimiter(settings.rate_limit_storage)
+    app.state.rate_limiter = RateLimiter(
+        settings.rate_limit_storage,
+        key_prefix=settings.rate_limit_key_prefix,
+        timeout_seconds=settings.rate_limit_timeout_seconds,
+    )
     app.state.limits = Limits.from_settings(
         settings.login_rate_limit_per_minute,
         settings.signup_rate_limit_per_minute,
@@ -175,6 +238,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router)
 
     mount_demo_page(app)
+    mount_console(app, settings)
     app.add_middleware(PublicCORS, origins=settings.cors_origins)
+    if settings.console_origins:
+        app.add_middleware(StaffCORS, origins=settings.console_origins)
     app.add_middleware(RequestContextMiddleware)
     return app

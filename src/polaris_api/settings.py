@@ -44,6 +44,12 @@ class Settings(BaseSettings):
     jwt_secret: SecretStr | None = None
     access_token_minutes: int = Field(60, ge=1, le=24 * 60)
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Staff console (issue 12): served at /console/ unless turned off; console_origins are the
+    # origins that host the console elsewhere (CORS on the staff API, bearer tokens, no cookies);
+    # console_api_origin is the API the served console talks to when it is not this server.
+    console_enabled: bool = True
+    console_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    console_api_origin: str | None = None
     timezone: str = "America/Chicago"
     log_format: Literal["auto", "json", "text"] = "auto"
     log_level: str = "INFO"
@@ -67,6 +73,10 @@ class Settings(BaseSettings):
     salesforce_retry_base_delay_s: float = 2
     salesforce_retry_max_wait_s: float = 300
     salesforce_pending_max_attempts: int = 10
+    # SIGN-9 write-back (optional, off by default): the salesforce-signup-push kind is available
+    # only when enabled; a signup still unpushed after this many attempts is marked failed
+    salesforce_signup_push_enabled: bool = False
+    salesforce_signup_push_max_attempts: int = Field(10, ge=1, le=1000)
 
     # Email (09 MAIL-*)
     email_backend: Literal["console", "file", "smtp", "disabled"] = "console"
@@ -101,7 +111,12 @@ class Settings(BaseSettings):
     upload_max_bytes: int = 20 * 1024 * 1024
 
     # Rate limits and caching
+    # memory:// (one process) or redis://host:6379[/db] (shared by several processes; needs the
+    # limits[async-redis] extra, a dependency). Unreachable or slower than the timeout: login,
+    # signup and magic links answer 503 rate_limit_unavailable with Retry-After (fail closed).
     rate_limit_storage: str = "memory://"
+    rate_limit_key_prefix: str = Field("polaris", min_length=1, max_length=64)
+    rate_limit_timeout_seconds: float = Field(1.0, gt=0, le=30)
     login_rate_limit_per_minute: int = 5
     signup_rate_limit_per_minute: int = 10
     signup_rate_limit_per_day: int = 100
@@ -150,7 +165,7 @@ class Settings(BaseSettings):
 
     _generated_secret: bool = PrivateAttr(False)
 
-    @field_validator("cors_origins", "email_allowlist", mode="before")
+    @field_validator("cors_origins", "console_origins", "email_allowlist", mode="before")
     @classmethod
     def _csv(cls, value: object) -> object:
         return _split_csv(value)
@@ -161,6 +176,16 @@ class Settings(BaseSettings):
         if not self.trusted_proxies:
             return {"proxy_headers": False}
         return {"proxy_headers": True, "forwarded_allow_ips": ",".join(self.trusted_proxies)}
+
+    @field_validator("console_api_origin")
+    @classmethod
+    def _origin(cls, value: str | None) -> str | None:
+        """An origin only (scheme, host, port): it goes into the console's CSP connect-src."""
+        if value in (None, ""):
+            return None
+        if not re.fullmatch(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?", value.rstrip("/")):
+            raise ValueError("console_api_origin must be an origin such as https://api.example.org")
+        return value.rstrip("/")
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod
@@ -242,6 +267,8 @@ class Settings(BaseSettings):
             problems.append("POLARIS_BOOTSTRAP_ADMIN_PASSWORD is a default or too short")
         if "*" in self.cors_origins:
             problems.append("POLARIS_CORS_ORIGINS must not contain a wildcard in production")
+        if "*" in self.console_origins:
+            problems.append("POLARIS_CONSOLE_ORIGINS must not contain a wildcard in production")
         if self.email_backend == "file":
             problems.append("the file email backend is for development only")
         return problems

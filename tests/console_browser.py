@@ -1,0 +1,188 @@
+"""Shared fixtures and helpers of the staff console browser tests (issue 12).
+
+One demo server per test session: ``polaris serve --demo`` in a temporary directory, exactly what
+the README tells people to run (its own SQLite demo database, the Salesforce double in-process so
+syncs run), and one headless Debian Chromium. Each test gets a fresh browser context signed in
+through the real sign-in form.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.live_server import free_port
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+# Outside CI a machine without Chromium skips these tests; in CI (.ci/run installs Chromium) they run.
+needs_chromium = pytest.mark.skipif(
+    CHROMIUM is None and not os.environ.get("CI"),
+    reason="needs Debian's chromium package (.ci/run installs it)",
+)
+
+
+@dataclass
+class ConsoleServer:
+    base: str
+    email: str
+    password: str
+    token: str
+
+    @property
+    def console(self) -> str:
+        return f"{self.base}/console/"
+
+    def api(self) -> httpx.Client:
+        return httpx.Client(base_url=self.base, headers={"Authorization": f"Bearer {self.token}"}, timeout=30)
+
+
+def _start_demo(workdir: Path) -> tuple[subprocess.Popen[str], ConsoleServer]:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("POLARIS_")}
+    env["POLARIS_OUTBOX_WORKER_ENABLED"] = "false"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "polaris_api.cli", "serve", "--demo", "--port", str(port)],
+        cwd=workdir,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    output = ""
+    deadline = time.monotonic() + 180
+    assert process.stdout is not None
+    while "Demo admin" not in output:
+        line = process.stdout.readline()
+        if not line and process.poll() is not None:
+            raise RuntimeError(f"demo server exited: {output[-3000:]}")
+        output += line
+        if time.monotonic() > deadline:
+            raise RuntimeError("demo server did not print its admin")
+    match = re.search(r"Demo admin\S*: (\S+) / (\S+)", output)
+    assert match, output
+    while True:
+        try:
+            if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError("demo server did not become ready")
+        time.sleep(0.3)
+    token = httpx.post(
+        f"{base}/api/v1/auth/token", data={"username": match.group(1), "password": match.group(2)}
+    ).json()["access_token"]
+    return process, ConsoleServer(base, match.group(1), match.group(2), token)
+
+
+@pytest.fixture(scope="session")
+def console_server() -> Iterator[ConsoleServer]:
+    with tempfile.TemporaryDirectory(prefix="polaris-console-") as workdir:
+        process, server = _start_demo(Path(workdir))
+        try:
+            yield server
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+@pytest.fixture(scope="session")
+def console_browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture(scope="session")
+def screenshot_dir() -> Path:
+    configured = os.environ.get("POLARIS_SCREENSHOT_DIR")
+    path = Path(configured) if configured else Path(tempfile.mkdtemp(prefix="polaris-console-shots-"))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def screenshot(page: Any, directory: Path, name: str) -> Path:
+    target = directory / f"{name}.png"
+    page.screenshot(path=str(target), full_page=True)
+    return target
+
+
+def new_page(browser: Any) -> Any:
+    """A fresh context and page that records CSP violations and page errors."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(20_000)
+    page = context.new_page()
+    page.csp_errors = []  # type: ignore[attr-defined]
+    page.js_errors = []  # type: ignore[attr-defined]
+
+    def on_console(message: Any) -> None:
+        if "Content Security Policy" in message.text or "Refused to" in message.text:
+            page.csp_errors.append(message.text)
+
+    page.on("console", on_console)
+    page.on("pageerror", lambda error: page.js_errors.append(str(error)))
+    return page
+
+
+def sign_in(page: Any, server: ConsoleServer, email: str | None = None, password: str | None = None) -> None:
+    page.goto(f"{server.console}signin.html")
+    page.get_by_label("Email or username").fill(email or server.email)
+    page.get_by_label("Password").fill(password or server.password)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_selector("#sign-out")
+
+
+@pytest.fixture
+def console_page(console_browser: Any, console_server: ConsoleServer) -> Iterator[Any]:
+    """A page signed in as the demo admin; fails the test on CSP violations or script errors."""
+    current = new_page(console_browser)
+    sign_in(current, console_server)
+    yield current
+    errors = current.csp_errors + current.js_errors
+    current.context.close()
+    assert not errors, errors
+
+
+def check_axe(page: Any) -> None:
+    """axe-core over the page: no serious or critical violation."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page)
+    bad = [
+        (violation["id"], violation["impact"], [node["target"] for node in violation["nodes"]][:5])
+        for violation in results.response["violations"]
+        if violation["impact"] in ("serious", "critical")
+    ]
+    assert not bad, bad
