@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from typing import Any
 
 import httpx
@@ -878,9 +879,10 @@ async def test_ro_cli_import_roster_through_the_client(session, admin, tmp_path)
 
     dry, real, refused = await asyncio.to_thread(run_all)
     assert dry.exit_code == 0, dry.output
-    assert "dry run" in dry.output and "added 3" in dry.output
+    added_3 = re.compile(r"│ added +│ +3 │")  # the report's table (issue 12 item 4)
+    assert "dry run" in dry.output and added_3.search(dry.output)
     assert real.exit_code == 0, real.output
-    assert "added 3" in real.output
+    assert "import #" in real.output and added_3.search(real.output)
     assert refused.exit_code == 1 and "unknown_district" in refused.output
     assert await _count(session, TeacherProgress) == 3
     assert await _count(session, ImportRun) == 1

@@ -8,16 +8,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import os
 import secrets
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from polaris_api.settings import Settings
+
+if TYPE_CHECKING:
+    from polaris_client import PolarisClient
 
 app = typer.Typer(
     help="Polaris API: serve, migrate, manage users, run syncs and imports.", no_args_is_help=True
@@ -200,78 +204,124 @@ ApiKeyOption = Annotated[
     str | None, typer.Option("--api-key", envvar="POLARIS_API_KEY", help="API key (X-API-Key)")
 ]
 TokenOption = Annotated[str | None, typer.Option("--token", envvar="POLARIS_TOKEN", help="bearer token")]
+JsonOption = Annotated[bool, typer.Option("--json", help="print the server's JSON instead of tables")]
 
 
-def _client(url: str, api_key: str | None, token: str | None):  # type: ignore[no-untyped-def]
+def _client(url: str, api_key: str | None, token: str | None) -> PolarisClient:
     from polaris_client import PolarisClient
 
     return PolarisClient(url, api_key=api_key, token=token)
 
 
 def _fail(error: Exception) -> typer.Exit:
-    err_console.print(f"[red]{error}[/red]")
-    return typer.Exit(1)
+    """Print the failure on stderr; exit 1 (a problem answer, or the server out of reach)."""
+    from polaris_client import PolarisError
+
+    from polaris_api.cli_render import EXIT_FAILED, problem_lines
+
+    lines = problem_lines(error) if isinstance(error, PolarisError) else [str(error)]
+    for line in lines:
+        err_console.print(line, style="red", markup=False, highlight=False)
+    return typer.Exit(EXIT_FAILED)
 
 
-FINISHED_STATUSES = {"succeeded", "partial", "failed"}
+def _emit_json(value: object) -> None:
+    from polaris_api.cli_render import as_json
+
+    typer.echo(as_json(value))
 
 
 @sync_app.command("run")
 def sync_run(
     kind: Annotated[str, typer.Argument(help="e.g. salesforce-publishing, daily, weekly")],
     mode: Annotated[str | None, typer.Option(help="full or incremental")] = None,
-    wait: Annotated[bool, typer.Option(help="follow the run until it finishes")] = False,
+    wait: Annotated[bool, typer.Option(help="follow the run with a live progress bar until it ends")] = False,
+    as_json: JsonOption = False,
     url: UrlOption = "http://127.0.0.1:8000",
     api_key: ApiKeyOption = None,
     token: TokenOption = None,
     poll_seconds: Annotated[float, typer.Option(help="how often to poll while waiting")] = 1.0,
 ) -> None:
-    """Trigger a sync; with --wait, show its counts live and exit 1 unless it succeeded (OBS-3)."""
-    import time
+    """Start a sync. With --wait: live counts, then exit 0 succeeded, 3 partial, 1 failed (OBS-3)."""
+    from polaris_client import PolarisError, models
 
-    from polaris_client import PolarisError
-    from rich.live import Live
+    from polaris_api.cli_render import EXIT_FAILED, RUN_EXIT, errors_table, follow_run, run_table
 
+    if mode not in (None, "full", "incremental"):
+        raise typer.BadParameter("mode must be full or incremental")
     with _client(url, api_key, token) as client:
         try:
-            started = client.run_sync(kind, mode=mode, wait=False)
-            run_id = int(started.get("run_id") or started.get("id") or 0)
-            console.print(f"sync run {run_id} ({kind}) {started.get('status')}")
+            started = client.trigger_sync(kind, mode=mode)  # type: ignore[arg-type]
+            run_id = started.run_id if isinstance(started, models.SyncRunAccepted) else started.id
             if not wait:
+                if as_json:
+                    _emit_json(started)
+                else:
+                    console.print(f"sync run {run_id} ({kind}) {started.status}")
                 return
-            run = client.sync_run(run_id)
-            with Live(console=console, transient=False) as live:
-                while run.get("status") not in FINISHED_STATUSES:
-                    live.update(_run_line(run))
-                    time.sleep(poll_seconds)
-                    run = client.sync_run(run_id)
-                live.update(_run_line(run))
+            run = follow_run(client, run_id, kind, err_console, poll_seconds)
         except PolarisError as error:
             raise _fail(error) from None
-    if run.get("status") != "succeeded":
-        raise typer.Exit(1)
-
-
-def _run_line(run: dict) -> str:  # type: ignore[type-arg]
-    counts = ", ".join(f"{key} {value}" for key, value in (run.get("counts") or {}).items())
-    return f"[bold]{run.get('kind')}[/bold] {run.get('status')}  {counts}"
+    if as_json:
+        _emit_json(run)
+    else:
+        console.print(run_table(run))
+        errors = errors_table(run)
+        if errors is not None:
+            console.print(errors)
+    raise typer.Exit(RUN_EXIT.get(run.status, EXIT_FAILED))
 
 
 @sync_app.command("health")
 def sync_health(
-    url: UrlOption = "http://127.0.0.1:8000", api_key: ApiKeyOption = None, token: TokenOption = None
+    as_json: JsonOption = False,
+    url: UrlOption = "http://127.0.0.1:8000",
+    api_key: ApiKeyOption = None,
+    token: TokenOption = None,
 ) -> None:
-    """Health of every sync kind (OPS-4)."""
-    import json
-
+    """Health of every sync kind (OPS-4); exit 1 unless the overall status is ok."""
     from polaris_client import PolarisError
+
+    from polaris_api.cli_render import EXIT_FAILED, health_table
 
     with _client(url, api_key, token) as client:
         try:
             health = client.sync_health()
         except PolarisError as error:
             raise _fail(error) from None
-    console.print_json(json.dumps(health))
+    if as_json:
+        _emit_json(health)
+    else:
+        console.print(health_table(health))
+    if health.status != "ok":
+        raise typer.Exit(EXIT_FAILED)
+
+
+@sync_app.command("runs")
+def sync_runs(
+    kind: Annotated[str | None, typer.Option(help="only this kind")] = None,
+    status: Annotated[str | None, typer.Option(help="queued, running, succeeded, partial or failed")] = None,
+    page: Annotated[int, typer.Option(min=1)] = 1,
+    page_size: Annotated[int, typer.Option(min=1, max=200)] = 20,
+    as_json: JsonOption = False,
+    url: UrlOption = "http://127.0.0.1:8000",
+    api_key: ApiKeyOption = None,
+    token: TokenOption = None,
+) -> None:
+    """Sync run history, newest first (OPS-1)."""
+    from polaris_client import PolarisError
+
+    from polaris_api.cli_render import runs_table
+
+    with _client(url, api_key, token) as client:
+        try:
+            runs = client.list_sync_runs(kind=kind, status=status, page=page, page_size=page_size)  # type: ignore[arg-type]
+        except PolarisError as error:
+            raise _fail(error) from None
+    if as_json:
+        _emit_json(runs)
+    else:
+        console.print(runs_table(runs))
 
 
 @app.command("scheduler")
@@ -378,55 +428,35 @@ def import_roster(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="report what would change; write nothing")
     ] = False,
+    as_json: JsonOption = False,
     url: UrlOption = "http://127.0.0.1:8000",
     api_key: ApiKeyOption = None,
     token: TokenOption = None,
 ) -> None:
     """Import a district roster (04 RO-*) and print its report; exit 1 when refused."""
-    from polaris_client import PolarisError
+    from polaris_client import PolarisError, models
+
+    from polaris_api.cli_render import UploadProgress, roster_tables
 
     with _client(url, api_key, token) as client:
         try:
-            with console.status(f"importing {file.name} ..."):
-                report = client.import_file(
-                    "roster", file, district_id=district_id, force=force, dry_run=dry_run
+            with UploadProgress(file, err_console) as upload:
+                report = client.import_roster(
+                    file=upload.file, district_id=district_id, force=force, dry_run=dry_run
                 )
         except PolarisError as error:
-            would_be = error.body.get("report")
-            if isinstance(would_be, dict):
-                console.print(_roster_line(would_be, prefix="would-be report: "))
+            would_be = error.problem.get("report")
+            if isinstance(would_be, dict) and not as_json:
+                for table in roster_tables(
+                    models.RosterReport.model_validate(would_be), "Refused: would-be "
+                ):
+                    err_console.print(table)
             raise _fail(error) from None
-    console.print(_roster_line(report))
-    for warning in (report.get("warnings") or [])[:50]:
-        console.print(f"  row {warning.get('row')}: {warning.get('code')} {warning.get('message')}")
-    for skipped in report.get("protected_skipped") or []:
-        console.print(f"  protected (manually deactivated): record {skipped.get('teacher_progress_id')}")
-
-
-def _roster_line(report: dict, prefix: str = "") -> str:  # type: ignore[type-arg]
-    keys = ("rows_total", "added", "updated", "unchanged", "deactivated", "skipped")
-    counts = ", ".join(f"{key} {report.get(key)}" for key in keys)
-    label = "dry run" if report.get("dry_run") else f"import {report.get('import_id')}"
-    return (
-        f"{prefix}[bold]roster {label}[/bold] {report.get('academic_year')}: {counts}, "
-        f"protected {len(report.get('protected_skipped') or [])}"
-        + (" [yellow](forced)[/yellow]" if report.get("forced") else "")
-    )
-
-
-PATHFUL_BUCKETS = (
-    "created_participations",
-    "updated_participations",
-    "unchanged",
-    "skipped_other_partner",
-    "skipped_role",
-    "skipped_before_cutoff",
-    "skipped_draft_no_date",
-    "queued_no_date",
-    "unmatched_teachers",
-    "unmatched_volunteers",
-    "invalid",
-)
+    if as_json:
+        _emit_json(report)
+        return
+    for table in roster_tables(report):
+        console.print(table)
 
 
 @import_app.command("pathful")
@@ -440,6 +470,7 @@ def import_pathful(
     ] = None,
     since: Annotated[str | None, typer.Option(help="YYYY-MM-DD (implies --mode since)")] = None,
     worksheet: Annotated[str | None, typer.Option(help="XLSX worksheet (default: the first)")] = None,
+    as_json: JsonOption = False,
     url: UrlOption = "http://127.0.0.1:8000",
     api_key: ApiKeyOption = None,
     token: TokenOption = None,
@@ -447,27 +478,33 @@ def import_pathful(
     """Import a Pathful Session Report (04 PF-*) and print its report; exit 1 when refused."""
     from polaris_client import PolarisError
 
+    from polaris_api.cli_render import UploadProgress, pathful_tables
+
+    since_date = _date_option(since, "--since") if since else None
     with _client(url, api_key, token) as client:
         try:
-            with console.status(f"importing {file.name} ..."):
-                report = client.import_file(
-                    "pathful", file, mode=mode, since=since, dry_run=dry_run, worksheet=worksheet
+            with UploadProgress(file, err_console) as upload:
+                report = client.import_pathful(
+                    file=upload.file,
+                    mode=mode,  # type: ignore[arg-type]
+                    since=since_date,
+                    dry_run=dry_run,
+                    worksheet=worksheet,
                 )
         except PolarisError as error:
-            missing = (error.body.get("details") or {}).get("missing")
-            if missing:
-                err_console.print(f"missing columns: {', '.join(missing)}")
             raise _fail(error) from None
-    label = "dry run" if report.get("dry_run") else f"import {report.get('import_id')}"
-    console.print(
-        f"[bold]pathful {label}[/bold] ({report.get('mode')}, cutoff {report.get('cutoff_date') or 'none'}): "
-        f"rows {report.get('rows_total')}, processed {report.get('processed')}, "
-        f"events created {report.get('created_events')} / updated {report.get('updated_events')}"
-    )
-    for key in PATHFUL_BUCKETS:
-        console.print(f"  {key}: {report.get(key)}")
-    for row in (report.get("invalid_rows") or [])[:50]:
-        console.print(f"  row {row.get('row')}: {row.get('reason')} (session {row.get('session_id')})")
+    if as_json:
+        _emit_json(report)
+        return
+    for table in pathful_tables(report):
+        console.print(table)
+
+
+def _date_option(value: str, name: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"{name} must be YYYY-MM-DD") from None
 
 
 report_app = typer.Typer(
@@ -569,21 +606,30 @@ def report_year_end(
         try:
             if format in ("csv", "xlsx"):
                 assert district_id is not None and output is not None
-                download = client.district_year_end_export(
+                download = client.district_year_end_download(
                     district_id,
-                    school_year,
-                    format=format,
-                    part=part if format == "csv" else None,
-                    host_filter=host_filter,
+                    school_year=school_year,
+                    format=format,  # type: ignore[arg-type]
+                    part=part if format == "csv" else None,  # type: ignore[arg-type]
+                    host_filter=host_filter,  # type: ignore[arg-type]
                 )
                 output.write_bytes(download.content)
                 console.print(f"wrote {output} ({len(download.content)} bytes)")
                 return
-            result: dict = (  # type: ignore[type-arg]
-                dict(client.district_year_end(district_id, school_year, host_filter=host_filter))
+            answer = (
+                client.district_year_end(
+                    district_id,
+                    school_year=school_year,
+                    host_filter=host_filter,  # type: ignore[arg-type]
+                )
                 if district_id is not None
-                else dict(client.year_end_cards(school_year, host_filter=host_filter, page=page))
+                else client.year_end_cards(
+                    school_year=school_year,
+                    host_filter=host_filter,  # type: ignore[arg-type]
+                    page=page,
+                )
             )
+            result: dict = answer.model_dump(mode="json", exclude_unset=True)  # type: ignore[type-arg]
         except PolarisError as error:
             raise _fail(error) from None
     if format == "json":
@@ -607,55 +653,34 @@ def metrics(
     ids: Annotated[str | None, typer.Option(help="comma-separated metric ids, e.g. M10,M20")] = None,
     district_id: Annotated[int | None, typer.Option("--district-id")] = None,
     host_filter: Annotated[str | None, typer.Option(help="all or prepkc")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="print the JSON answer")] = False,
+    as_json: JsonOption = False,
     url: UrlOption = "http://127.0.0.1:8000",
     api_key: ApiKeyOption = None,
     token: TokenOption = None,
 ) -> None:
     """Metrics of 06 §3 for a window, as a table (one column per group with --group-by)."""
-    import json
-
     from polaris_client import PolarisError
 
+    from polaris_api.cli_render import freshness_line, metrics_table
+
+    start, end = _date_option(date_from, "--from"), _date_option(date_to, "--to")
     with _client(url, api_key, token) as client:
         try:
-            result = client.metrics(
-                date_from,
-                date_to,
+            result = client.get_metrics(
+                start_date=start,
+                end_date=end,
                 ids=ids.split(",") if ids else None,
-                group_by=group_by,
+                group_by=group_by,  # type: ignore[arg-type]
                 district_id=district_id,
-                host_filter=host_filter,
+                host_filter=host_filter,  # type: ignore[arg-type]
             )
         except PolarisError as error:
             raise _fail(error) from None
     if as_json:
-        console.print_json(json.dumps(result))
+        _emit_json(result)
         return
-    console.print(_metrics_table(dict(result), date_from, date_to))
-
-
-def _metrics_cell(value: object) -> str:
-    if isinstance(value, dict):
-        return ", ".join(f"{key} {item}" for key, item in value.items()) or "—"
-    return "—" if value is None else str(value)
-
-
-def _metrics_table(result: dict, date_from: str, date_to: str) -> Table:  # type: ignore[type-arg]
-    groups = result.get("groups")
-    columns: list[tuple[str, dict]] = (  # type: ignore[type-arg]
-        [(str(g["group"]["name"]), g["metrics"]) for g in groups]
-        if groups is not None
-        else [("value", result.get("metrics") or {})]
-    )
-    table = Table(title=f"Metrics {date_from} .. {date_to}", title_justify="left")
-    table.add_column("metric")
-    for name, _ in columns:
-        table.add_column(name, justify="right")
-    metric_ids = list(dict.fromkeys(key for _, values in columns for key in values))
-    for metric_id in metric_ids:
-        table.add_row(metric_id, *(_metrics_cell(values.get(metric_id)) for _, values in columns))
-    return table
+    console.print(metrics_table(result, start, end))
+    console.print(freshness_line(result.meta), style="dim", markup=False, highlight=False)
 
 
 def openapi_document() -> str:
@@ -671,11 +696,26 @@ def openapi_document() -> str:
 @dev_app.command("openapi")
 def dev_openapi(
     out: Annotated[Path, typer.Option(help="where to write the schema")] = Path("openapi/openapi.json"),
+    client: Annotated[bool, typer.Option(help="regenerate the Python client from it too")] = True,
 ) -> None:
-    """Regenerate the committed OpenAPI schema."""
+    """Regenerate the committed OpenAPI schema, then the Python client's models and methods."""
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(openapi_document())
     console.print(f"wrote {out}")
+    if client:
+        dev_client(openapi=out)
+
+
+@dev_app.command("client")
+def dev_client(
+    openapi: Annotated[Path, typer.Option(help="the schema to generate from")] = Path("openapi/openapi.json"),
+) -> None:
+    """Regenerate clients/python/polaris_client/models.py and _operations.py (needs the test extras:
+    datamodel-code-generator)."""
+    from polaris_api.client_codegen import write
+
+    for path in write(openapi=openapi):
+        console.print(f"wrote {path}")
 
 
 if __name__ == "__main__":

@@ -121,17 +121,18 @@ def _guarded(action: Action) -> Action:
 
 def api_sync_trigger(client: PolarisClient) -> Action:
     """Start a kind through the API as the scheduler (OPS-6); a 409 means another process did."""
-    from polaris_client import PolarisError
+    from polaris_client import PolarisError, models
 
     async def trigger(kind: str) -> None:
         try:
-            accepted = await asyncio.to_thread(client.post, f"/api/v1/sync/{kind}", None, trigger="schedule")
+            accepted = await asyncio.to_thread(client.trigger_sync, kind, trigger="schedule")
         except PolarisError as error:
             if error.status != 409:
                 raise
-            log.info("scheduled %s: already running as run %s", kind, error.body.get("running_run_id"))
+            log.info("scheduled %s: already running as run %s", kind, error.problem.get("running_run_id"))
             return
-        log.info("scheduled %s: run %s %s", kind, accepted["run_id"], accepted["status"])
+        run_id = accepted.run_id if isinstance(accepted, models.SyncRunAccepted) else accepted.id
+        log.info("scheduled %s: run %s %s", kind, run_id, accepted.status)
 
     return trigger
 
