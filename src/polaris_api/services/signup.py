@@ -235,10 +235,10 @@ async def _sign_up(
 def initial_push_status(settings: Settings) -> str:
     """SIGN-9: ``pending`` when Salesforce write-back is enabled, else ``skipped``.
 
-    Write-back is optional and off by default; the setting belongs to the signup-push sync
-    (``salesforce_signup_push_enabled``) and is read here only if it exists.
+    Write-back is optional and off by default (``salesforce_signup_push_enabled``); the
+    ``salesforce-signup-push`` sync kind pushes the pending ones.
     """
-    return "pending" if getattr(settings, "salesforce_signup_push_enabled", False) else "skipped"
+    return "pending" if settings.salesforce_signup_push_enabled else "skipped"
 
 
 async def _find_or_create_volunteer(

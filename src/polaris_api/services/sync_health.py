@@ -120,7 +120,7 @@ async def health(session: AsyncSession, settings: Settings, now: dt.datetime | N
             success_at is None or now - success_at > dt.timedelta(hours=float(threshold))
         )
         failure = last_failed.get(spec.name)
-        available = is_available(spec.name)
+        available = is_available(spec.name, settings)
         if available and not spec.composite:
             if state == "failed":
                 overall = "failed"

@@ -53,16 +53,19 @@ STATUS_RANK = {"succeeded": 0, "partial": 1, "failed": 2}
 WORKER_ID = f"{socket.gethostname()}:{os.getpid()}"
 
 
-def get_kind(kind: str) -> KindSpec:
-    """The kind, or 404 ``unknown_sync_kind``; 501 ``kind_not_available`` when it has no runner."""
+def get_kind(kind: str, settings: Settings) -> KindSpec:
+    """The kind, or 404 ``unknown_sync_kind``; 501 ``kind_not_available`` when it has no runner
+    or is an optional kind the settings leave off (SIGN-9 write-back)."""
     spec = KINDS.get(kind)
     if spec is None:
         raise UnknownSyncKind(
             "There is no sync kind with this name; see GET /api/v1/sync/health for the list.",
         )
-    if not is_available(kind):
+    if not is_available(kind, settings):
+        off = kind in RUNNERS
         raise KindNotAvailable(
-            f"The sync kind '{kind}' is known but not available in this version.",
+            f"The sync kind '{kind}' is known but "
+            + ("not enabled by this server's settings." if off else "not available in this version."),
             title="Not Implemented",
             kind=kind,
         )
@@ -181,7 +184,7 @@ async def create_run(
     """Insert a ``queued`` run, or 409 ``sync_already_running`` naming the active run (OPS-2).
 
     Flushed, not committed: the caller commits before the run starts (it runs in other sessions)."""
-    spec = get_kind(kind)
+    spec = get_kind(kind, settings)
     await recover_stale_runs(session, settings, kind)
     now = utcnow()
     run = SyncRun(
@@ -385,7 +388,7 @@ async def _run_composite(ctx: RunContext, principal: Principal | None) -> str:
     worst = "succeeded"
     ran = 0
     for part in spec.parts:
-        if not is_available(part):
+        if not is_available(part, ctx.settings):
             ctx.count("parts_not_available")
             ctx.add_error({"kind": part, "code": "kind_not_available"}, partial=False)
             continue

@@ -1,9 +1,15 @@
 """Which runner does the work of which sync kind (09 §1). Kinds absent here are not available:
-health lists them with ``available=false`` and triggering one answers 501 ``kind_not_available``."""
+health lists them with ``available=false`` and triggering one answers 501 ``kind_not_available``.
+
+An optional kind (``OPTIONAL``) has a runner but is available only when its setting turns it on:
+the SIGN-9 write-back ``salesforce-signup-push`` is off by default (03 SIGN-9)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from polaris_api.imports.pathful import sheet_kind
+from polaris_api.settings import Settings
 from polaris_api.sync.runs import KINDS, Runner
 from polaris_api.sync.salesforce import (
     affiliations,
@@ -13,6 +19,7 @@ from polaris_api.sync.salesforce import (
     history,
     organizations,
     publishing,
+    signup_push,
     student_participations,
     students,
     teachers,
@@ -34,14 +41,21 @@ RUNNERS: dict[str, Runner] = {
     "salesforce-classes": classes.run,
     "salesforce-students": students.run,
     "salesforce-student-participations": student_participations.run,
+    "salesforce-signup-push": signup_push.run,
+}
+
+# kind → whether the settings turn it on (absent: always on)
+OPTIONAL: dict[str, Callable[[Settings], bool]] = {
+    "salesforce-signup-push": lambda settings: settings.salesforce_signup_push_enabled,
 }
 
 
-def is_available(kind: str) -> bool:
-    """A kind with a runner, or a composite with at least one such part."""
+def is_available(kind: str, settings: Settings) -> bool:
+    """A kind with a runner that the settings turn on, or a composite with at least one such part."""
     spec = KINDS.get(kind)
     if spec is None:
         return False
     if spec.composite:
-        return any(part in RUNNERS for part in spec.parts)
-    return kind in RUNNERS
+        return any(is_available(part, settings) for part in spec.parts)
+    enabled = OPTIONAL.get(kind)
+    return kind in RUNNERS and (enabled is None or enabled(settings))

@@ -405,6 +405,20 @@ class SalesforceConnector:
             out.extend(page)
         return out
 
+    # -- writing (03 SIGN-9, the one write Polaris makes) ------------------------------------
+    async def create(self, sobject: str, fields: Mapping[str, Any]) -> str:
+        """Create one ``sobject`` record and return its Id.
+
+        Made once, never retried here: a create whose answer was lost may have happened, so the
+        caller looks the record up again before it creates it a second time (SIGN-9)."""
+        client = await self._get_client()
+        sftype = getattr(client, sobject)
+        result = await self._call(lambda: sftype.create(dict(fields)), f"create {sobject}", attempts=1)
+        record_id = result.get("id") if isinstance(result, Mapping) else None
+        if not isinstance(record_id, str) or not record_id:
+            raise SalesforceError("sf_unavailable", f"create {sobject}: the answer holds no record id")
+        return record_id
+
     # -- internals ----------------------------------------------------------------------------
     def _on_response(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
         self.http_calls += 1
@@ -438,14 +452,21 @@ class SalesforceConnector:
             )
         return self._client
 
+    async def wait_before_retry(self, attempt: int) -> None:
+        """The SF-60 wait after failed ``attempt`` (none for manual and API runs)."""
+        wait = min(self._backoff(attempt), self.config.retry_max_wait_s)
+        if wait > 0:
+            await self._sleep(wait)
+
     def _backoff(self, attempt: int) -> float:
         if not self.scheduled:
             return 0.0
         return self.config.retry_base_delay_s * 2 ** (attempt - 1) * self._rng.uniform(0.8, 1.2)
 
-    async def _call(self, fn: Callable[[], T], what: str) -> T:
+    async def _call(self, fn: Callable[[], T], what: str, *, attempts: int | None = None) -> T:
+        max_attempts = attempts or self.max_attempts
         last: _Failure | None = None
-        for attempt in range(1, self.max_attempts + 1):
+        for attempt in range(1, max_attempts + 1):
             self._retry_after = None
             started = time.monotonic()
             try:
@@ -462,7 +483,7 @@ class SalesforceConnector:
                 raise err from None
             last = failure
             elapsed = time.monotonic() - started
-            if attempt == self.max_attempts:
+            if attempt == max_attempts:
                 break
             wait = self._backoff(attempt)
             if retry_after is not None:
@@ -481,7 +502,7 @@ class SalesforceConnector:
                 "salesforce %s attempt %d/%d failed after %.1fs: %s; retrying in %.1fs",
                 what,
                 attempt,
-                self.max_attempts,
+                max_attempts,
                 elapsed,
                 err.message,
                 wait,
@@ -492,8 +513,8 @@ class SalesforceConnector:
         code: SfErrorCode = "sf_rate_limited" if last.rate_limited else "sf_unavailable"
         raise SalesforceError(
             code,
-            f"Salesforce {what} failed after {self.max_attempts} attempts: {last.error.message}",
+            f"Salesforce {what} failed after {max_attempts} attempt(s): {last.error.message}",
             status=last.error.status,
             sf_error_code=last.error.sf_error_code,
-            attempts=self.max_attempts,
+            attempts=max_attempts,
         ) from None

@@ -5,6 +5,12 @@ Salesforce REST surface (SF-71 … SF-75)::
     GET /services/data/v{NN.N}/query[/]?q=SOQL        live records
     GET /services/data/v{NN.N}/queryAll[/]?q=SOQL     live and deleted records
     GET /services/data/v{NN.N}/query/{cursor}-{offset}    next page (also under queryAll/)
+    POST /services/data/v{NN.N}/sobjects/{Object}[/]     create one record (03 SIGN-9 write-back):
+                                                       201 {"id", "success": true, "errors": []};
+                                                       unknown field 400 INVALID_FIELD, a lookup
+                                                       to no live record 400
+                                                       INVALID_CROSS_REFERENCE_KEY, Contact without
+                                                       LastName 400 REQUIRED_FIELD_MISSING
 
 Control API for tests (SF-77, SF-78), no authentication::
 
@@ -19,6 +25,10 @@ Control API for tests (SF-77, SF-78), no authentication::
     GET | DELETE     /__admin/requests                 request log
     GET | POST | DELETE /__admin/faults                fault injection
     POST             /__admin/reset                    back to the fixtures; clears everything else
+
+Faults on ``endpoint: create`` (``object`` filters the sObject) answer before anything is stored,
+except ``timeout``: the record is stored first and the answer comes after ``delay_s``, so the
+client sees a timeout for a record Salesforce did create (a lost response).
 
 Every change made through the control API bumps the record's SystemModstamp, strictly
 increasing across the whole double (with a fixed clock ``now`` it advances by 1 ms).
@@ -50,8 +60,8 @@ from polaris_api.testing.fake_salesforce import soql
 
 __all__ = ["FakeState", "Fault", "create_app", "load_fixtures", "format_modstamp"]
 
-Endpoint = Literal["query", "queryAll", "more"]
-FAULT_ENDPOINTS = ("query", "queryAll", "more", "any")
+Endpoint = Literal["query", "queryAll", "more", "create"]
+FAULT_ENDPOINTS = ("query", "queryAll", "more", "create", "any")
 FAULT_KINDS = ("http_500", "http_503", "timeout", "request_limit", "invalid_session")
 DEFAULT_TIMEOUT_DELAY_S = 130.0  # longer than the connector's default read timeout (120 s)
 DEFAULT_REQUEST_LIMIT_RETRY_AFTER = 1
@@ -243,6 +253,47 @@ class FakeState:
                     current["SystemModstamp"] = self.next_modstamp()
             out.append(current)
         return out
+
+    def create_problem(self, obj: str, fields: Mapping[str, Any]) -> tuple[int, str, str] | None:
+        """Why Salesforce would refuse to create ``fields`` on ``obj`` (status, errorCode, message)."""
+        known = {name.lower() for name in soql.KNOWN_OBJECTS}
+        stored = self.objects.get(self.object_key(obj))
+        if obj.lower() not in known and stored is None:
+            return 404, "NOT_FOUND", "The requested resource does not exist"
+        canonical = next((name for name in soql.KNOWN_OBJECTS if name.lower() == obj.lower()), obj)
+        allowed = {f.lower() for f in soql.KNOWN_OBJECTS.get(canonical, ())}
+        for rec in stored or []:
+            allowed.update(k.lower() for k, v in rec.items() if not isinstance(v, Mapping))
+        for name in ("Id", "SystemModstamp", "IsDeleted", "CreatedDate", "LastModifiedDate"):
+            allowed.discard(name.lower())
+        for key, value in fields.items():
+            if key.lower() not in allowed or isinstance(value, Mapping | list):
+                return 400, "INVALID_FIELD", f"No such column '{key}' on sobject of type {canonical}"
+        if canonical == "Contact" and not str(fields.get("LastName") or "").strip():
+            return 400, "REQUIRED_FIELD_MISSING", "Required fields are missing: [LastName]"
+        for rel in soql.KNOWN_RELATIONSHIPS.get(canonical, ()):
+            value = next(
+                (v for k, v in fields.items() if rel.lookup and k.lower() == rel.lookup.lower()), None
+            )
+            if value in (None, ""):
+                continue
+            targets = [rec for target in rel.targets for rec in self.objects.get(self.object_key(target), [])]
+            if not any(rec.get("Id") == value and not rec.get("IsDeleted") for rec in targets):
+                return (
+                    400,
+                    "INVALID_CROSS_REFERENCE_KEY",
+                    f"invalid cross reference id ({rel.lookup})",
+                )
+        return None
+
+    def create(self, obj: str, fields: Mapping[str, Any]) -> dict[str, Any]:
+        """Store a new record of ``obj`` (its Id and SystemModstamp assigned here)."""
+        rec = {key: copy.deepcopy(value) for key, value in fields.items()}
+        taken = {r.get("Id") for r in self.objects.get(self.object_key(obj), [])}
+        rec["Id"] = self.new_id(obj)
+        while rec["Id"] in taken:  # fixtures may hold Ids of the double's own pattern
+            rec["Id"] = self.new_id(obj)
+        return self.upsert(obj, [rec], keep_modstamps=False)[0]
 
     def delete(self, obj: str, record_id: str) -> dict[str, Any] | None:
         for rec in self.objects.get(self.object_key(obj), []):
@@ -450,6 +501,41 @@ def create_app(state: FakeState) -> Starlette:
         log(request, "more", None, obj, 200, page=page_index, records=len(body["records"]))
         return finish(JSONResponse(body))
 
+    async def create_record(request: Request) -> Response:
+        version = request.path_params["version"]
+        obj = request.path_params["object"]
+        if not _authorised(request, state.token):
+            log(request, "create", None, obj, 401)
+            return sf_error(401, "INVALID_SESSION_ID", "Session expired or invalid")
+        if not _VERSION_RE.fullmatch(version):
+            log(request, "create", None, obj, 404)
+            return finish(sf_error(404, "NOT_FOUND", "The requested resource does not exist"))
+        try:
+            fields = json.loads(await request.body() or b"null")
+        except ValueError:
+            fields = None
+        if not isinstance(fields, Mapping):
+            log(request, "create", None, obj, 400, error="JSON_PARSER_ERROR")
+            return finish(sf_error(400, "JSON_PARSER_ERROR", "The request body must be a JSON object"))
+        fault = state.take_fault("create", obj, 0)
+        if fault is not None and fault.kind != "timeout":
+            response = await _fault_response(fault)
+            assert response is not None
+            log(request, "create", None, obj, response.status_code, fault=fault.kind)
+            return finish(response)
+        problem = state.create_problem(obj, fields)
+        if problem is not None:
+            status, code, message = problem
+            log(request, "create", None, obj, status, error=code)
+            return finish(sf_error(status, code, message))
+        rec = state.create(obj, fields)
+        if fault is not None:  # timeout: stored, then the answer comes too late (a lost response)
+            log(request, "create", None, obj, 201, id=rec["Id"], fault=fault.kind)
+            await _fault_response(fault)
+        else:
+            log(request, "create", None, obj, 201, id=rec["Id"])
+        return finish(JSONResponse({"id": rec["Id"], "success": True, "errors": []}, status_code=201))
+
     async def not_found(request: Request) -> Response:
         return sf_error(404, "NOT_FOUND", "The requested resource does not exist")
 
@@ -564,6 +650,8 @@ def create_app(state: FakeState) -> Starlette:
         Route(base + "/queryAll/", run_query, methods=["GET"]),
         Route(base + "/query/{locator}", more, methods=["GET"]),
         Route(base + "/queryAll/{locator}", more, methods=["GET"]),
+        Route(base + "/sobjects/{object}", create_record, methods=["POST"]),
+        Route(base + "/sobjects/{object}/", create_record, methods=["POST"]),
         Route("/services/{rest:path}", not_found, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
         Route("/__admin/objects", admin_objects, methods=["GET"]),
         Route("/__admin/objects/{object}", admin_object, methods=["GET", "PUT", "POST"]),
