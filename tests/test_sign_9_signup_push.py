@@ -14,7 +14,7 @@ from sqlalchemy import select
 from polaris_api.models.events import Event, Signup
 from polaris_api.sync.salesforce.signup_push import contact_query
 from tests.conftest import make_settings
-from tests.factories import make_signup
+from tests.factories import make_event, make_signup
 from tests.sync_helpers import session_id, sf_session, sync
 
 KIND = "salesforce-signup-push"
@@ -304,3 +304,79 @@ async def test_list_6_pushed_signup_counts_until_a_publishing_run_started_after_
     assert publishing["status"] == "succeeded"
     item = (await client.get(f"/api/v1/public/events/{event_id}")).json()
     assert item["available_slots"] == 2 and item["remaining_slots"] == 2  # counted once, not twice
+
+
+async def test_sign_9_signup_of_an_event_without_salesforce_session_fails_at_once(client, admin, sf, session):
+    local = await make_event(session, salesforce_id=None)
+    signup = await make_signup(session, local, "local@example.org", sf_push_status="pending")
+    await session.commit()
+    run = await sync(client, admin["headers"], KIND)
+    assert run["status"] == "partial"
+    assert run["errors"] == [
+        {
+            "signup_id": signup.id,
+            "code": "event_not_in_salesforce",
+            "message": "the signup's event has no Salesforce session id",
+            "attempts": 1,
+        }
+    ]
+    row = await signup_row(session, signup.id)
+    assert row.sf_push_status == "failed" and row.sf_push_attempts == 1
+    assert [r for r in sf.admin.requests() if r["endpoint"] == "create"] == []
+
+
+async def test_sign_9_scheduled_run_waits_with_backoff_and_retries_three_times(
+    client, sf, session, make_user
+):
+    """SF-60 for the push: a scheduled run tries a failing create three times, with backoff."""
+    event = await make_event(session, salesforce_id=session_id(1))
+    sf.admin.replace("Session__c", [sf_session(1)])
+    signup = await make_signup(session, event, "sched@example.org", sf_push_status="pending")
+    await session.commit()
+    key = await client.post(
+        "/api/v1/api-keys",
+        json={"name": "scheduler", "scopes": ["sync:run"]},
+        headers=(await make_user(level=3))["headers"],
+    )
+    assert key.status_code == 201, key.text
+    headers = {"X-API-Key": key.json()["key"]}
+    sf.admin.add_fault("http_503", endpoint="create", object="Contact", times=3)
+    run = await sync(client, headers, KIND, trigger="schedule")
+    assert run["status"] == "failed" and run["error_code"] == "sf_unavailable"
+    attempts = [r for r in sf.admin.requests() if r["endpoint"] == "create"]
+    assert [r["status"] for r in attempts] == [503, 503, 503]
+    assert sf.admin.records("Contact") == []
+    row = await signup_row(session, signup.id)
+    assert row.sf_push_status == "pending" and row.sf_contact_id is None
+
+
+def test_sf_double_create_checks_fields_lookups_and_faults(sf, sf_client):
+    from simple_salesforce.exceptions import SalesforceExpiredSession, SalesforceMalformedRequest
+
+    client = sf_client()
+    sf.admin.replace("Session__c", [sf_session(1)])
+    created = client.Contact.create({"LastName": "Lopez", "Email": "ana@example.org"})
+    assert created["success"] is True and created["errors"] == []
+    [stored] = sf.admin.records("Contact")
+    assert stored["Id"] == created["id"] and stored["Email"] == "ana@example.org" and stored["SystemModstamp"]
+    for body, code in (
+        ({"LastName": "X", "No_Such__c": 1}, "INVALID_FIELD"),
+        ({"FirstName": "X"}, "REQUIRED_FIELD_MISSING"),
+        ({"LastName": "X", "Id": "003000000000009AAA"}, "INVALID_FIELD"),
+    ):
+        with pytest.raises(SalesforceMalformedRequest) as refused:
+            client.Contact.create(body)
+        assert refused.value.content[0]["errorCode"] == code
+    with pytest.raises(SalesforceMalformedRequest) as dangling:
+        client.Session_Participant__c.create(
+            {"Contact__c": "003999999999999AAA", "Session__c": session_id(1)}
+        )
+    assert dangling.value.content[0]["errorCode"] == "INVALID_CROSS_REFERENCE_KEY"
+    ok = client.Session_Participant__c.create({"Contact__c": created["id"], "Session__c": session_id(1)})
+    assert ok["id"] != created["id"]
+    sf.admin.add_fault("invalid_session", endpoint="create", object="Contact")
+    with pytest.raises(SalesforceExpiredSession):
+        client.Contact.create({"LastName": "Y"})
+    assert len(sf.admin.records("Contact")) == 1  # a refused create stores nothing
+    with pytest.raises(SalesforceExpiredSession):
+        sf_client(token="wrong").Contact.create({"LastName": "Z"})
