@@ -318,9 +318,11 @@ def ownership_problem(exc: OwnershipConflict) -> Problem:
 
 
 def table_problem(error: TableError) -> Problem:
-    """A file or sheet that cannot be read (04 PF-1/PF-2, RO-1): 413 ``file_too_large``, else 422
-    with the error's code (documented by the classes of :mod:`polaris_api.sync.problems`)."""
-    return Problem(413 if error.code == "file_too_large" else 422, error.code, error.detail)
+    """A file or sheet that cannot be read (04 PF-1/PF-2, RO-1): 413 ``file_too_large`` and
+    ``upload_too_large``, else 422 with the error's code (documented by the classes of
+    :mod:`polaris_api.sync.problems`); a bound's ``limit`` and ``setting`` join the body."""
+    status = 413 if error.code in ("file_too_large", "upload_too_large") else 422
+    return Problem(status, error.code, error.detail, **error.extra)
 
 
 # --- Handlers, and the documentation check of development and test apps

@@ -109,6 +109,11 @@ class Settings(BaseSettings):
     magic_link_limit_per_email: str = "3/hour"
     teacher_portal_url: str = "http://127.0.0.1:8000/teacher"
     upload_max_bytes: int = 20 * 1024 * 1024
+    # What reading one upload may cost (issue 11 item 3, PRIV-4; imports/tabular.py ReadLimits):
+    # an XLSX's declared uncompressed size, data rows of a file or sheet, columns of its grid.
+    upload_max_uncompressed_bytes: int = Field(200 * 1024 * 1024, ge=1)
+    upload_max_rows: int = Field(100_000, ge=1)
+    upload_max_columns: int = Field(100, ge=1, le=16_384)
 
     # Rate limits and caching
     # memory:// (one process) or redis://host:6379[/db] (shared by several processes; needs the

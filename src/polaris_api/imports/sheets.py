@@ -15,7 +15,7 @@ import logging
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
-from polaris_api.imports.tabular import Table, TableError, table_from_records
+from polaris_api.imports.tabular import ReadLimits, Table, TableError, table_from_records
 from polaris_api.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -58,8 +58,11 @@ def sheet_reader_from_settings(settings: Settings) -> SheetReader | None:
     return GspreadSheetReader(path)
 
 
-async def read_sheet_table(reader: SheetReader | None, sheet_id: str, worksheet: str | None) -> Table:
-    """The worksheet as a :class:`Table` (cells as text, N-5), or :class:`TableError`."""
+async def read_sheet_table(
+    reader: SheetReader | None, sheet_id: str, worksheet: str | None, limits: ReadLimits | None = None
+) -> Table:
+    """The worksheet as a :class:`Table` (cells as text, N-5), or :class:`TableError` (also
+    ``too_many_rows`` / ``too_many_columns`` beyond ``limits``, issue 11 item 3)."""
     if reader is None:
         raise sheets_not_configured()
     try:
@@ -71,4 +74,4 @@ async def read_sheet_table(reader: SheetReader | None, sheet_id: str, worksheet:
         raise TableError("sheet_unavailable", "The Google Sheet could not be read.") from None
     if not records:
         raise TableError("empty_file", "The sheet has no rows.")
-    return table_from_records(records, source_format="sheet")
+    return await asyncio.to_thread(table_from_records, records, "sheet", limits)

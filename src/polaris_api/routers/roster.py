@@ -9,6 +9,7 @@ both in tests.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, UploadFile
@@ -18,7 +19,7 @@ from polaris_api.deps import SessionDep, SettingsDep
 from polaris_api.errors import Problem, UnknownDistrict, problem_responses
 from polaris_api.imports import roster as roster_import
 from polaris_api.imports.sheets import SheetReader, read_sheet_table
-from polaris_api.imports.tabular import parse_table, read_upload_bytes
+from polaris_api.imports.tabular import ReadLimits, parse_table, read_upload_bytes
 from polaris_api.routers.imports import UploadLimitedRoute, get_sheet_reader
 from polaris_api.schemas.common import MAX_DB_ID
 from polaris_api.schemas.roster import RosterReport
@@ -79,11 +80,12 @@ async def import_roster(
     if file is not None:
         check_file_name(file.filename)
         data = await read_upload_bytes(file, settings.upload_max_bytes)
-        table = parse_table(data, file.filename, worksheet)
+        # issue 11 item 3: bounded, and parsed off the event loop
+        table = await asyncio.to_thread(parse_table, data, file.filename, worksheet, ReadLimits.of(settings))
         source_type, source_name, source_bytes = "file", file.filename, data
     else:
         assert sheet_id is not None
-        table = await read_sheet_table(reader, sheet_id, worksheet)
+        table = await read_sheet_table(reader, sheet_id, worksheet, ReadLimits.of(settings))
         source_type, source_bytes = "sheet", None
         source_name = f"{sheet_id}/{worksheet}" if worksheet else sheet_id
     try:

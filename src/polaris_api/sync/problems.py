@@ -17,6 +17,25 @@ class FileTooLarge(NamedProblem):
     status, code = 413, "file_too_large"
 
 
+class UploadTooLarge(NamedProblem):
+    """An XLSX whose parts expand beyond ``upload_max_uncompressed_bytes`` (issue 11 item 3);
+    the body names the ``limit`` and the ``setting``."""
+
+    status, code = 413, "upload_too_large"
+
+
+class TooManyRows(NamedProblem):
+    """More data rows than ``upload_max_rows`` (issue 11 item 3); ``limit`` and ``setting``."""
+
+    status, code = 422, "too_many_rows"
+
+
+class TooManyColumns(NamedProblem):
+    """A sheet wider than ``upload_max_columns`` (issue 11 item 3); ``limit`` and ``setting``."""
+
+    status, code = 422, "too_many_columns"
+
+
 class UnsupportedFileType(NamedProblem):
     status, code = 415, "unsupported_file_type"
     default_detail = "Upload a .csv or .xlsx file."
@@ -160,6 +179,9 @@ class InvalidTrigger(NamedProblem):
 
 FILE_SOURCE_PROBLEMS: tuple[type[NamedProblem], ...] = (
     FileTooLarge,
+    UploadTooLarge,
+    TooManyRows,
+    TooManyColumns,
     UnsupportedFileType,
     EmptyFile,
     UnreadableFile,

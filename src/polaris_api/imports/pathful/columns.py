@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from polaris_api.errors import Problem
-from polaris_api.imports.tabular import Table, header_key
+from polaris_api.imports.tabular import RowSource, header_key
 from polaris_api.models.imports import ColumnAlias
 from polaris_api.schemas.pathful import CANONICAL_COLUMNS, EMAIL_COLUMNS, ID_COLUMNS, REQUIRED_COLUMNS
 from polaris_api.sync.problems import AmbiguousColumns, CellTooLong, FormulaCell, MissingColumns
@@ -99,16 +99,19 @@ def missing_columns_problem(missing: Sequence[str]) -> Problem:
     )
 
 
-def canonical_rows(table: Table, column_map: ColumnMap) -> list[dict[str, str | None]]:
-    """Each data row as {canonical column: text or None, "_row": n}; 422 on an over-long cell."""
-    columns = list(column_map.columns.items())
+def canonical_rows(table: RowSource, column_map: ColumnMap) -> list[dict[str, str | None]]:
+    """Each data row as {canonical column: text or None, "_row": n}; 422 on an over-long cell.
+
+    Reads ``table`` once, row by row (a :class:`~polaris_api.imports.tabular.RowStream` is never
+    held whole): only the mapped columns of each row are kept (issue 11 item 3)."""
+    position = {header: i for i, header in enumerate(table.headers) if header}  # a repeated header: the last
+    columns = [(name, position[header]) for name, header in column_map.columns.items()]
     limits = [MAX_CELL.get(name, DEFAULT_MAX_CELL) for name, _ in columns]
-    numbers = table.row_numbers or list(range(2, len(table.rows) + 2))
     result: list[dict[str, str | None]] = []
-    for row, number in zip(table.rows, numbers, strict=False):
+    for number, cells in table.numbered_cells():
         record: dict[str, str | None] = {"_row": number}  # type: ignore[dict-item]
-        for (name, header), limit in zip(columns, limits, strict=True):
-            value = row.get(header)
+        for (name, index), limit in zip(columns, limits, strict=True):
+            value = cells[index]
             if value is not None:
                 if len(value) > limit:
                     raise CellTooLong(

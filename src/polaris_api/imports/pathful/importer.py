@@ -14,6 +14,7 @@ import's transaction, plus a per-process guard (SQLite) → 409 ``import_in_prog
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import hashlib
 import logging
@@ -33,6 +34,7 @@ from polaris_api.db import utcnow
 from polaris_api.errors import Problem, not_found
 from polaris_api.imports.pathful.apply import Actor, AuditBuffer, apply_plan
 from polaris_api.imports.pathful.columns import (
+    ColumnMap,
     canonical_rows,
     load_aliases,
     map_headers,
@@ -44,7 +46,7 @@ from polaris_api.imports.pathful.lookups import (
 from polaris_api.imports.pathful.planner import Planner, PlanOptions
 from polaris_api.imports.pathful.post_import import after_import
 from polaris_api.imports.sheets import SheetReader, read_sheet_table
-from polaris_api.imports.tabular import Table, parse_table, read_upload_bytes
+from polaris_api.imports.tabular import ReadLimits, RowSource, RowStream, open_table, read_upload_bytes
 from polaris_api.models.imports import ImportRun
 from polaris_api.schemas.pathful import (
     ImportMode,
@@ -160,12 +162,17 @@ async def import_pathful_upload(
 ) -> dict[str, Any]:
     check_file_name(upload.filename)
     data = await read_upload_bytes(upload, settings.upload_max_bytes)
-    table = parse_table(data, upload.filename, worksheet)
-    source = ImportSource("file", (upload.filename or "")[:255], hashlib.sha256(data).hexdigest())
+    # issue 11 item 3: the bounds check and calamine's read are CPU work, off the event loop
+    table, digest = await asyncio.to_thread(_open_upload, data, worksheet, ReadLimits.of(settings))
+    source = ImportSource("file", (upload.filename or "")[:255], digest)
     del data
     return await import_pathful_table(
         session, settings, table, principal=principal, mode=mode, since=since, dry_run=dry_run, source=source
     )
+
+
+def _open_upload(data: bytes, worksheet: str | None, limits: ReadLimits) -> tuple[RowStream, str]:
+    return open_table(data, worksheet, limits), hashlib.sha256(data).hexdigest()
 
 
 async def import_pathful_sheet(
@@ -182,7 +189,7 @@ async def import_pathful_sheet(
     sync_run_id: int | None = None,
 ) -> dict[str, Any]:
     """The same import from a Google Sheet (form ``sheet_id``; the ``pathful-sheet`` sync kind)."""
-    table = await read_sheet_table(reader, sheet_id, worksheet)
+    table = await read_sheet_table(reader, sheet_id, worksheet, ReadLimits.of(settings))
     name = f"{sheet_id}/{worksheet}" if worksheet else sheet_id
     return await import_pathful_table(
         session,
@@ -207,7 +214,7 @@ BeforeCommit = Callable[[ImportRun, dict[str, Any]], Awaitable[None]]
 async def import_pathful_table(
     session: AsyncSession,
     settings: Settings,
-    table: Table,
+    table: RowSource,
     *,
     principal: Principal | None,
     mode: str | None = None,
@@ -220,6 +227,10 @@ async def import_pathful_table(
     clock: dt.datetime | None = None,
 ) -> dict[str, Any]:
     """Run one import of ``table`` and return its PF-19 report (committed unless ``dry_run``).
+
+    ``table`` is a :class:`~polaris_api.imports.tabular.Table` or a
+    :class:`~polaris_api.imports.tabular.RowStream` (an upload, read once while its rows are
+    validated in a worker thread).
 
     ``clock`` is the import time (default now): the cutoff's "today", which sessions are in the
     future (PF-10), confirmation and flag times."""
@@ -321,7 +332,7 @@ async def _record_failure(
 async def _run(
     session: AsyncSession,
     settings: Settings,
-    table: Table,
+    table: RowSource,
     principal: Principal | None,
     mode: ImportMode,
     since: dt.date | None,
@@ -337,11 +348,12 @@ async def _run(
     column_map = map_headers(table.headers, await load_aliases(session))
     if column_map.missing:
         raise missing_columns_problem(column_map.missing)
-    if not table.rows:
-        raise EmptyFile()
-    cells = canonical_rows(table, column_map)
     context = row_context(tz, settings.pathful_status_aliases)
-    rows = [PathfulSessionReportRow.model_validate(cell, context=context) for cell in cells]
+    # issue 11 item 3: reading (a RowStream parses as it goes) and validating 30,000 rows is CPU
+    # work; a worker thread keeps the event loop answering other requests meanwhile
+    cells, rows = await asyncio.to_thread(_validated_rows, table, column_map, context)
+    if not rows:
+        raise EmptyFile()
     cutoff = cutoff_date(mode, since, local_today(tz, clock))
 
     run: ImportRun | None = None
@@ -383,7 +395,7 @@ async def _run(
             import_id=import_id,
         ),
     )
-    planner.run(rows, cells)
+    await asyncio.to_thread(planner.run, rows, cells)  # pure computation over the preloaded lookups
     counts = planner.report_counts()
     warnings = [
         f"column ignored: {header}"
@@ -445,6 +457,14 @@ async def _run(
         await before_commit(run, report)
     await session.commit()
     return report
+
+
+def _validated_rows(
+    table: RowSource, column_map: ColumnMap, context: dict[str, Any]
+) -> tuple[list[dict[str, Any]], list[PathfulSessionReportRow]]:
+    """The canonical cells and the validated row of each data row (a worker thread runs this)."""
+    cells = canonical_rows(table, column_map)
+    return cells, [PathfulSessionReportRow.model_validate(cell, context=context) for cell in cells]
 
 
 def _check_invariant(report: dict[str, Any]) -> None:
