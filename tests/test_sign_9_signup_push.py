@@ -198,7 +198,7 @@ async def test_sign_9_fault_between_the_two_creates_then_a_rerun_creates_no_seco
     sf.admin.add_fault("http_503", endpoint="create", object="Session_Participant__c", times=2)
 
     failed = await sync(client, admin["headers"], KIND)
-    assert failed["status"] == "failed" and failed["error_code"] == "sf_unavailable"
+    assert failed["status"] == "partial" and failed["counts"]["retry_later"] == 1
     assert failed["errors"][0]["signup_id"] == signup_id and failed["errors"][0]["code"] == "sf_unavailable"
     row = await signup_row(session, signup_id)
     [contact] = sf.admin.records("Contact")
@@ -342,7 +342,7 @@ async def test_sign_9_scheduled_run_waits_with_backoff_and_retries_three_times(
     headers = {"X-API-Key": key.json()["key"]}
     sf.admin.add_fault("http_503", endpoint="create", object="Contact", times=3)
     run = await sync(client, headers, KIND, trigger="schedule")
-    assert run["status"] == "failed" and run["error_code"] == "sf_unavailable"
+    assert run["status"] == "partial" and run["errors"][0]["code"] == "sf_unavailable"
     attempts = [r for r in sf.admin.requests() if r["endpoint"] == "create"]
     assert [r["status"] for r in attempts] == [503, 503, 503]
     assert sf.admin.records("Contact") == []
@@ -380,3 +380,33 @@ def test_sf_double_create_checks_fields_lookups_and_faults(sf, sf_client):
     assert len(sf.admin.records("Contact")) == 1  # a refused create stores nothing
     with pytest.raises(SalesforceExpiredSession):
         sf_client(token="wrong").Contact.create({"LastName": "Z"})
+
+
+async def test_sign_9_salesforce_down_ends_the_run_after_three_signups_and_new_ones_go_first(
+    client, admin, sf, session
+):
+    event = await make_event(session, salesforce_id=session_id(1))
+    sf.admin.replace("Session__c", [sf_session(1)])
+    ids = [
+        (await make_signup(session, event, f"p{n}@example.org", sf_push_status="pending")).id
+        for n in range(4)
+    ]
+    await session.commit()
+    sf.admin.add_fault("http_503", endpoint="create", object="Contact", times=None)
+    down = await sync(client, admin["headers"], KIND)
+    assert down["status"] == "failed" and down["error_code"] == "sf_unavailable"
+    assert [e["signup_id"] for e in down["errors"]] == ids[:3]
+    assert [(await signup_row(session, i)).sf_push_attempts for i in ids] == [1, 1, 1, 0]
+
+    # a refused login is not the signup's fault: the run fails, no attempt is counted
+    sf.admin.clear_faults()
+    sf.admin.add_fault("invalid_session", endpoint="create", object="Contact")
+    refused = await sync(client, admin["headers"], KIND)
+    assert refused["status"] == "failed" and refused["error_code"] == "sf_auth_failed"
+    assert [e["signup_id"] for e in refused["errors"]] == [ids[3]]  # fewest attempts first
+    fourth = await signup_row(session, ids[3])
+    assert fourth.sf_push_attempts == 0 and fourth.sf_push_last_error.startswith("sf_auth_failed")
+
+    back = await sync(client, admin["headers"], KIND)
+    assert back["status"] == "succeeded" and back["counts"]["pushed"] == 4
+    assert len(sf.admin.records("Contact")) == 4 and len(participants(sf)) == 4

@@ -19,11 +19,13 @@ stored Id is never created again. Creates are sent once (``SalesforceConnector.c
 transient failure (``sf_unavailable``) repeats the whole look-up-then-create sequence up to the
 connector's attempt count with its backoff (counted afresh once the Contact step is done).
 
-Failures: a record rejected by Salesforce (4xx) is an error of the run (``partial``) and of the
-signup, which stays ``pending`` for the next run until ``salesforce_signup_push_max_attempts``,
-then becomes ``failed``. Salesforce unavailable, refusing the login or over its request limit
-fails the run (the signup records the attempt; the others wait for the next run). A signup whose
-event has no Salesforce session id is ``failed`` at once. Errors hold ids and codes only.
+Failures: a signup Salesforce rejects (4xx) or cannot take after the retries (``sf_unavailable``)
+is an error of the run (``partial``) and of the signup, which stays ``pending`` for the next run
+until ``salesforce_signup_push_max_attempts``, then becomes ``failed``; signups are taken fewest
+attempts first, so a failing one never holds back new ones. Three ``sf_unavailable`` signups in a
+row, a refused login or the request limit fail the run (the last two without counting an attempt
+against the signup: not its fault); the rest wait for the next run. A signup whose event has no
+Salesforce session id is ``failed`` at once. Errors hold ids and codes only, never values.
 
 A pushed signup keeps counting against ``remaining_slots`` until a publishing run that started
 after ``sf_pushed_at`` has read the event (``models.events.remaining_slots_expr``).
@@ -43,8 +45,10 @@ from polaris_api.sync.salesforce.client import SalesforceConnector, SalesforceEr
 
 CONTACT_EMAIL_FIELDS = ("Email", "npe01__WorkEmail__c", "npe01__HomeEmail__c", "npe01__AlternateEmail__c")
 VOLUNTEER_CONTACT_TYPES = frozenset({"", "volunteer"})
-# Salesforce answers that end the run (the next signups would meet the same answer)
-RUN_LEVEL_CODES = frozenset({"sf_unavailable", "sf_auth_failed", "sf_rate_limited", "sf_not_configured"})
+# answers that end the run at once: not the signup's fault, and the next ones would meet them too
+RUN_LEVEL_CODES = frozenset({"sf_auth_failed", "sf_rate_limited", "sf_not_configured"})
+# signups in a row that Salesforce could not take (sf_unavailable) before the run gives up
+MAX_UNAVAILABLE_IN_A_ROW = 3
 
 
 @dataclass
@@ -97,7 +101,7 @@ async def load_pending(ctx: RunContext) -> list[PendingSignup]:
                 select(Signup, Event.salesforce_id)
                 .join(Event, Event.id == Signup.event_id)
                 .where(Signup.sf_push_status == "pending", Signup.sf_push_attempts < limit)
-                .order_by(Signup.id)
+                .order_by(Signup.sf_push_attempts, Signup.id)  # a failing signup never blocks new ones
             )
         ).all()
         out = []
@@ -195,9 +199,9 @@ async def _participant_holder(ctx: RunContext, participant_id: str) -> int | Non
 
 
 async def _record_failure(
-    ctx: RunContext, item: PendingSignup, code: str, message: str, *, final: bool
+    ctx: RunContext, item: PendingSignup, code: str, message: str, *, final: bool, counted: bool = True
 ) -> None:
-    attempts = item.attempts + 1
+    attempts = item.attempts + (1 if counted else 0)
     gave_up = final or attempts >= ctx.settings.salesforce_signup_push_max_attempts
     await _store(
         ctx,
@@ -216,6 +220,7 @@ async def run(ctx: RunContext) -> None:
     async with connector:
         pending = await load_pending(ctx)
         ctx.counts["read"] = len(pending)
+        unavailable_in_a_row = 0
         for item in pending:
             if not item.session_sf_id:
                 await _record_failure(
@@ -231,6 +236,7 @@ async def run(ctx: RunContext) -> None:
                 contact_before = item.contact_id
                 try:
                     await push_one(ctx, connector, item)
+                    unavailable_in_a_row = 0
                     break
                 except SalesforceError as exc:
                     if exc.code == "sf_unavailable" and item.contact_id != contact_before:
@@ -239,7 +245,20 @@ async def run(ctx: RunContext) -> None:
                         await connector.wait_before_retry(attempt)
                         attempt += 1
                         continue
-                    await _record_failure(ctx, item, exc.code, exc.message, final=False)
                     if exc.code in RUN_LEVEL_CODES:
+                        await _record_failure(ctx, item, exc.code, exc.message, final=False, counted=False)
                         raise
+                    await _record_failure(ctx, item, exc.code, exc.message, final=False)
+                    if exc.code != "sf_unavailable":
+                        unavailable_in_a_row = 0
+                        break
+                    unavailable_in_a_row += 1
+                    if unavailable_in_a_row >= MAX_UNAVAILABLE_IN_A_ROW:
+                        raise SalesforceError(
+                            "sf_unavailable",
+                            f"{unavailable_in_a_row} signups in a row could not be pushed; "
+                            f"the others wait for the next run ({exc.message})",
+                            status=exc.status,
+                            sf_error_code=exc.sf_error_code,
+                        ) from None
                     break
