@@ -81,7 +81,8 @@ export function barChart({ title, labels, series, stacked = false, width = 640, 
       svg.append(bar);
       if (stacked) base += value;
     });
-    const short = String(label).length > 14 ? `${String(label).slice(0, 13)}…` : String(label);
+    const fits = Math.max(3, Math.min(14, Math.floor(slot / 6.5))); // characters that fit under one bar
+    const short = String(label).length > fits ? `${String(label).slice(0, fits - 1)}…` : String(label);
     svg.append(svgEl("text", { x: left + slot * i + slot / 2, y: top + plotHeight + 16, class: "tick", "text-anchor": "middle" }, short));
   });
   legend(svg, series.map((s, i) => ({ ...s, index: s.index ?? i })), left, height - 10);

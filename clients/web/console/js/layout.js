@@ -51,6 +51,13 @@ export const NAV = [
     description: "Upload Pathful reports and district rosters; work the unmatched and no-date queues.",
   },
   { page: "progress.html", label: "Teacher progress", cap: "districtData", description: "Teacher progress by district, school and teacher." },
+  { page: "metrics.html", label: "Metrics", cap: "districtData", description: "Program metrics for a school year or any dates, by district or school, with exports." },
+  {
+    page: "yearend.html",
+    label: "Year-end reports",
+    cap: "districtData",
+    description: "District year-end reports: events by month, programs, timeline, schools and staff-entered figures.",
+  },
 ];
 
 function currentPage() {
