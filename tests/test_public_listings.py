@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import time
 
 import icalendar
 import pytest
@@ -433,6 +434,153 @@ async def test_scale_3_304_and_unchanged_200_do_no_per_event_work(client, app, s
         assert first_counts[0] == first_counts[1] and first_counts[0] > 0
     finally:
         sa_event.remove(engine, "before_cursor_execute", record)
+
+
+# --- Issue 13 item 6: a repeated request is answered from memory before routing and validation
+
+
+def _headers_but_request_id(response) -> list[tuple[str, str]]:
+    return sorted((name, value) for name, value in response.headers.multi_items() if name != "x-request-id")
+
+
+async def test_list_7_answer_from_memory_has_exactly_the_headers_of_the_full_path(client, app, session):
+    """LIST-7/LIST-10: the 200 and the 304 served from memory carry the same status, body and
+    headers (ETag, Cache-Control, content type and length, CORS, Vary, security headers) as the
+    full path answering the same request."""
+    listings.listing_cache(app.state).version_ttl = 3600  # deterministic on a slow machine
+    district = await make_district(session)
+    event = await make_event(session, districts=[district])
+    await make_event(session, type="dia")
+    await session.commit()
+    cache = listings.listing_cache(app.state)
+    origin = {"Origin": "https://www.example.org"}
+    urls = (
+        MAIN + "?page_size=5",
+        DIA,
+        ICS + "?event_type=ignite",
+        district_url(district.slug),
+        f"/api/v1/public/events/{event.id}",
+    )
+    for url in urls:
+        before = cache.recalled
+        full = await client.get(url, headers=origin)
+        assert full.status_code == 200 and cache.recalled == before  # first time: the full path
+        again = await client.get(url, headers=origin)
+        assert cache.recalled == before + 1  # answered from memory
+        assert again.status_code == 200 and again.content == full.content
+        assert _headers_but_request_id(again) == _headers_but_request_id(full)
+        assert again.headers["access-control-allow-origin"] == "https://www.example.org"
+        assert "origin" in again.headers["vary"].lower()
+
+        # a 304 for a request not seen before (a cache buster): the full path; then from memory
+        busted = url + ("&" if "?" in url else "?") + "_=1"
+        conditional = {**origin, "If-None-Match": full.headers["etag"]}
+        full_304 = await client.get(busted, headers=conditional)
+        assert full_304.status_code == 304 and cache.recalled == before + 1
+        memory_304 = await client.get(busted, headers=conditional)
+        assert memory_304.status_code == 304 and cache.recalled == before + 2
+        assert memory_304.content == b""
+        assert _headers_but_request_id(memory_304) == _headers_but_request_id(full_304)
+        assert memory_304.headers["etag"] == full.headers["etag"]
+        # the same remembered request without a matching ETag: the body from memory
+        other = await client.get(busted, headers={**origin, "If-None-Match": '"not-it"'})
+        assert other.status_code == 200 and other.content == full.content
+        assert cache.recalled == before + 3
+
+
+async def test_list_7_no_stale_304_from_memory_after_a_visibility_or_publishing_change(
+    client, app, session, admin
+):
+    """A remembered answer is used only while its data version is current: hiding an event, a
+    signup or a district link makes the next conditional request a full 200 with a new ETag."""
+    listings.listing_cache(app.state).version_ttl = 3600  # only the writes below move the version
+    cache = listings.listing_cache(app.state)
+    event = await make_event(session, available_slots=3)
+    district = await make_district(session)
+    await session.commit()
+    etag = (await client.get(MAIN)).headers["etag"]
+    before = cache.recalled
+    assert (await client.get(MAIN, headers={"If-None-Match": etag})).status_code == 304
+    assert cache.recalled == before + 1  # from memory
+
+    hide = await client.patch(
+        f"/api/v1/publishing/events/{event.id}", headers=admin["headers"], json={"display_on_website": False}
+    )
+    assert hide.status_code == 200
+    hidden = await client.get(MAIN, headers={"If-None-Match": etag})
+    assert hidden.status_code == 200 and hidden.json()["items"] == []
+    assert hidden.headers["etag"] != etag
+    etag = hidden.headers["etag"]
+    assert (await client.get(MAIN, headers={"If-None-Match": etag})).status_code == 304
+
+    shown = await client.patch(
+        f"/api/v1/publishing/events/{event.id}", headers=admin["headers"], json={"display_on_website": True}
+    )
+    assert shown.status_code == 200
+    again = await client.get(MAIN, headers={"If-None-Match": etag})
+    assert again.status_code == 200 and [item["event_id"] for item in again.json()["items"]] == [event.id]
+    etag = again.headers["etag"]
+
+    await make_signup(session, event)  # remaining slots move (LIST-6)
+    await session.commit()
+    after_signup = await client.get(MAIN, headers={"If-None-Match": etag})
+    assert after_signup.status_code == 200 and after_signup.json()["items"][0]["remaining_slots"] == 2
+    etag = after_signup.headers["etag"]
+
+    page_etag = (await client.get(district_url(district.id))).headers["etag"]
+    assert (
+        await client.get(district_url(district.id), headers={"If-None-Match": page_etag})
+    ).status_code == 304
+    linked = await client.put(
+        f"/api/v1/publishing/events/{event.id}/districts/{district.id}", headers=admin["headers"]
+    )
+    assert linked.status_code == 200
+    now_listed = await client.get(district_url(district.id), headers={"If-None-Match": page_etag})
+    assert now_listed.status_code == 200 and now_listed.json()["total"] == 1
+    assert (await client.get(MAIN, headers={"If-None-Match": etag})).status_code == 200
+
+
+async def test_list_4_bad_query_parameters_are_422_even_after_good_ones_are_answered_from_memory(
+    client, app, session
+):
+    """Only answered requests are remembered: a bad query string never is, and still reaches
+    validation (422 problem+json), also with a current ETag; a 404 is never remembered either."""
+    listings.listing_cache(app.state).version_ttl = 3600
+    cache = listings.listing_cache(app.state)
+    await make_event(session)
+    await session.commit()
+    good = await client.get(MAIN + "?page_size=5")
+    etag = good.headers["etag"]
+    assert (await client.get(MAIN + "?page_size=5")).status_code == 200
+    recalled = cache.recalled
+    assert recalled >= 1
+    for query in ("page_size=500", "page_size=5&page_size=500", "page_size=0", "start_date=nope", "page=x"):
+        for headers in ({}, {"If-None-Match": etag}, {"If-None-Match": "*"}):
+            for _ in range(2):
+                response = await client.get(f"{MAIN}?{query}", headers=headers)
+                assert response.status_code == 422, (query, headers)
+                assert response.headers["content-type"] == "application/problem+json"
+    for _ in range(2):
+        missing = await client.get("/api/v1/public/events/999999", headers={"If-None-Match": "*"})
+        assert missing.status_code == 404
+        assert (await client.get(district_url("no-such-district"))).status_code == 404
+    assert cache.recalled == recalled  # none of these came from memory
+
+
+def test_scale_3_remembered_answers_are_bounded_and_tied_to_their_version():
+    cache = listings.ListingCache(max_answers=2)
+    today = dt.date(2026, 1, 5)
+    cache._version = ("v1", today, listings.local_write_count(), time.monotonic())  # as read at once
+    for key in "abc":
+        cache.put(f'"{key}"', key.encode())
+        cache.remember(key, listings.Rendered(f'"{key}"', key.encode(), "v1"), "extra")
+    assert cache.recall("a", today, None) is None  # evicted: at most max_answers
+    recalled = cache.recall("c", today, None)
+    assert recalled is not None and recalled.rendered.body == b"c" and recalled.extra == "extra"
+    assert cache.recall("c", today, '"c"').rendered.body is None  # 304
+    assert cache.recall("c", today + dt.timedelta(days=1), None) is None  # a new day: read again
+    cache._version = ("v2", today, listings.local_write_count(), time.monotonic())
+    assert cache.recall("c", today, '"c"') is None  # another data version: the full path
 
 
 def test_scale_3_listing_cache_is_bounded():

@@ -239,6 +239,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     mount_demo_page(app)
     mount_console(app, settings)
+    app.add_middleware(public.ListingFastPath)  # inside PublicCORS: same CORS headers (issue 13 item 6)
     app.add_middleware(PublicCORS, origins=settings.cors_origins)
     if settings.console_origins:
         app.add_middleware(StaffCORS, origins=settings.console_origins)

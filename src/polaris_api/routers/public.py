@@ -7,6 +7,15 @@ unchanged (09 SCALE-3); they carry a strong ``ETag`` and ``Cache-Control: public
 The handlers are lean on purpose: one query-parameter model instead of one parameter each, the
 settings and the database session taken from the app (opened only on a cache miss), and no
 synchronous dependency (FastAPI would run it in the thread pool).
+
+A request seen before is answered before any of that (:class:`ListingFastPath`, issue 13 item 6):
+each answer is remembered by path and raw query string with the data version its ETag was made
+from, and while that version is still the current one a repeated request gets its 304 or its
+cached body straight from memory, with the same headers (one function builds both), without
+query-parameter validation or dependency solving. A new version (a publishing, visibility,
+signup or district change, here or in another process) makes every remembered answer unusable,
+exactly when the ETags change; bad query parameters were never remembered, so they still reach
+validation and its 422.
 """
 
 from __future__ import annotations
@@ -15,6 +24,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
 from starlette.responses import Response
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from polaris_api.clock import local_today
 from polaris_api.errors import not_found, problem_responses
@@ -23,6 +33,42 @@ from polaris_api.schemas.common import EventRef
 from polaris_api.schemas.public import PublicEvent, PublicFilters, PublicListingParams
 from polaris_api.services import listings
 from polaris_api.settings import Settings
+
+PREFIX = "/api/v1/public/"
+
+
+class ListingFastPath:
+    """Pure ASGI middleware (installed by ``app.py`` inside the public CORS middleware, so the CORS,
+    request-id and security headers are added as on the full path): answers a repeated public
+    GET from memory before routing, query-parameter validation and dependency solving (see the
+    module docstring). Anything it cannot answer goes on unchanged."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "GET" and scope["path"].startswith(PREFIX):
+            state = scope["app"].state
+            cache: listings.ListingCache | None = getattr(state, "listing_cache", None)
+            if cache is not None:
+                settings: Settings = state.settings
+                recalled = cache.recall(
+                    (scope["path"], scope["query_string"]), local_today(settings.tz), _if_none_match(scope)
+                )
+                if recalled is not None:
+                    media_type, route = recalled.extra
+                    scope["route"] = route  # the access log names the route as on the full path
+                    await _build_response(settings, recalled.rendered, media_type)(scope, receive, send)
+                    return
+        await self.app(scope, receive, send)
+
+
+def _if_none_match(scope: Scope) -> str | None:
+    for name, value in scope["headers"]:
+        if name == b"if-none-match":
+            return str(value.decode("latin-1"))
+    return None
+
 
 router = APIRouter(prefix="/api/v1/public", tags=["public"])
 
@@ -65,12 +111,20 @@ def _context(request: Request) -> dict[str, Any]:
     }
 
 
-def _response(request: Request, rendered: listings.Rendered, media_type: str) -> Response:
-    settings: Settings = request.app.state.settings
+def _build_response(settings: Settings, rendered: listings.Rendered, media_type: str) -> Response:
+    """The one place a listing response is made, on the full path and from memory alike."""
     headers = {"ETag": rendered.etag, "Cache-Control": f"public, max-age={settings.public_cache_max_age}"}
     if rendered.body is None:
         return Response(status_code=304, headers=headers)
     return Response(rendered.body, media_type=media_type, headers=headers)
+
+
+def _response(request: Request, rendered: listings.Rendered, media_type: str) -> Response:
+    """The response, and the answer remembered for the same path and raw query string."""
+    cache = listings.listing_cache(request.app.state)
+    scope = request.scope
+    cache.remember((scope["path"], scope["query_string"]), rendered, (media_type, scope.get("route")))
+    return _build_response(request.app.state.settings, rendered, media_type)
 
 
 def _lazy_session(request: Request) -> listings.LazySession:

@@ -19,6 +19,10 @@ and in-process jobs are seen immediately), and in the background every ``version
 So
 
 * ``If-None-Match`` is answered 304 with no per-event work and usually no query at all;
+* a request seen before (same path and raw query string) is answered from memory before its
+  query parameters are validated (:meth:`ListingCache.recall`, used by ``routers/public.py``): the
+  answer is remembered with the data version it was made from and used only while that version
+  is still the current one, so it is invalidated exactly when the ETag changes;
 * encoded bodies are kept in a small LRU keyed by the ETag and reused while the version is
   unchanged; a miss renders the page with three queries (count, page, districts) and encodes it
   with Pydantic's Rust serializer.
@@ -35,7 +39,7 @@ import logging
 import re
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -58,6 +62,7 @@ __all__ = [
     "ListingCache",
     "ListingFilters",
     "ListingQuery",
+    "Recalled",
     "Rendered",
     "LazySession",
     "calendar_feed",
@@ -293,6 +298,7 @@ class ListingCache:
         max_bytes: int = 64 * 1024 * 1024,
         version_ttl: float = 1.0,
         sessionmaker: async_sessionmaker[AsyncSession] | None = None,
+        max_answers: int = 1024,
     ) -> None:
         self.max_entries = max_entries
         self.max_bytes = max_bytes
@@ -303,6 +309,10 @@ class ListingCache:
         self._version: tuple[str, dt.date, int, float] | None = None  # value, today, writes, read at
         self._lock: asyncio.Lock | None = None
         self._refresh: asyncio.Task[None] | None = None
+        # request key (path, raw query) -> (data version, ETag, what the caller needs to answer)
+        self._answers: OrderedDict[Hashable, tuple[str, str, Any]] = OrderedDict()
+        self.max_answers = max_answers
+        self.recalled = 0  # answers served by recall (observable in tests and benchmarks)
 
     def _usable(self, today: dt.date) -> str | None:
         """The memoised version if no local write and no new day made it wrong."""
@@ -329,12 +339,24 @@ class ListingCache:
     def _fresh(self) -> bool:
         return self._version is not None and time.monotonic() - self._version[3] < self.version_ttl
 
+    def current(self, today: dt.date) -> str | None:
+        """The memoised version when it may be used without a query, else None; past the TTL it
+        is still used while one background task reads the new one (see the class docstring)."""
+        value = self._usable(today)
+        if value is None:
+            return None
+        if self._fresh():
+            return value
+        if self.sessionmaker is None:
+            return None
+        if self._refresh is None or self._refresh.done():
+            self._refresh = asyncio.create_task(self._refresh_in_background(today))
+        return value
+
     async def version(self, lazy_session: LazySession, today: dt.date) -> str:
         """The listing data version (see the class docstring for when it is read again)."""
-        value = self._usable(today)
-        if value is not None and (self._fresh() or self.sessionmaker is not None):
-            if not self._fresh() and (self._refresh is None or self._refresh.done()):
-                self._refresh = asyncio.create_task(self._refresh_in_background(today))
+        value = self.current(today)
+        if value is not None:
             return value
         if self._lock is None:
             self._lock = asyncio.Lock()
@@ -365,6 +387,34 @@ class ListingCache:
     def __len__(self) -> int:
         return len(self._entries)
 
+    def remember(self, request_key: Hashable, rendered: Rendered, extra: Any = None) -> None:
+        """Note the answer to a request (its ETag and the data version it was made from)."""
+        if not rendered.version:
+            return
+        self._answers[request_key] = (rendered.version, rendered.etag, extra)
+        self._answers.move_to_end(request_key)
+        while len(self._answers) > self.max_answers:
+            self._answers.popitem(last=False)
+
+    def recall(self, request_key: Hashable, today: dt.date, if_none_match: str | None) -> Recalled | None:
+        """The answer to a request seen before, while its data version is still the current one:
+        304 when ``If-None-Match`` matches (as :func:`_render_cached` decides), else the cached
+        body. None when the version moved (or must be read first) or the body was evicted."""
+        entry = self._answers.get(request_key)
+        if entry is None:
+            return None
+        version, etag, extra = entry
+        if self.current(today) != version:
+            return None
+        if if_none_match and (if_none_match.strip() == "*" or etag_matches(if_none_match, etag)):
+            body = None
+        else:
+            body = self.get(etag)
+            if body is None:
+                return None
+        self.recalled += 1
+        return Recalled(Rendered(etag, body, version), extra)
+
 
 def listing_cache(state: Any) -> ListingCache:
     """The cache of one application (``app.state``), created on first use."""
@@ -379,6 +429,13 @@ def listing_cache(state: Any) -> ListingCache:
 class Rendered:
     etag: str
     body: bytes | None  # None: the client's copy is current (304)
+    version: str = ""  # the data version the ETag was made from
+
+
+@dataclass(frozen=True)
+class Recalled:
+    rendered: Rendered
+    extra: Any  # what was remembered with the answer
 
 
 async def _render_cached(
@@ -391,9 +448,10 @@ async def _render_cached(
     build: Callable[[], Awaitable[bytes | None]],
 ) -> Rendered | None:
     """304 with no per-event work, a cached body, or a freshly built one; None: not found."""
-    etag = make_etag(kind, key, await cache.version(lazy_session, today))
+    version = await cache.version(lazy_session, today)
+    etag = make_etag(kind, key, version)
     if if_none_match and if_none_match.strip() != "*" and etag_matches(if_none_match, etag):
-        return Rendered(etag, None)
+        return Rendered(etag, None, version)
     body = cache.get(etag)
     if body is None:
         body = await build()
@@ -401,8 +459,8 @@ async def _render_cached(
             return None
         cache.put(etag, body)
     if if_none_match and if_none_match.strip() == "*":
-        return Rendered(etag, None)
-    return Rendered(etag, body)
+        return Rendered(etag, None, version)
+    return Rendered(etag, body, version)
 
 
 # --------------------------------------------------------------------------------------
