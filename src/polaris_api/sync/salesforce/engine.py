@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -714,6 +715,65 @@ async def load_by_sf_id(
     return out
 
 
+async def load_current(
+    session: AsyncSession, table: Any, ids: Sequence[str], column: Any = None
+) -> dict[str, Any]:
+    """The rows of ``ids`` as Core tuples (every column, by attribute name), keyed by ``column``
+    (default ``salesforce_id``): what the unchanged-record fast path compares, without building
+    ORM objects (issue 13 item 5)."""
+    column = column if column is not None else table.salesforce_id
+    attributes = [getattr(table, prop.key) for prop in sa_inspect(table).column_attrs]
+    out: dict[str, Any] = {}
+    for chunk in chunks(sorted({i for i in ids if i})):
+        rows = await session.execute(select(*attributes).where(column.in_(chunk)))
+        out.update({getattr(row, column.key): row for row in rows})
+    return out
+
+
+def unchanged_row(row: Any, record: Any, values: Callable[[Any], dict[str, Any]]) -> bool:
+    """Issue 13 item 5: True when writing ``record`` to ``row`` (a Core tuple) would change nothing
+    but ``sf_last_seen_run_id``: an older read (SF-10), or the same SystemModstamp on a live row
+    with every SF-owned value equal. ``values(record)`` may raise :class:`MissingParent`: not unchanged."""
+    if row is None or record.is_deleted or record.missing_fields():
+        return False
+    if is_stale(row, record):
+        return True
+    if row.is_deleted or row.sf_modstamp is None or row.sf_modstamp != record.system_modstamp:
+        return False
+    try:
+        wanted = values(record)
+    except MissingParent:
+        return False
+    return all(getattr(row, name) == value for name, value in wanted.items())
+
+
+def unchanged_ids(
+    current: Mapping[str, Any], records: Sequence[Any], values: Callable[[Any], dict[str, Any]]
+) -> dict[str, int]:
+    """``salesforce_id`` → row id of the records of a batch that change nothing."""
+    out: dict[str, int] = {}
+    for record in records:
+        row = current.get(record.id or "")
+        if row is not None and unchanged_row(row, record, values):
+            out[record.id] = row.id
+    return out
+
+
+async def mark_seen(session: AsyncSession, table: Any, ids: Sequence[int], run_id: int) -> None:
+    """SF-12 bookkeeping of unchanged rows: one set-based ``UPDATE`` per chunk of ids; nothing
+    else changes (``updated_at`` is kept: the row's values did not change)."""
+    values: dict[str, Any] = {"sf_last_seen_run_id": run_id}
+    if hasattr(table, "updated_at"):
+        values["updated_at"] = table.updated_at
+    for chunk in chunks(sorted(set(ids))):
+        await session.execute(
+            update(table)
+            .where(table.id.in_(chunk))
+            .values(values)
+            .execution_options(synchronize_session=False)
+        )
+
+
 async def load_ids_by_sf_id(session: AsyncSession, table: Any, ids: Sequence[str]) -> dict[str, int]:
     out: dict[str, int] = {}
     for chunk in chunks(sorted({i for i in ids if i})):
@@ -755,6 +815,8 @@ class MirrorWriter(BatchWriter):
         super().__init__(session, ctx, obj)
         self.rows: dict[str, Any] = {}
         self.ref_ids: dict[str, dict[str, int]] = {}
+        self.unchanged: dict[str, int] = {}  # salesforce_id → row id of records that change nothing
+        self.seen: list[int] = []  # row ids to mark seen in finish()
         self.flags = FlagBook(
             session,
             run_id=ctx.run_id,
@@ -767,12 +829,33 @@ class MirrorWriter(BatchWriter):
         raise NotImplementedError
 
     async def prepare(self, records: Sequence[Any]) -> None:
-        self.rows = await load_by_sf_id(self.session, self.table, [r.id for r in records if r.id])
+        """Existing rows are read as Core tuples first; records that would change nothing
+        (:func:`unchanged_row`) are only marked seen in :meth:`finish` (one ``UPDATE`` per batch),
+        and ORM objects are loaded only for the rows that are written (issue 13 item 5)."""
+        current = await load_current(self.session, self.table, [r.id for r in records if r.id])
         for ref in self.refs:
             ids = [getattr(r, ref.attribute) for r in records if getattr(r, ref.attribute)]
             self.ref_ids[ref.sf_field] = await load_ids_by_sf_id(self.session, ref.target, ids)
+        self.rows = current  # prepare_more sees which records have a row (and its id)
         await self.prepare_more(records)
+        self.unchanged = unchanged_ids(current, records, self.record_values)
+        written = [sf_id for sf_id in current if sf_id not in self.unchanged]
+        self.rows = await load_by_sf_id(self.session, self.table, written) if written else {}
         await self.flags.load(row.id for row in self.rows.values())
+
+    def record_values(self, record: Any) -> dict[str, Any]:
+        """The SF-owned columns of ``record``'s row, with its optional references resolved."""
+        values = self.values(record)
+        for ref in self.refs:
+            sf_value = getattr(record, ref.attribute)
+            values[ref.column] = self.ref_ids[ref.sf_field].get(sf_value) if sf_value else None
+        return values
+
+    async def finish(self) -> None:
+        if self.seen:
+            seen, self.seen = self.seen, []
+            await mark_seen(self.session, self.table, seen, self.ctx.run_id)
+        await super().finish()
 
     async def prepare_more(self, records: Sequence[Any]) -> None:
         return None
@@ -791,13 +874,15 @@ class MirrorWriter(BatchWriter):
 
     async def apply(self, index: int, record: Any) -> None:
         ctx = self.ctx
+        unchanged = self.unchanged.get(record.id or "")
+        if unchanged is not None:
+            self.seen.append(unchanged)
+            ctx.count("unchanged")
+            return
         row = self.rows.get(record.id or "")
         if settle_deleted_or_rejected(ctx, self.obj, index, record, row):
             return
-        values = self.values(record)
-        for ref in self.refs:
-            sf_value = getattr(record, ref.attribute)
-            values[ref.column] = self.ref_ids[ref.sf_field].get(sf_value) if sf_value else None
+        values = self.record_values(record)
         if row is None:
             row = await self.find_existing(record, values)
             if row is not None:

@@ -10,20 +10,26 @@ from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
 from sqlalchemy import select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
 from polaris_api.models.events import Event
 from polaris_api.schemas.salesforce import hours
+from polaris_api.sync.runs import RunContext
 from polaris_api.sync.salesforce.common import FlagBook, chunks
 from polaris_api.sync.salesforce.engine import (
     BatchWriter,
+    SfObject,
     assign,
     is_stale,
     load_by_sf_id,
+    load_current,
     load_ids_by_sf_id,
+    mark_seen,
     require_parents,
     restore,
     settle_deleted_or_rejected,
+    unchanged_ids,
 )
 from polaris_api.vocabularies import participation_rank
 
@@ -47,15 +53,29 @@ class ParticipationWriter(BatchWriter):
     people: dict[str, int]
     events: dict[str, int]
     flags: FlagBook
+    unchanged: dict[str, int]  # salesforce_id → row id of records that change nothing
+    seen: list[int]  # row ids to mark seen in finish()
+
+    def __init__(self, session: AsyncSession, ctx: RunContext, obj: SfObject) -> None:
+        super().__init__(session, ctx, obj)
+        self.unchanged = {}
+        self.seen = []
 
     async def people_of(self, contact_ids: Sequence[str]) -> dict[str, int]:
         raise NotImplementedError
 
     async def prepare(self, records: Sequence[Any]) -> None:
+        """Existing rows are read as Core tuples; a record that would change nothing is only
+        marked seen (one ``UPDATE`` per batch in :meth:`finish`); ORM objects are loaded for the
+        rows that are written and the pairs of those records only (issue 13 item 5)."""
         session = self.session
-        self.rows = await load_by_sf_id(session, self.table, [r.id for r in records if r.id])
+        current = await load_current(session, self.table, [r.id for r in records if r.id])
         self.people = await self.people_of(sorted({r.contact_id for r in records if r.contact_id}))
         self.events = await load_ids_by_sf_id(session, Event, [r.session_id for r in records if r.session_id])
+        self.unchanged = unchanged_ids(current, records, self.record_values)
+        records = [r for r in records if r.id not in self.unchanged]
+        written = [sf_id for sf_id in current if sf_id not in self.unchanged]
+        self.rows = await load_by_sf_id(session, self.table, written) if written else {}
         pairs = sorted(
             {
                 (self.events[r.session_id], self.people[r.contact_id])
@@ -74,18 +94,33 @@ class ParticipationWriter(BatchWriter):
             self.by_pair.setdefault((row.event_id, getattr(row, self.person_column)), row)
         await self.flags.load({row.id for row in [*self.rows.values(), *self.by_pair.values()]})
 
-    async def apply(self, index: int, record: Any) -> None:
-        ctx = self.ctx
-        if settle_deleted_or_rejected(ctx, self.obj, index, record, self.rows.get(record.id or "")):
-            return
+    def record_values(self, record: Any) -> dict[str, Any]:
+        """The record's columns with its required parents (raises :class:`MissingParent`)."""
         person_id = self.people.get(record.contact_id or "")
         event_id = self.events.get(record.session_id or "")
         require_parents(
             (person_id, self.unknown_person, "Contact__c", record.contact_id),
             (event_id, "unknown_event", "Session__c", record.session_id),
         )
-        assert person_id is not None and event_id is not None
-        values = {**record.values(), "event_id": event_id, self.person_column: person_id}
+        return {**record.values(), "event_id": event_id, self.person_column: person_id}
+
+    async def finish(self) -> None:
+        if self.seen:
+            seen, self.seen = self.seen, []
+            await mark_seen(self.session, self.table, seen, self.ctx.run_id)
+        await super().finish()
+
+    async def apply(self, index: int, record: Any) -> None:
+        ctx = self.ctx
+        unchanged = self.unchanged.get(record.id or "")
+        if unchanged is not None:
+            self.seen.append(unchanged)
+            ctx.count("unchanged")
+            return
+        if settle_deleted_or_rejected(ctx, self.obj, index, record, self.rows.get(record.id or "")):
+            return
+        values = self.record_values(record)
+        event_id, person_id = values["event_id"], values[self.person_column]
         written = self.upsert(
             record,
             values,

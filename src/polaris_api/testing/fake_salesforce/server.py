@@ -165,6 +165,7 @@ class FakeState:
     token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
 
     def __post_init__(self) -> None:
+        self.query_cache = soql.QueryCache()  # invalidated by every change of the records
         self._initial = copy.deepcopy(self.fixtures)
         self._last_modstamp = datetime(2000, 1, 1, tzinfo=UTC)
         self._id_counter = 0
@@ -173,6 +174,7 @@ class FakeState:
 
     # -- state -------------------------------------------------------------------------------
     def reset(self) -> None:
+        self.query_cache.invalidate()
         self.objects: dict[str, list[dict[str, Any]]] = {}
         self.page_size = self.default_page_size
         self.clock_today: date | None = None
@@ -223,6 +225,7 @@ class FakeState:
     def replace(
         self, obj: str, records: list[dict[str, Any]], *, keep_modstamps: bool
     ) -> list[dict[str, Any]]:
+        self.query_cache.invalidate()
         key = self.object_key(obj)
         self.objects.pop(key, None)
         prepared = [self._prepare(obj, copy.deepcopy(r), keep_modstamp=keep_modstamps) for r in records]
@@ -232,6 +235,7 @@ class FakeState:
     def upsert(
         self, obj: str, records: list[dict[str, Any]], *, keep_modstamps: bool
     ) -> list[dict[str, Any]]:
+        self.query_cache.invalidate()
         key = self.object_key(obj)
         existing = self.objects.setdefault(key, [])
         by_id = {r["Id"]: r for r in existing}
@@ -296,6 +300,7 @@ class FakeState:
         return self.upsert(obj, [rec], keep_modstamps=False)[0]
 
     def delete(self, obj: str, record_id: str) -> dict[str, Any] | None:
+        self.query_cache.invalidate()
         for rec in self.objects.get(self.object_key(obj), []):
             if rec.get("Id") == record_id:
                 rec["IsDeleted"] = True
@@ -462,6 +467,7 @@ def create_app(state: FakeState) -> Starlette:
                 include_deleted=endpoint == "queryAll",
                 today=state.today(),
                 api_version=version,
+                cache=state.query_cache,
             )
         except soql.SoqlError as exc:
             log(request, endpoint, soql_text, obj, 400, error=exc.error_code)
