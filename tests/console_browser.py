@@ -164,11 +164,21 @@ def sign_in(page: Any, server: ConsoleServer, email: str | None = None, password
     page.wait_for_selector("#sign-out")
 
 
+def sign_in_with_token(page: Any, server: ConsoleServer, token: str | None = None) -> None:
+    """Put a token where the sign-in page puts it (sessionStorage) and open the home page.
+    The sign-in form itself is tested in test_console_foundation; the API allows only 5 logins a
+    minute per user (07 AC-3), so the other tests reuse the session's token."""
+    page.goto(f"{server.console}signin.html")
+    page.evaluate("(token) => sessionStorage.setItem('polaris.console.token', token)", token or server.token)
+    page.goto(f"{server.console}index.html")
+    page.wait_for_selector("#sign-out")
+
+
 @pytest.fixture
 def console_page(console_browser: Any, console_server: ConsoleServer) -> Iterator[Any]:
     """A page signed in as the demo admin; fails the test on CSP violations or script errors."""
     current = new_page(console_browser)
-    sign_in(current, console_server)
+    sign_in_with_token(current, console_server)
     yield current
     errors = current.csp_errors + current.js_errors
     current.context.close()
@@ -186,3 +196,24 @@ def check_axe(page: Any) -> None:
         if violation["impact"] in ("serious", "critical")
     ]
     assert not bad, bad
+
+
+def wait_text(page: Any, selector: str, text: str, timeout: float = 20_000) -> str:
+    """Wait until the element's text contains ``text`` (a function, not a string expression:
+    the console's CSP forbids eval) and return the whole text."""
+    page.wait_for_function(
+        "([selector, text]) => (document.querySelector(selector)?.textContent || '').includes(text)",
+        arg=[selector, text],
+        timeout=timeout,
+    )
+    return str(page.locator(selector).inner_text())
+
+
+def wait_match(page: Any, selector: str, pattern: str, timeout: float = 20_000) -> str:
+    """Wait until the element's text matches the regular expression ``pattern``."""
+    page.wait_for_function(
+        "([selector, pattern]) => new RegExp(pattern).test(document.querySelector(selector)?.textContent || '')",
+        arg=[selector, pattern],
+        timeout=timeout,
+    )
+    return str(page.locator(selector).inner_text())

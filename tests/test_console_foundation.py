@@ -146,10 +146,10 @@ def test_sign_in_nav_sign_out_and_401_remembers_page(
         page.wait_for_selector("#sign-out")
         nav = page.locator("#nav ul.menu a").all_inner_texts()
         assert nav[:5] == ["Home", "Publishing", "Syncs", "Imports", "Teacher progress"]
-        token = page.evaluate("sessionStorage.getItem('polaris.console.token')")
-        assert token and page.evaluate("localStorage.length") == 0
+        token = page.evaluate("() => sessionStorage.getItem('polaris.console.token')")
+        assert token and page.evaluate("() => localStorage.length") == 0
         # an expired/invalid token: the next API call answers 401 → sign-in, page remembered
-        page.evaluate("sessionStorage.setItem('polaris.console.token', 'expired')")
+        page.evaluate("() => sessionStorage.setItem('polaris.console.token', 'expired')")
         page.goto(f"{console_server.console}index.html")
         page.wait_for_url(re.compile(r"signin\.html$"))
         sign_in(page, console_server)
@@ -160,7 +160,7 @@ def test_sign_in_nav_sign_out_and_401_remembers_page(
         assert "Publishing" in cards and "Imports" in cards
         page.click("#sign-out")
         page.wait_for_url(re.compile(r"signin\.html"))
-        assert page.evaluate("sessionStorage.getItem('polaris.console.token')") is None
+        assert page.evaluate("() => sessionStorage.getItem('polaris.console.token')") is None
         assert "signed out" in page.locator("#status").inner_text()
     finally:
         errors = page.csp_errors + page.js_errors

@@ -63,8 +63,13 @@ async function problemOf(response) {
       const body = await response.json();
       let detail = body.detail;
       if (Array.isArray(detail)) detail = detail.map((item) => item.msg || String(item)).join("; ");
-      if (Array.isArray(body.errors) && body.errors.length && !detail) {
-        detail = body.errors.map((item) => item.message || item.msg).join("; ");
+      if (Array.isArray(body.errors) && body.errors.length) {
+        // validation problems: name each field and what is wrong with it
+        const fields = body.errors.slice(0, 5).map((item) => {
+          const where = Array.isArray(item.loc) ? item.loc.filter((part) => !["body", "query", "path"].includes(part)).join(".") : "";
+          return `${where ? `${where}: ` : ""}${item.msg || item.message || ""}`.trim();
+        });
+        detail = [detail, fields.join("; ")].filter(Boolean).join(" ");
       }
       return new ApiError(response.status, body.code, detail || body.title, body);
     } catch {

@@ -58,6 +58,14 @@ export const NAV = [
     cap: "districtData",
     description: "District year-end reports: events by month, programs, timeline, schools and staff-entered figures.",
   },
+  { page: "volunteers.html", label: "Volunteers", cap: "volunteers", description: "Find volunteers, open a profile with participations and emails, export CSV." },
+  {
+    page: "virtual.html",
+    label: "Virtual sessions",
+    cap: "virtualEdit",
+    description: "Create and edit virtual sessions, tag presenters and teachers, cancellations, recruitment and flags.",
+  },
+  { page: "admin.html", label: "Admin", cap: "outbox", description: "Users, API keys, audit log, teacher-access switch and the email outbox." },
 ];
 
 function currentPage() {
