@@ -226,9 +226,9 @@ async def test_sign_9_lost_create_answers_are_found_again_never_created_twice(
     between the create and our commit looks the same): the retry finds both, creates neither."""
     [event_id] = await published_events(client, admin, sf, 5)
     signup_id = await sign_up(client, event_id, FIRST_EMAIL)
-    sf.admin.add_fault("timeout", endpoint="create", object="Contact", delay_s=1.5)
-    sf.admin.add_fault("timeout", endpoint="create", object="Session_Participant__c", delay_s=1.5)
-    quick = make_app(**sf_values(sf, salesforce_read_timeout_s=0.5))
+    sf.admin.add_fault("timeout", endpoint="create", object="Contact", delay_s=2.5)
+    sf.admin.add_fault("timeout", endpoint="create", object="Session_Participant__c", delay_s=2.5)
+    quick = make_app(**sf_values(sf, salesforce_read_timeout_s=1.0))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=quick), base_url="http://t") as fast:
         run = await sync(fast, admin["headers"], KIND)
     assert run["status"] == "succeeded", run
