@@ -12,6 +12,7 @@ from polaris_api.deps import ClientIP, SessionDep, SettingsDep
 from polaris_api.errors import ValidationFailed, problem_responses
 from polaris_api.models.identity import User
 from polaris_api.observability import person_hash
+from polaris_api.ratelimit import RateLimitUnavailable
 from polaris_api.schemas.identity import PasswordChange, PrincipalOut, TokenResponse, UserOut
 from polaris_api.security import issue_token
 from polaris_api.services import identity
@@ -20,7 +21,9 @@ router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 
 
 @router.post(
-    "/token", response_model=TokenResponse, responses=problem_responses(identity.InvalidCredentials, 422, 429)
+    "/token",
+    response_model=TokenResponse,
+    responses=problem_responses(identity.InvalidCredentials, 422, 429, RateLimitUnavailable),
 )
 async def login(
     request: Request,

@@ -16,6 +16,7 @@ from fastapi.routing import APIRoute
 
 from polaris_api.deps import SettingsDep, client_ip
 from polaris_api.errors import PayloadTooLarge, Problem, problem_responses
+from polaris_api.ratelimit import RateLimitUnavailable
 from polaris_api.schemas.common import EventRef
 from polaris_api.schemas.signup import SignupCreated, SignupRepeated, WebsiteSignup
 from polaris_api.services import signup as signups
@@ -62,7 +63,7 @@ router = APIRouter(prefix="/api/v1/public", tags=["public"], route_class=SignupR
     response_model=SignupCreated,
     responses={
         200: {"model": SignupRepeated, "description": "This email already signed up for the event"},
-        **problem_responses(404, signups.EventFull, 413, 422, 429),
+        **problem_responses(404, signups.EventFull, 413, 422, 429, RateLimitUnavailable),
     },
 )
 async def sign_up(

@@ -26,6 +26,7 @@ from polaris_api.deps import SessionDep, SettingsDep, client_ip
 from polaris_api.errors import UnknownEvent, not_found, problem_responses
 from polaris_api.models.teachers import TeacherProgress
 from polaris_api.pagination import Pagination
+from polaris_api.ratelimit import RateLimitUnavailable
 from polaris_api.schemas.common import IdPath, IdQuery, normalize_email
 from polaris_api.schemas.teacher_access import (
     AcceptedOut,
@@ -84,7 +85,7 @@ TeacherRecord = Annotated[TeacherProgress, Depends(current_teacher_record)]
     response_model=AcceptedOut,
     status_code=status.HTTP_202_ACCEPTED,
     dependencies=Enabled,
-    responses=problem_responses(422, 429, magic_links.TeacherAccessDisabled),
+    responses=problem_responses(422, 429, magic_links.TeacherAccessDisabled, RateLimitUnavailable),
 )
 async def request_link(
     body: MagicLinkRequest, request: Request, session: SessionDep, settings: SettingsDep
@@ -105,7 +106,9 @@ async def request_link(
     "/api/v1/teacher-access/exchange",
     response_model=TeacherTokenOut,
     dependencies=Enabled,
-    responses=problem_responses(magic_links.InvalidLink, 422, 429, magic_links.TeacherAccessDisabled),
+    responses=problem_responses(
+        magic_links.InvalidLink, 422, 429, magic_links.TeacherAccessDisabled, RateLimitUnavailable
+    ),
 )
 async def exchange_link(
     body: MagicLinkExchange, request: Request, session: SessionDep, settings: SettingsDep
