@@ -128,7 +128,7 @@ function renderEditor(event, reload) {
     field("Starts (Chicago time)", start),
     field("Duration (minutes)", duration),
     field("Type", type),
-    field("Status", state),
+    field("Session status", state),
     field("Session host", host),
     field("Cancellation reason", reason, "Required when the status is Cancelled"),
     field("Cancellation notes", notes),
