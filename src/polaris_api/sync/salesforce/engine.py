@@ -38,7 +38,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -715,6 +715,35 @@ async def load_by_sf_id(
     return out
 
 
+class NewRow:
+    """A row a batch creates, written with Core (issue 13 item 5): its columns as attributes
+    (so :func:`assign`, :func:`restore` and :func:`soft_delete` work on it before the insert) and
+    ``id`` once :func:`insert_rows` has run."""
+
+    def __init__(self, **values: Any) -> None:
+        self.__dict__.update(values)
+        self.id: int | None = None
+
+    def columns(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if k != "id"}
+
+
+async def insert_rows(session: AsyncSession, table: Any, rows: Sequence[NewRow]) -> None:
+    """Insert ``rows`` into ``table`` with Core ``INSERT … RETURNING id`` executemany (one
+    multi-row statement per batch of the driver: SQLAlchemy's insertmanyvalues, ordered by
+    parameter) and set each row's ``id``. Rows are grouped by their set of columns, so a
+    statement never degrades to one per row; column defaults (``created_at``…) apply."""
+    core = table.__table__
+    groups: dict[tuple[str, ...], list[NewRow]] = {}
+    for row in rows:
+        groups.setdefault(tuple(sorted(row.columns())), []).append(row)
+    for keys, group in groups.items():
+        statement = insert(core).returning(core.c.id, sort_by_parameter_order=True)
+        result = await session.execute(statement, [{k: getattr(row, k) for k in keys} for row in group])
+        for row, (row_id,) in zip(group, result.all(), strict=True):
+            row.id = row_id
+
+
 async def load_current(
     session: AsyncSession, table: Any, ids: Sequence[str], column: Any = None
 ) -> dict[str, Any]:
@@ -745,6 +774,22 @@ def unchanged_row(row: Any, record: Any, values: Callable[[Any], dict[str, Any]]
     except MissingParent:
         return False
     return all(getattr(row, name) == value for name, value in wanted.items())
+
+
+async def write_new_and_seen(writer: Any) -> None:
+    """The Core part of a writer's :meth:`finish`: mark the unchanged rows seen, insert the new
+    rows (their ids are then known to the queued steps). If the insert fails (a record refused
+    under SF-9 isolation), the steps queued for those rows go too."""
+    if writer.seen:
+        seen, writer.seen = writer.seen, []
+        await mark_seen(writer.session, writer.table, seen, writer.ctx.run_id)
+    if writer.new_rows:
+        rows, writer.new_rows = writer.new_rows, []
+        try:
+            await insert_rows(writer.session, writer.table, rows)
+        except BaseException:
+            writer._after_flush = []
+            raise
 
 
 def unchanged_ids(
@@ -817,6 +862,7 @@ class MirrorWriter(BatchWriter):
         self.ref_ids: dict[str, dict[str, int]] = {}
         self.unchanged: dict[str, int] = {}  # salesforce_id → row id of records that change nothing
         self.seen: list[int] = []  # row ids to mark seen in finish()
+        self.new_rows: list[NewRow] = []  # rows to insert in finish()
         self.flags = FlagBook(
             session,
             run_id=ctx.run_id,
@@ -852,9 +898,7 @@ class MirrorWriter(BatchWriter):
         return values
 
     async def finish(self) -> None:
-        if self.seen:
-            seen, self.seen = self.seen, []
-            await mark_seen(self.session, self.table, seen, self.ctx.run_id)
+        await write_new_and_seen(self)
         await super().finish()
 
     async def prepare_more(self, records: Sequence[Any]) -> None:
@@ -892,12 +936,14 @@ class MirrorWriter(BatchWriter):
                 await self.flags.load([row.id])
         if row is None:
             extra = await self.new_row_values(record, values)
-            row = self.table(
-                salesforce_id=record.id, is_deleted=False, **{**self.new_row_defaults, **values, **extra}
+            row = NewRow(
+                salesforce_id=record.id,
+                is_deleted=False,
+                **{**self.new_row_defaults, **values, **extra},
+                sf_modstamp=record.system_modstamp,
+                sf_last_seen_run_id=ctx.run_id,
             )
-            row.sf_modstamp = record.system_modstamp
-            row.sf_last_seen_run_id = ctx.run_id
-            self.session.add(row)
+            self.new_rows.append(row)
             self.rows[record.id or ""] = row
             created = changed = True
         else:

@@ -19,17 +19,18 @@ from polaris_api.sync.runs import RunContext
 from polaris_api.sync.salesforce.common import FlagBook, chunks
 from polaris_api.sync.salesforce.engine import (
     BatchWriter,
+    NewRow,
     SfObject,
     assign,
     is_stale,
     load_by_sf_id,
     load_current,
     load_ids_by_sf_id,
-    mark_seen,
     require_parents,
     restore,
     settle_deleted_or_rejected,
     unchanged_ids,
+    write_new_and_seen,
 )
 from polaris_api.vocabularies import participation_rank
 
@@ -60,6 +61,7 @@ class ParticipationWriter(BatchWriter):
         super().__init__(session, ctx, obj)
         self.unchanged = {}
         self.seen = []
+        self.new_rows: list[NewRow] = []  # rows to insert in finish()
 
     async def people_of(self, contact_ids: Sequence[str]) -> dict[str, int]:
         raise NotImplementedError
@@ -105,9 +107,7 @@ class ParticipationWriter(BatchWriter):
         return {**record.values(), "event_id": event_id, self.person_column: person_id}
 
     async def finish(self) -> None:
-        if self.seen:
-            seen, self.seen = self.seen, []
-            await mark_seen(self.session, self.table, seen, self.ctx.run_id)
+        await write_new_and_seen(self)
         await super().finish()
 
     async def apply(self, index: int, record: Any) -> None:
@@ -125,7 +125,7 @@ class ParticipationWriter(BatchWriter):
             record,
             values,
             (event_id, person_id),
-            lambda: self.table(
+            lambda: NewRow(
                 salesforce_id=record.id,
                 is_deleted=False,
                 sf_modstamp=record.system_modstamp,
@@ -178,7 +178,7 @@ class ParticipationWriter(BatchWriter):
                 return None
         if row is None:
             row = new_row()
-            self.session.add(row)
+            self.new_rows.append(row)
             ctx.count("created")
         else:
             row.sf_last_seen_run_id = ctx.run_id
