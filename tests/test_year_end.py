@@ -49,6 +49,7 @@ from polaris_api.models.events import (
 from polaris_api.models.people import Student, Teacher
 from polaris_api.models.reference import District, School
 from polaris_api.models.reports import MANUAL_INPUT_TYPES, DistrictManualInput
+from polaris_api.schemas.reports import YearEndReport
 from polaris_api.services.metrics.school_year import parse_school_year
 from tests.conftest import make_settings
 from tests.factories import make_district, make_event, make_school
@@ -512,6 +513,18 @@ async def test_p1_report_query_count_does_not_grow_with_events(client, admin, se
         assert len(statements) == small
     finally:
         sa_event.remove(engine, "before_cursor_execute", count)
+
+
+async def test_p2_report_body_is_exactly_the_documented_model(client, admin, session):
+    """06 P2: the report is encoded without response-model validation, so the body must already
+    be the documented ``YearEndReport``: validating it and dumping it again changes nothing (no
+    extra, missing or re-typed key; timestamps as the model writes them)."""
+    w = await _world(session)
+    body = await _report(client, admin["headers"], w.d1.id)
+    assert body["timeline"]["events"] and body["timeline"]["by_school"]
+    assert YearEndReport.model_validate(body).model_dump(mode="json") == body
+    dumped = YearEndReport.model_validate(body).model_dump(mode="json")
+    assert json.dumps(dumped, sort_keys=True) == json.dumps(body, sort_keys=True)
 
 
 # ------------------------------------------------------------------------------------ §6.7

@@ -59,6 +59,7 @@ __all__ = [
     "EventFormat",
     "HostFilter",
     "attr_school",
+    "attr_school_on",
     "delivered",
     "district_filter",
     "ev_conditions",
@@ -282,9 +283,8 @@ _E1, _D1, _L1 = (
     aliased(District, name="attr_d1"),
     aliased(EventDistrict, name="attr_l1"),
 )
-_E2 = aliased(Event, name="attr_e2")
-_E3, _S3, _D3 = (
-    aliased(Event, name="attr_e3"),
+_E2, _S3, _D3 = (
+    aliased(Event, name="attr_e2"),
     aliased(School, name="attr_s3"),
     aliased(District, name="attr_d3"),
 )
@@ -303,6 +303,12 @@ def host_predicate(e: Any, host_filter: HostFilter) -> ColumnElement[bool]:
     return func.coalesce(e.session_host, "").ilike("%prepkc%")
 
 
+def attr_school_on(e: Any, school: Any) -> ColumnElement[bool]:
+    """M51 as an outer-join condition: ``school`` is the event's school when it is not deleted
+    (no row: Unknown). Same rule as :func:`attr_school`, for statements that read the school."""
+    return and_(school.id == e.school_id, school.is_deleted.is_(false()))
+
+
 def attr_school(e: Any) -> ColumnElement[int | None]:
     """M51: ``e.school_id`` when it points to a non-deleted school, else NULL (Unknown)."""
     school = _ATTR_SCHOOL
@@ -313,13 +319,18 @@ def attr_school(e: Any) -> ColumnElement[int | None]:
 def event_district_attr(
     lo: dt.datetime | None = None, hi: dt.datetime | None = None, *, name: str = "event_district_attr"
 ) -> CTE:
-    """M50 as one CTE ``(event_id, district_id)``: a ``UNION ALL`` of the three steps, each
-    guarded by ``NOT EXISTS`` on the earlier ones; an event with no row is Unknown.
+    """M50 as one CTE ``(event_id, district_id)``: a ``UNION ALL`` of the steps, each guarded by
+    ``NOT EXISTS`` on the earlier ones; an event with no row is Unknown.
 
     1. ``event_district`` links to non-deleted districts (links always win);
     2. else the single non-deleted district whose ``lower(trim(name))`` equals the event's
        ``lower(trim(district_partner))`` (none or several: next step);
     3. else the district of the event's non-deleted school (when that district is not deleted).
+
+    Steps 2 and 3 are one branch over the unlinked events: left joins to the single-name
+    districts and to the school's district, ``COALESCE`` in step order (a name match wins, else
+    the school's district; neither: no row). One scan of ``event`` per branch, so PostgreSQL
+    hashes the ``NOT EXISTS`` (an anti-join) instead of probing the link index per event.
 
     ``lo``/``hi`` (optional) restrict the events considered to a G1 window: the same rows for
     those events, less work for a query that only reads that window."""
@@ -329,15 +340,6 @@ def event_district_attr(
         if lo is not None and hi is not None:
             conditions.append(in_window(e, lo, hi))
         return conditions
-
-    def linked(e: Any) -> Any:
-        link, district = _LINK, _LINK_DISTRICT
-        return (
-            select(link.event_id.label("event_id"), link.district_id.label("district_id"))
-            .join(district, district.id == link.district_id)
-            .where(district.is_deleted.is_(false()))
-            .where(link.event_id == e.id)
-        )
 
     named = _NAMED
     name_counts = (
@@ -356,27 +358,24 @@ def event_district_attr(
         .where(d1.is_deleted.is_(false()), *scoped(e1))
     )
 
-    e2 = _E2
-    step2 = (
-        select(e2.id.label("event_id"), name_counts.c.district_id)
-        .join(name_counts, name_counts.c.n == norm(e2.district_partner))
-        .where(*scoped(e2), ~exists(linked(e2)))
+    e2, s3, d3 = _E2, _S3, _D3
+    live_link, live_link_district = _LINK, _LINK_DISTRICT
+    linked = (
+        select(literal(1))
+        .select_from(live_link)
+        .join(live_link_district, live_link_district.id == live_link.district_id)
+        .where(live_link_district.is_deleted.is_(false()), live_link.event_id == e2.id)
     )
-
-    e3, s3, d3 = _E3, _S3, _D3
-    step3 = (
-        select(e3.id.label("event_id"), s3.district_id.label("district_id"))
-        .join(s3, s3.id == e3.school_id)
-        .join(d3, d3.id == s3.district_id)
-        .where(
-            *scoped(e3),
-            s3.is_deleted.is_(false()),
-            d3.is_deleted.is_(false()),
-            ~exists(linked(e3)),
-            ~exists().where(name_counts.c.n == norm(e3.district_partner)),
-        )
+    fallback = func.coalesce(name_counts.c.district_id, d3.id)
+    steps23 = (
+        select(e2.id.label("event_id"), fallback.label("district_id"))
+        .select_from(e2)
+        .outerjoin(name_counts, name_counts.c.n == norm(e2.district_partner))
+        .outerjoin(s3, and_(s3.id == e2.school_id, s3.is_deleted.is_(false())))
+        .outerjoin(d3, and_(d3.id == s3.district_id, d3.is_deleted.is_(false())))
+        .where(*scoped(e2), ~exists(linked), fallback.is_not(None))
     )
-    return union_all(step1, step2, step3).cte(name)
+    return union_all(step1, steps23).cte(name)
 
 
 def district_filter(e: Any, attr: CTE, district_id: int) -> ColumnElement[bool]:

@@ -39,6 +39,7 @@ from sqlalchemy import (
     null,
     or_,
     select,
+    type_coerce,
     union,
     union_all,
 )
@@ -46,6 +47,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
+from polaris_api.db import UTCDateTime
 from polaris_api.errors import not_found
 from polaris_api.models.events import Event, EventParticipation, EventStudentParticipation, EventTeacher
 from polaris_api.models.people import Student, Teacher, Volunteer
@@ -85,6 +87,28 @@ class Scope:
 
 
 # ---------------------------------------------------------------------------------------------
+# Aliases, made once: an ORM alias adapts each column on first use (~1 ms per column, see
+# ``sql``), so building them per request is measurable. A statement's CTEs each use an alias at
+# most once, so the same alias can serve several CTEs.
+
+_SCOPE_EVENT = aliased(Event, name="scope_event")
+_SCOPE_LINK = aliased(EventTeacher, name="scope_link")
+_SCOPE_TEACHER = aliased(Teacher, name="scope_teacher")
+_SCOPE_SCHOOL = aliased(School, name="scope_school")
+_EVENT = aliased(Event, name="report_event")
+_EVENT_SCHOOL = aliased(School, name="report_school")
+_PART = aliased(EventParticipation, name="report_part")
+_VOLUNTEER = aliased(Volunteer, name="report_volunteer")
+_STUDENT_ROW = aliased(EventStudentParticipation, name="report_student_row")
+_STUDENT = aliased(Student, name="report_student")
+_IN_PERSON = aliased(Event, name="report_in_person")
+_TEACHER_LINK = aliased(EventTeacher, name="report_teacher_link")
+_TEACHER = aliased(Teacher, name="report_teacher")
+_TEACHER_SCHOOL = aliased(School, name="report_teacher_school")
+_VIRTUAL = aliased(Event, name="report_virtual")
+
+
+# ---------------------------------------------------------------------------------------------
 # B(d)
 
 
@@ -96,7 +120,7 @@ def _flag(condition: ColumnElement[bool]) -> ColumnElement[int]:
 def scope_cte(scope: Scope) -> CTE:
     """06 §6.2 ``B(d)`` as ``(district_id, event_id)`` pairs, for every district of the scope."""
     attr = m.event_district_attr(scope.lo, scope.hi)
-    event = aliased(Event)
+    event = _SCOPE_EVENT
     base = and_(
         event.is_deleted.is_(false()),
         m.delivered(event),
@@ -108,7 +132,7 @@ def scope_cte(scope: Scope) -> CTE:
         .join(attr, attr.c.event_id == event.id)
         .where(base, attr.c.district_id.in_(scope.district_ids))
     )
-    link, teacher, school = aliased(EventTeacher), aliased(Teacher), aliased(School)
+    link, teacher, school = _SCOPE_LINK, _SCOPE_TEACHER, _SCOPE_SCHOOL
     by_teacher_school = (
         select(school.district_id.label("district_id"), event.id.label("event_id"))
         .join(link, link.event_id == event.id)
@@ -129,14 +153,25 @@ def scope_cte(scope: Scope) -> CTE:
 # The aggregates: one statement over B(d) for every district of the scope
 
 
-def _bucket(event: Any, school: Any) -> ColumnElement[str | None]:
-    """06 §6.5: the student bucket of an in-person event (buckets are disjoint; None: no bucket)."""
-    whens: list[tuple[ColumnElement[bool], str]] = [
-        (m.is_virtual(event), ""),
-        (and_(event.type.in_(HS_FAIR_TYPES), school.level == "high"), HS_FAIR_BUCKET),
+# 06 §6.5 student buckets by code: 0 is every in-person event, the others are type buckets.
+BUCKET_NAMES: tuple[str, ...] = ("in_person_students", *STUDENT_BUCKETS, HS_FAIR_BUCKET)
+
+
+def _bucket(event: Any, school: Any) -> ColumnElement[int | None]:
+    """06 §6.5: the code (index in :data:`BUCKET_NAMES`) of an in-person event's student bucket
+    (buckets are disjoint; NULL: none). A small integer keeps the student pair rows narrow."""
+    whens: list[tuple[ColumnElement[bool], int | None]] = [
+        (m.is_virtual(event), None),
+        (
+            and_(event.type.in_(HS_FAIR_TYPES), school.level == "high"),
+            BUCKET_NAMES.index(HS_FAIR_BUCKET),
+        ),
     ]
-    whens += [(event.type.in_(types), name) for name, types in STUDENT_BUCKETS.items()]
-    return case(*((condition, literal(name) if name else null()) for condition, name in whens), else_=null())
+    whens += [(event.type.in_(types), BUCKET_NAMES.index(name)) for name, types in STUDENT_BUCKETS.items()]
+    return case(
+        *((condition, literal(code, Integer) if code is not None else null()) for condition, code in whens),
+        else_=null(),
+    )
 
 
 @dataclass(frozen=True)
@@ -154,13 +189,14 @@ class PairSets:
 
 def pair_sets(scope: Scope) -> PairSets:
     cte = scope_cte(scope)
-    event, school = aliased(Event), aliased(School)
+    event, school = _EVENT, _EVENT_SCHOOL
     se = (
         select(
             cte.c.district_id,
             cte.c.event_id,
             func.coalesce(m.norm(event.type), "unknown").label("type_key"),
             event.type.label("type"),
+            event.title.label("title"),
             event.start_date.label("start_date"),
             event.end_date.label("end_date"),
             event.duration.label("duration"),
@@ -168,12 +204,14 @@ def pair_sets(scope: Scope) -> PairSets:
             _flag(event.type.in_(CONNECTOR_BLOCK_TYPES)).label("connector_block"),
             _flag(event.type == CONNECTOR).label("connector"),
             _bucket(event, school).label("bucket"),
+            school.id.label("school_id"),
+            school.name.label("school_name"),
         )
         .join(event, event.id == cte.c.event_id)
-        .outerjoin(school, school.id == m.attr_school(event))
+        .outerjoin(school, m.attr_school_on(event, school))
         .cte("year_end_events")
     )
-    part, volunteer = aliased(EventParticipation), aliased(Volunteer)
+    part, volunteer = _PART, _VOLUNTEER
     hours = m.hours(part, se.c)
     has_org = func.nullif(func.trim(volunteer.organization_name), "").is_not(None)
     vkey = m.vkey(volunteer)
@@ -203,43 +241,60 @@ def pair_sets(scope: Scope) -> PairSets:
     )
     # The format test reads the event's own columns again: on the CTE's computed flag the
     # PostgreSQL planner guesses a handful of rows and picks a nested loop over every attendance.
-    row, student, in_person = aliased(EventStudentParticipation), aliased(Student), aliased(Event)
+    row, student, in_person = _STUDENT_ROW, _STUDENT, _IN_PERSON
+    skey = m.skey(student)
     sp = (
-        select(se.c.district_id, se.c.event_id, m.skey(student).label("k"), se.c.bucket)
-        .distinct()
+        select(se.c.district_id, se.c.event_id, skey.label("k"), se.c.bucket)
         .join(in_person, in_person.id == se.c.event_id)
         .join(row, row.event_id == se.c.event_id)
         .join(student, student.id == row.student_id)
         .where(~m.is_virtual(in_person), m.sp_conditions(row, student))
+        .group_by(se.c.district_id, se.c.event_id, skey, se.c.bucket)
         .cte("year_end_student_pairs")
     )
-    link, teacher, teacher_school, virtual = (
-        aliased(EventTeacher),
-        aliased(Teacher),
-        aliased(School),
-        aliased(Event),
-    )
-    tkey = m.tkey(teacher)
+    # DT: the teacher rows of virtual events (event table read directly, for the same reason as
+    # above) with the teacher's school district, then matched to B(d) on (event, district): both
+    # sides are thousands of rows, so PostgreSQL hashes them instead of looping per event.
+    link, teacher, teacher_school, virtual = _TEACHER_LINK, _TEACHER, _TEACHER_SCHOOL, _VIRTUAL
     confirmed = m.tch_confirmed(link)
-    tp = (
+    teacher_rows = (
         select(
-            se.c.district_id,
-            se.c.event_id,
-            se.c.connector_block,
-            tkey.label("k"),
-            func.max(_flag(confirmed)).label("confirmed"),
-            func.max(_flag(or_(func.coalesce(link.status, "") != CANCELLED, confirmed))).label("registered"),
+            link.event_id.label("event_id"),
+            teacher_school.district_id.label("district_id"),
+            m.tkey(teacher).label("k"),
+            _flag(confirmed).label("confirmed"),
+            _flag(or_(func.coalesce(link.status, "") != CANCELLED, confirmed)).label("registered"),
         )
-        .join(virtual, virtual.id == se.c.event_id)
-        .join(link, link.event_id == se.c.event_id)
+        .join(virtual, virtual.id == link.event_id)
         .join(teacher, teacher.id == link.teacher_id)
         .join(teacher_school, teacher_school.id == teacher.school_id)
         .where(
             m.is_virtual(virtual),
             m.tp_person_conditions(link, teacher),
-            teacher_school.district_id == se.c.district_id,  # DT: district-scoped teachers
+            teacher_school.district_id.in_(scope.district_ids),
         )
-        .group_by(se.c.district_id, se.c.event_id, se.c.connector_block, tkey)
+        .cte("year_end_teacher_rows")
+        # Kept apart on PostgreSQL: inlined, the planner filters B(d)'s CTE by the teacher's
+        # district, guesses 0.5 % of the rows and loops over event_teacher per event.
+        .prefix_with("MATERIALIZED", dialect="postgresql")
+    )
+    tp = (
+        select(
+            se.c.district_id,
+            se.c.event_id,
+            se.c.connector_block,
+            teacher_rows.c.k,
+            func.max(teacher_rows.c.confirmed).label("confirmed"),
+            func.max(teacher_rows.c.registered).label("registered"),
+        )
+        .join(
+            teacher_rows,
+            and_(
+                teacher_rows.c.event_id == se.c.event_id,
+                teacher_rows.c.district_id == se.c.district_id,  # DT: district-scoped teachers
+            ),
+        )
+        .group_by(se.c.district_id, se.c.event_id, se.c.connector_block, teacher_rows.c.k)
         .cte("year_end_teacher_pairs")
     )
     return PairSets(se=se, vp=vp, vo=vo, sp=sp, tp=tp)
@@ -258,9 +313,13 @@ def _part(
     flag: Any = None,
     ints: Sequence[Any] = (),
     floats: Sequence[Any] = (),
+    title: Any = None,
+    school_name: Any = None,
+    start: Any = None,
 ) -> list[ColumnElement[Any]]:
     """One branch's columns in the shared layout ``(part, district_id, event_id, key, flag,
-    n1..n4, x1, x2)``; unused columns are typed NULLs."""
+    n1..n4, x1, x2, title, school_name, start)``; unused columns are typed NULLs (the last three
+    carry a timeline row's event title, school name and start)."""
 
     def typed(value: Any, type_: Any) -> ColumnElement[Any]:
         return cast(null(), type_) if value is None else cast(value, type_)
@@ -274,6 +333,11 @@ def _part(
     ]
     columns += [typed(ints[i] if i < len(ints) else None, Integer).label(c) for i, c in enumerate(_INTS)]
     columns += [typed(floats[i] if i < len(floats) else None, Float).label(c) for i, c in enumerate(_FLOATS)]
+    columns.append(typed(title, String).label("title"))
+    columns.append(typed(school_name, String).label("school_name"))
+    # A timestamp is passed through uncast: SQLite's CAST(... AS DATETIME) is numeric.
+    start_column = cast(null(), UTCDateTime()) if start is None else type_coerce(start, UTCDateTime())
+    columns.append(start_column.label("start"))
     return columns
 
 
@@ -283,7 +347,7 @@ def _count_distinct_when(condition: ColumnElement[bool], key: Any) -> ColumnElem
 
 def _parts(sets: PairSets, months: Sequence[tuple[str, dt.datetime, dt.datetime]] | None) -> list[Any]:
     """The branches of the aggregate statement. ``months`` (the district report only) adds the
-    per-event figures of the timeline and the events-by-month counts."""
+    timeline rows (one per event of T with its figures) and the events-by-month counts."""
     se, vp, vo, sp, tp = sets.se, sets.vp, sets.vo, sets.sp, sets.tp
     conf = tp.c.confirmed == 1
     connector = and_(conf, tp.c.connector_block == 1)
@@ -330,7 +394,7 @@ def _parts(sets: PairSets, months: Sequence[tuple[str, dt.datetime, dt.datetime]
             *_part(
                 "students",
                 by_key.c.district_id,
-                key=by_key.c.bucket,
+                flag=by_key.c.bucket,
                 ints=[func.sum(by_key.c.n), func.count()],
             )
         )
@@ -340,7 +404,7 @@ def _parts(sets: PairSets, months: Sequence[tuple[str, dt.datetime, dt.datetime]
             *_part(
                 "students",
                 students.c.district_id,
-                key=literal("in_person_students"),
+                flag=literal(0, Integer),  # BUCKET_NAMES[0]: every in-person event
                 ints=[func.sum(students.c.n), func.count()],
             )
         ).group_by(students.c.district_id),
@@ -358,33 +422,7 @@ def _parts(sets: PairSets, months: Sequence[tuple[str, dt.datetime, dt.datetime]
         ).group_by(tp.c.district_id),
     ]
     if months is not None:
-        parts += [
-            select(
-                *_part(
-                    "event_volunteers",
-                    vp.c.district_id,
-                    event_id=vp.c.event_id,
-                    ints=[func.count()],
-                    floats=[func.sum(vp.c.h)],
-                )
-            ).group_by(vp.c.district_id, vp.c.event_id),
-            select(
-                *_part(
-                    "event_students",
-                    sp.c.district_id,
-                    event_id=sp.c.event_id,
-                    ints=[func.count()],  # sp rows are distinct (event, skey) pairs
-                )
-            ).group_by(sp.c.district_id, sp.c.event_id),
-            select(
-                *_part(
-                    "event_teachers",
-                    tp.c.district_id,
-                    event_id=tp.c.event_id,
-                    ints=[func.sum(tp.c.confirmed)],  # tp rows are distinct (event, tkey) pairs
-                )
-            ).group_by(tp.c.district_id, tp.c.event_id),
-        ]
+        parts.append(_timeline_part(sets))
         index = case(
             *((se.c.start_date < hi, i) for i, (_, _, hi) in enumerate(months)), else_=len(months) - 1
         )
@@ -396,16 +434,68 @@ def _parts(sets: PairSets, months: Sequence[tuple[str, dt.datetime, dt.datetime]
     return parts
 
 
+def _timeline_part(sets: PairSets) -> Select[Any]:
+    """06 §6.6: one row per event of T (``B(d)`` minus connector sessions): type (``key``),
+    virtual (``flag``), ``(event, skey)`` attendances (``n1``), volunteer engagements (``n2``),
+    district-scoped confirmed teachers (``n3``), M51 school id (``n4``) and name, volunteer hours
+    (``x1``, M30 of the event), title and start."""
+    se, vp, sp, tp = sets.se, sets.vp, sets.sp, sets.tp
+    volunteers = (
+        select(vp.c.district_id, vp.c.event_id, func.count().label("n"), func.sum(vp.c.h).label("h"))
+        .group_by(vp.c.district_id, vp.c.event_id)
+        .subquery("event_volunteers")
+    )
+    students = (  # sp rows are distinct (event, skey) pairs
+        select(sp.c.district_id, sp.c.event_id, func.count().label("n"))
+        .group_by(sp.c.district_id, sp.c.event_id)
+        .subquery("event_students")
+    )
+    teachers = (  # tp rows are distinct (event, tkey) pairs
+        select(tp.c.district_id, tp.c.event_id, func.sum(tp.c.confirmed).label("n"))
+        .group_by(tp.c.district_id, tp.c.event_id)
+        .subquery("event_teachers")
+    )
+
+    def on(sub: Any) -> ColumnElement[bool]:
+        return and_(sub.c.district_id == se.c.district_id, sub.c.event_id == se.c.event_id)
+
+    return (
+        select(
+            *_part(
+                "timeline",
+                se.c.district_id,
+                event_id=se.c.event_id,
+                key=se.c.type,
+                flag=se.c.virtual,
+                ints=[
+                    func.coalesce(students.c.n, 0),
+                    func.coalesce(volunteers.c.n, 0),
+                    func.coalesce(teachers.c.n, 0),
+                    se.c.school_id,
+                ],
+                floats=[volunteers.c.h],
+                title=se.c.title,
+                school_name=se.c.school_name,
+                start=se.c.start_date,
+            )
+        )
+        .outerjoin(students, on(students))
+        .outerjoin(volunteers, on(volunteers))
+        .outerjoin(teachers, on(teachers))
+        .where(se.c.connector == 0)
+    )
+
+
 @dataclass
 class Aggregates:
-    """The aggregate rows, by district (and by event for the timeline)."""
+    """The aggregate rows, by district, and the timeline rows (district report only)."""
 
     events: dict[int, list[tuple[str, bool, int]]] = field(default_factory=dict)
     volunteers: dict[int, dict[str, Any]] = field(default_factory=dict)
     students: dict[int, dict[str, Any]] = field(default_factory=dict)
     teachers: dict[int, dict[str, Any]] = field(default_factory=dict)
     organizations: dict[int, dict[str, Any]] = field(default_factory=dict)
-    per_event: dict[int, dict[str, Any]] = field(default_factory=dict)
+    timeline: list[Any] = field(default_factory=list)
     months: dict[int, dict[int, int]] = field(default_factory=dict)
 
 
@@ -415,7 +505,9 @@ _FORMAT = {0: "in_person", 1: "virtual"}
 def _collect(agg: Aggregates, row: Any) -> None:
     """File one aggregate row where :func:`enhanced` and friends read it."""
     d, part = row.district_id, row.part
-    if part == "events":
+    if part == "timeline":
+        agg.timeline.append(row)
+    elif part == "events":
         agg.events.setdefault(d, []).append((row.key, bool(row.flag), row.n1))
     elif part in ("volunteers", "volunteers_all"):
         fmt = _FORMAT[row.flag] if part == "volunteers" else "total"
@@ -429,7 +521,8 @@ def _collect(agg: Aggregates, row: Any) -> None:
         fmt = _FORMAT[row.flag] if part == "organizations" else "total"
         agg.organizations.setdefault(d, {})[f"unique_{fmt}"] = row.n1
     elif part == "students":
-        agg.students.setdefault(d, {}).update({f"{row.key}.total": row.n1, f"{row.key}.unique": row.n2})
+        name = BUCKET_NAMES[row.flag]
+        agg.students.setdefault(d, {}).update({f"{name}.total": row.n1, f"{name}.unique": row.n2})
     elif part == "teachers":
         agg.teachers[d] = dict(
             zip(
@@ -438,11 +531,6 @@ def _collect(agg: Aggregates, row: Any) -> None:
                 strict=True,
             )
         )
-    elif part.startswith("event_"):
-        values = agg.per_event.setdefault(row.event_id, {})
-        values[part.removeprefix("event_")] = row.n1
-        if part == "event_volunteers":
-            values["hours"] = row.x1
     elif part == "months":
         agg.months.setdefault(d, {})[row.flag] = row.n1
 
@@ -542,7 +630,7 @@ def program_breakdown(agg: Aggregates, district_id: int, n: int) -> dict[str, An
     stu = agg.students.get(district_id, {})
     tch = agg.teachers.get(district_id, {})
     event_rows = agg.events.get(district_id, [])
-    names = ["in_person_students", *STUDENT_BUCKETS, "career_college_fair_hs_students"]
+    names = BUCKET_NAMES
     result: dict[str, Any] = {
         name: {"total": _int(stu, f"{name}.total"), "unique": _int(stu, f"{name}.unique")} for name in names
     }
@@ -587,46 +675,23 @@ def events_by_month(
     return [{"month": label, "events": int(counts.get(i, 0))} for i, (label, _, _) in enumerate(months)]
 
 
-async def timeline_events(
-    session: AsyncSession, scope: Scope, agg: Aggregates, n: int
-) -> list[dict[str, Any]]:
-    """One row per event of T (one district's scope), by ``start_date`` then id; the figures are
-    the per-event aggregates of :func:`aggregates`."""
-    cte = scope_cte(scope)
-    event, school = aliased(Event), aliased(School)
-    rows = await session.execute(
-        select(
-            event.id,
-            event.title,
-            event.start_date,
-            event.type,
-            _flag(m.is_virtual(event)).label("virtual"),
-            school.id.label("school_id"),
-            school.name.label("school_name"),
-        )
-        .join_from(cte, event, event.id == cte.c.event_id)
-        .outerjoin(school, school.id == m.attr_school(event))
-        .where(func.coalesce(event.type, "") != CONNECTOR)
-        .order_by(event.start_date, event.id)
-    )
+def timeline_events(agg: Aggregates, n: int) -> list[dict[str, Any]]:
+    """06 §6.6: one row per event of T, by ``start_date`` then id, from the timeline rows of
+    :func:`aggregates` (in-person: attendances; virtual: ``N x`` district-scoped teachers)."""
     timeline = []
-    for row in rows:
-        figures = agg.per_event.get(row.id, {})
+    for row in sorted(agg.timeline, key=lambda r: (r.start, r.event_id)):
+        school_id = row.n4
         timeline.append(
             {
-                "event_id": row.id,
+                "event_id": row.event_id,
                 "title": row.title,
-                "start_date": row.start_date,
-                "type": row.type,
-                "format": "virtual" if row.virtual else "in_person",
-                "school": {"id": row.school_id, "name": row.school_name}
-                if row.school_id is not None
-                else None,
-                "students": n * int(figures.get("teachers", 0))
-                if row.virtual
-                else int(figures.get("students", 0)),
-                "volunteers": int(figures.get("volunteers", 0)),
-                "volunteer_hours": m.round_hours(float(figures.get("hours") or 0.0)),
+                "start_date": row.start,
+                "type": row.key,
+                "format": "virtual" if row.flag else "in_person",
+                "school": {"id": school_id, "name": row.school_name} if school_id is not None else None,
+                "students": n * row.n3 if row.flag else row.n1,
+                "volunteers": row.n2,
+                "volunteer_hours": m.round_hours(row.x1),
             }
         )
     return timeline
@@ -685,7 +750,7 @@ async def district_report(
     scope = Scope(district_ids=[district.id], lo=lo, hi=hi, host_filter=host_filter)
     months = month_bounds(year.first_year, zone)
     agg = await aggregates(session, scope, months)
-    events = await timeline_events(session, scope, agg, n)
+    events = timeline_events(agg, n)
     return {
         "district": {"id": district.id, "name": district.name},
         "school_year": year.code,
