@@ -210,6 +210,9 @@ JsonOption = Annotated[bool, typer.Option("--json", help="print the server's JSO
 def _client(url: str, api_key: str | None, token: str | None) -> PolarisClient:
     from polaris_client import PolarisClient
 
+    from polaris_api.cli_render import fit
+
+    fit(console, err_console)
     return PolarisClient(url, api_key=api_key, token=token)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import time
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
@@ -27,7 +28,7 @@ from rich.progress import (
     TextColumn,
     TimeElapsedColumn,
 )
-from rich.table import Table
+from rich.table import Column, Table
 
 if TYPE_CHECKING:
     from polaris_client import PolarisClient, PolarisError, models
@@ -69,6 +70,18 @@ PATHFUL_BUCKETS = (
 ROW_LIMIT = 50
 
 
+PIPED_WIDTH = 160
+
+
+def fit(*consoles: Console) -> None:
+    """Output that is not a terminal (a log, a pipe, a test) gets ``COLUMNS`` or 160 columns
+    rather than rich's 80, so tables keep every column readable instead of cutting them."""
+    for console in consoles:
+        if not console.is_terminal:
+            columns = os.environ.get("COLUMNS", "")
+            console.width = int(columns) if columns.isdigit() else PIPED_WIDTH
+
+
 def as_json(value: BaseModel | Any) -> str:
     """The server's JSON: fields it did not send stay absent (``exclude_unset``)."""
     if isinstance(value, BaseModel):
@@ -84,13 +97,13 @@ def when(value: dt.datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M")
 
 
-def counts_text(counts: Mapping[str, Any]) -> str:
+def counts_text(counts: Mapping[str, Any], *, nonzero: bool = False) -> str:
     """``{"created": 3, "events": {"updated": 1}}`` → ``created 3, events.updated 1``."""
     parts: list[str] = []
     for key, value in counts.items():
         if isinstance(value, Mapping):
-            parts += [f"{key}.{item}" for item in counts_text(value).split(", ") if item]
-        else:
+            parts += [f"{key}.{item}" for item in counts_text(value, nonzero=nonzero).split(", ") if item]
+        elif not (nonzero and value in (0, None)):
             parts.append(f"{key} {value}")
     return ", ".join(parts)
 
@@ -112,9 +125,7 @@ def problem_lines(error: PolarisError) -> list[str]:
 
 
 def health_table(health: models.SyncHealth) -> Table:
-    table = Table(
-        title=f"Sync health: {health.status} (checked {when(health.checked_at)} UTC)", title_justify="left"
-    )
+    table = titled(f"Sync health: {health.status} (checked {when(health.checked_at)} UTC)")
     for column in (
         "kind",
         "state",
@@ -125,7 +136,7 @@ def health_table(health: models.SyncHealth) -> Table:
         "next scheduled",
         "running",
     ):
-        table.add_column(column)
+        table.add_column(column, no_wrap=column == "kind")
     for kind in health.kinds:
         last = kind.last_run
         state = kind.state if kind.available else f"{kind.state} (not available)"
@@ -144,11 +155,11 @@ def health_table(health: models.SyncHealth) -> Table:
 
 
 def runs_table(page: models.PageSyncRunSummary) -> Table:
-    table = Table(
-        title=f"Sync runs: page {page.page}, {len(page.items)} of {page.total}", title_justify="left"
-    )
+    table = titled(f"Sync runs (times UTC): page {page.page}, {len(page.items)} of {page.total}")
     for column in ("id", "kind", "mode", "trigger", "status", "started", "finished", "errors", "counts"):
-        table.add_column(column, justify="right" if column in ("id", "errors") else "left")
+        table.add_column(
+            column, justify="right" if column in ("id", "errors") else "left", no_wrap=column == "kind"
+        )
     for run in page.items:
         table.add_row(
             str(run.id),
@@ -159,9 +170,14 @@ def runs_table(page: models.PageSyncRunSummary) -> Table:
             when(run.started_at),
             when(run.finished_at),
             str(run.error_count),
-            counts_text(run.counts),
+            counts_text(run.counts, nonzero=True) or "—",
         )
     return table
+
+
+def titled(title: str) -> Table:
+    """A table whose title stays on one line (rich wraps a title to the table's width)."""
+    return Table(title=title, title_justify="left", min_width=len(title) + 2)
 
 
 def _status(status: str) -> str:
@@ -170,21 +186,26 @@ def _status(status: str) -> str:
 
 
 def run_table(run: models.SyncRunOut) -> Table:
-    table = Table(title=f"Sync run #{run.id} {run.kind} ({run.mode}): {run.status}", title_justify="left")
+    table = titled(f"Sync run #{run.id} {run.kind} ({run.mode}): {run.status}")
     table.add_column("part")
     table.add_column("status")
     table.add_column("errors", justify="right")
     table.add_column("counts")
-    table.add_row(run.kind, _status(run.status), str(run.error_count), counts_text(run.counts))
+    table.add_row(run.kind, _status(run.status), str(run.error_count), counts_text(run.counts, nonzero=True))
     for part in run.parts or []:
-        table.add_row(f"  {part.kind}", _status(part.status), str(part.error_count), counts_text(part.counts))
+        table.add_row(
+            f"  {part.kind}",
+            _status(part.status),
+            str(part.error_count),
+            counts_text(part.counts, nonzero=True),
+        )
     return table
 
 
 def errors_table(run: models.SyncRunOut) -> Table | None:
     if not run.errors:
         return None
-    table = Table(title=f"First errors ({len(run.errors)} of {run.error_count})", title_justify="left")
+    table = titled(f"First errors ({len(run.errors)} of {run.error_count})")
     keys = list(dict.fromkeys(key for error in run.errors[:ROW_LIMIT] for key in error))
     for key in keys:
         table.add_column(key)
@@ -199,10 +220,10 @@ def follow_run(
     """Poll the run until it finishes, with one live bar per run and part and their counts."""
     columns = (
         SpinnerColumn(finished_text="✓"),
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TextColumn("{task.fields[counts]}"),
+        TextColumn("{task.description}", table_column=Column(no_wrap=True)),
+        BarColumn(bar_width=20),
         TimeElapsedColumn(),
+        TextColumn("{task.fields[counts]}", table_column=Column(overflow="fold", ratio=1)),
     )
     with Progress(*columns, console=console) as progress:
         tasks: dict[str, TaskID] = {"": progress.add_task(f"{kind} #{run_id} queued", total=None, counts="")}
@@ -212,7 +233,7 @@ def follow_run(
             progress.update(
                 tasks[""],
                 description=f"{kind} #{run_id} {run.status}",
-                counts=counts_text(run.counts),
+                counts=counts_text(run.counts, nonzero=True),
                 total=1 if done else None,
                 completed=1 if done else 0,
             )
@@ -225,7 +246,7 @@ def follow_run(
                 progress.update(
                     tasks[key],
                     description=f"  {part.kind} {part.status}",
-                    counts=counts_text(part.counts),
+                    counts=counts_text(part.counts, nonzero=True),
                     total=1 if finished else None,
                     completed=1 if finished else 0,
                 )
@@ -296,15 +317,17 @@ class UploadProgress:
     def __exit__(
         self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
     ) -> None:
-        if kind is None:
-            self._progress.update(self._task, description=f"imported {self.path.name}")
+        self._progress.update(
+            self._task,
+            description=f"imported {self.path.name}" if kind is None else f"{self.path.name}: not imported",
+        )
         if self._handle is not None:
             self._handle.close()
         self._progress.stop()
 
 
 def _buckets(title: str, report: BaseModel, keys: Iterable[str]) -> Table:
-    table = Table(title=title, title_justify="left")
+    table = titled(title)
     table.add_column("bucket")
     table.add_column("rows", justify="right")
     for key in keys:
@@ -321,14 +344,14 @@ def roster_tables(report: models.RosterReport, prefix: str = "") -> list[Table]:
     buckets.add_row("protected (kept)", str(len(report.protected_skipped)))
     tables = [buckets]
     if report.warnings:
-        warnings = Table(title=f"Warnings ({len(report.warnings)})", title_justify="left")
+        warnings = titled(f"Warnings ({len(report.warnings)})")
         for column in ("row", "code", "message"):
             warnings.add_column(column, justify="right" if column == "row" else "left")
         for warning in report.warnings[:ROW_LIMIT]:
             warnings.add_row(str(warning.row or "—"), warning.code, warning.message)
         tables.append(warnings)
     if report.protected_skipped:
-        protected = Table(title="Manually deactivated, left as they are", title_justify="left")
+        protected = titled("Manually deactivated, left as they are")
         protected.add_column("teacher progress record", justify="right")
         for skipped in report.protected_skipped[:ROW_LIMIT]:
             protected.add_row(str(skipped.teacher_progress_id))
@@ -341,7 +364,7 @@ def pathful_tables(report: models.PathfulImportReport) -> list[Table]:
     title = f"Pathful {label} ({report.mode}, cutoff {report.cutoff_date or 'none'})"
     tables = [_buckets(title, report, PATHFUL_BUCKETS)]
     if report.invalid_rows:
-        invalid = Table(title=f"Invalid rows ({len(report.invalid_rows)})", title_justify="left")
+        invalid = titled(f"Invalid rows ({len(report.invalid_rows)})")
         for column in ("row", "session", "reason", "value"):
             invalid.add_column(column, justify="right" if column == "row" else "left")
         for row in report.invalid_rows[:ROW_LIMIT]:
@@ -366,19 +389,47 @@ def metrics_table(result: models.MetricsResponse, date_from: dt.date, date_to: d
         if result.groups is not None
         else [("value", result.metrics.model_dump(exclude_unset=True) if result.metrics else {})]
     )
-    table = Table(title=f"Metrics {date_from} .. {date_to}", title_justify="left")
+    table = titled(f"Metrics {date_from} .. {date_to}")
     table.add_column("metric")
     for name, _ in columns:
         table.add_column(name, justify="right")
-    metric_ids = list(dict.fromkeys(key for _, values in columns for key in values))
+    metric_ids = sorted(
+        dict.fromkeys(key for _, values in columns for key in values),
+        key=lambda key: (len(key), key),  # M10, M20, ..., M120
+    )
     for metric_id in metric_ids:
         table.add_row(metric_id, *(_metrics_cell(values.get(metric_id)) for _, values in columns))
     return table
 
 
 def freshness_line(meta: models.ReportMeta) -> str:
-    fresh = meta.data_freshness or {}
-    sources = ", ".join(f"{key} {value}" for key, value in fresh.items() if not isinstance(value, dict))
-    return f"computed {meta.computed_at} (definitions {meta.metrics_version})" + (
-        f"; data as of: {sources}" if sources else ""
+    """06 §7 in one line: when computed, the definitions, and per source the oldest arrival."""
+    sources = []
+    for source, value in (meta.data_freshness or {}).items():
+        times = [stamp for _, stamp in _leaves("", value)]
+        known = sorted(str(stamp) for stamp in times if stamp)
+        oldest = _short(known[0]) if known else "never"
+        if len(times) > 1:
+            oldest += f" (oldest of {len(times)})"
+        sources.append(f"{source} {oldest}")
+    return (
+        f"computed {_short(str(meta.computed_at))} UTC (definitions {meta.metrics_version}); data as of: "
+        + (", ".join(sources) or "—")
     )
+
+
+def _short(stamp: str) -> str:
+    try:
+        return when(dt.datetime.fromisoformat(stamp.replace("Z", "+00:00")))
+    except ValueError:
+        return stamp
+
+
+def _leaves(prefix: str, value: Any) -> list[tuple[str, Any]]:
+    if isinstance(value, Mapping):
+        return [
+            leaf
+            for key, item in value.items()
+            for leaf in _leaves(f"{prefix}.{key}" if prefix else key, item)
+        ]
+    return [(prefix, value)]
