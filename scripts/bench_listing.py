@@ -69,6 +69,8 @@ def bench_app() -> Any:
             body = raw["body"] = await asyncio.to_thread(Path(os.environ[RAW_FILE_ENV]).read_bytes)
         return Response(body, media_type="application/json")
 
+    # First in the routing table, like /healthz: the ceiling pays no routing past the app's routes.
+    app.router.routes.insert(0, app.router.routes.pop())
     return app
 
 
