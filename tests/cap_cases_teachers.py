@@ -2,7 +2,8 @@
 
 * roster upload: global staff (and keys with ``imports:write``, not a matrix role);
 * teacher list and teacher progress: district data (staff, district users in scope, ``read`` keys);
-* deactivation/reactivation and attendance overrides: admin and global manager+ only.
+* deactivation/reactivation and attendance overrides: admin and global manager+ only;
+* merging duplicate teachers: admin only.
 """
 
 from __future__ import annotations
@@ -64,6 +65,14 @@ async def _deactivated(ctx: dict[str, Any], session: Any) -> None:
     await session.commit()
 
 
+async def _duplicates(ctx: dict[str, Any], session: Any) -> None:
+    """Two teachers, one a duplicate of the other (the admin merges it; others are refused first)."""
+    survivor = await make_teacher(session, "Maria", "Delgado", email="maria@one.example")
+    duplicate = await make_teacher(session, "Maria", "Delgado", email="m.delgado@one.example")
+    ctx["merge"] = (duplicate.id, survivor.id)
+    await session.commit()
+
+
 def _upload(ctx: dict[str, Any], role: str) -> dict[str, Any]:
     content = roster_csv([roster_row("maria@one.example", "Maria Delgado")])
     return {"data": {"district_id": str(DISTRICT_ID)}, "files": {"file": ("roster.csv", content)}}
@@ -90,6 +99,15 @@ def _reverse(ctx: dict[str, Any], role: str) -> dict[str, Any]:
 
 
 CASES: list[Case] = [
+    Case(
+        "POST",
+        "/api/v1/teachers/{teacher_id}/merge",
+        200,
+        only("admin"),
+        url=lambda ctx: f"/api/v1/teachers/{ctx['merge'][0]}/merge",
+        build=lambda ctx, role: {"json": {"into_teacher_id": ctx["merge"][1]}},
+        setup=_duplicates,
+    ),
     Case("POST", "/api/v1/imports/roster", 200, GLOBAL_STAFF, build=_upload, setup=_roster),
     Case(
         "GET",

@@ -247,6 +247,10 @@ WRITE_IMPORTS = Rule("upload imports", global_only=True, api_key_scope="imports:
 RESOLVE_UNMATCHED = Rule("resolve unmatched rows", global_only=True, kinds=frozenset({"user"}))
 MANAGE_ATTENDANCE = Rule("attendance overrides", min_level=MANAGER, global_only=True)
 MANAGE_ROSTER = Rule("teacher deactivation and reactivation", min_level=MANAGER, global_only=True)
+# 07 CAP "merge duplicate teachers": admin only (global staff users; no keys, no district users)
+MERGE_TEACHERS = Rule(
+    "merge duplicate teachers", min_level=ADMIN, global_only=True, kinds=frozenset({"user"})
+)
 VOLUNTEER_DATA = Rule("volunteer data", global_only=True, api_key_scope="read")
 # Organizations: their names are not DV-1, but DV-2 does not list them for district users either:
 # global staff and `read` keys only; district users 403.
@@ -278,6 +282,7 @@ Importer = Annotated[Principal, Depends(requires(WRITE_IMPORTS))]
 UnmatchedResolver = Annotated[Principal, Depends(requires(RESOLVE_UNMATCHED))]
 AttendanceManager = Annotated[Principal, Depends(requires(MANAGE_ATTENDANCE))]
 RosterManager = Annotated[Principal, Depends(requires(MANAGE_ROSTER))]
+TeacherMerger = Annotated[Principal, Depends(requires(MERGE_TEACHERS))]
 VolunteerReader = Annotated[Principal, Depends(requires(VOLUNTEER_DATA))]
 OrganizationReader = Annotated[Principal, Depends(requires(ORGANIZATION_DATA))]
 MetricsReader = Annotated[Principal, Depends(requires(GLOBAL_METRICS))]

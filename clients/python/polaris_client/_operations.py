@@ -798,6 +798,14 @@ class SyncOperations(SyncTransport):
         """``GET /api/v1/auth/me``: Me"""
         return self._request("GET", "/api/v1/auth/me", responses={200: models.PrincipalOut})  # type: ignore[no-any-return]
 
+    def merge_teacher(
+        self,
+        teacher_id: int,
+        body: models.TeacherMergeRequest | Mapping[str, Any],
+    ) -> models.TeacherMergeOut:
+        """``POST /api/v1/teachers/{teacher_id}/merge``: 07 CAP: merge a duplicate teacher into ``into_teacher_id`` (admins only). Session links, roster records (with their overrides and magic links), communications, data issues, resolved unmatched Pathful records, addresses and the Pathful id move to the survivor without creating duplicates; the duplicate is marked (``merged_into_id``, inactive), never deleted, and imports follow the mark to the survivor. ``dry_run: true`` answers the same report and writes nothing. Audited as ``teacher.merged``. 404 unknown teacher in the path; 422 ``same_teacher``, ``unknown_teacher``; 409 ``teacher_already_merged``, ``merge_target_deleted``, ``salesforce_teacher_must_survive``."""
+        return self._request("POST", f"/api/v1/teachers/{path_value(teacher_id)}/merge", json=body, responses={200: models.TeacherMergeOut})  # type: ignore[no-any-return]
+
     def presenter_recruitment(
         self,
         *,
@@ -1919,6 +1927,14 @@ class AsyncOperations(AsyncTransport):
     async def me(self) -> models.PrincipalOut:
         """``GET /api/v1/auth/me``: Me"""
         return await self._request("GET", "/api/v1/auth/me", responses={200: models.PrincipalOut})  # type: ignore[no-any-return]
+
+    async def merge_teacher(
+        self,
+        teacher_id: int,
+        body: models.TeacherMergeRequest | Mapping[str, Any],
+    ) -> models.TeacherMergeOut:
+        """``POST /api/v1/teachers/{teacher_id}/merge``: 07 CAP: merge a duplicate teacher into ``into_teacher_id`` (admins only). Session links, roster records (with their overrides and magic links), communications, data issues, resolved unmatched Pathful records, addresses and the Pathful id move to the survivor without creating duplicates; the duplicate is marked (``merged_into_id``, inactive), never deleted, and imports follow the mark to the survivor. ``dry_run: true`` answers the same report and writes nothing. Audited as ``teacher.merged``. 404 unknown teacher in the path; 422 ``same_teacher``, ``unknown_teacher``; 409 ``teacher_already_merged``, ``merge_target_deleted``, ``salesforce_teacher_must_survive``."""
+        return await self._request("POST", f"/api/v1/teachers/{path_value(teacher_id)}/merge", json=body, responses={200: models.TeacherMergeOut})  # type: ignore[no-any-return]
 
     async def presenter_recruitment(
         self,

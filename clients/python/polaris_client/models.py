@@ -334,6 +334,31 @@ class EventDistrictRef(BaseModel):
     slug: Annotated[str, Field(title="Slug")]
 
 
+class EventLinkMove(BaseModel):
+    dropped_status: Annotated[
+        str | None,
+        Field(
+            description="status of the link removed as a duplicate",
+            title="Dropped Status",
+        ),
+    ] = None
+    event_id: Annotated[int, Field(title="Event Id")]
+    outcome: Annotated[
+        Literal["moved", "kept_survivor", "kept_merged"],
+        Field(
+            description="moved: the survivor had no link to the session; kept_survivor/kept_merged: both were linked, the named one's link (status, attendance, note) is kept and the other removed",
+            title="Outcome",
+        ),
+    ]
+    status: Annotated[
+        str,
+        Field(
+            description="the status the survivor's link has after the merge",
+            title="Status",
+        ),
+    ]
+
+
 class EventSchool(BaseModel):
     district_id: Annotated[int | None, Field(title="District Id")]
     id: Annotated[int, Field(title="Id")]
@@ -735,6 +760,18 @@ class OverrideCreate(BaseModel):
     action: Annotated[Literal["add", "remove"], Field(title="Action")]
     event_id: Annotated[int, Field(title="Event Id")]
     reason: Annotated[str, Field(title="Reason")]
+
+
+class OverrideMove(BaseModel):
+    event_id: Annotated[int, Field(title="Event Id")]
+    outcome: Annotated[
+        Literal["moved", "reversed_duplicate"],
+        Field(
+            description="moved to the kept roster record; reversed_duplicate: that record already has an active override for the event, so this one is reversed",
+            title="Outcome",
+        ),
+    ]
+    override_id: Annotated[int, Field(title="Override Id")]
 
 
 class OverrideOut(BaseModel):
@@ -1278,6 +1315,19 @@ class RosterNamedRef(BaseModel):
     name: Annotated[str, Field(title="Name")]
 
 
+class RosterRecordMove(BaseModel):
+    academic_year: Annotated[str, Field(title="Academic Year")]
+    district_id: Annotated[int, Field(title="District Id")]
+    outcome: Annotated[
+        Literal["relinked", "kept", "deactivated_duplicate", "inactive_duplicate"],
+        Field(
+            description="relinked: now linked to the survivor; kept: the record kept for its district and year when both teachers had one; deactivated_duplicate: the other, deactivated (manual_admin, data_entry_error) so the teacher is counted once; inactive_duplicate: the other, already inactive",
+            title="Outcome",
+        ),
+    ]
+    teacher_progress_id: Annotated[int, Field(title="Teacher Progress Id")]
+
+
 class RosterRecordOut(BaseModel):
     """
     A roster record's lifecycle after a manual deactivation or reactivation (RO-14).
@@ -1537,6 +1587,89 @@ class TeacherLinkOut(BaseModel):
     teacher_id: Annotated[int, Field(title="Teacher Id")]
 
 
+class TeacherMergeOut(BaseModel):
+    communications: Annotated[
+        int,
+        Field(
+            description="logged communications moved to the survivor",
+            title="Communications",
+        ),
+    ]
+    data_issues: Annotated[
+        int,
+        Field(
+            description="teacher data issues moved to the survivor", title="Data Issues"
+        ),
+    ]
+    district_id_filled: Annotated[
+        bool,
+        Field(
+            description="the survivor had no roster district and takes the duplicate's",
+            title="District Id Filled",
+        ),
+    ]
+    dry_run: Annotated[bool, Field(title="Dry Run")]
+    emails_added: Annotated[
+        list[str],
+        Field(
+            description="addresses the survivor gains as email rows",
+            title="Emails Added",
+        ),
+    ]
+    event_links: Annotated[list[EventLinkMove], Field(title="Event Links")]
+    into_teacher_id: Annotated[int, Field(title="Into Teacher Id")]
+    magic_links_invalidated: Annotated[
+        int,
+        Field(
+            description="unused magic links of deactivated duplicate records",
+            title="Magic Links Invalidated",
+        ),
+    ]
+    merged_teachers: Annotated[
+        list[int],
+        Field(
+            description="teachers merged earlier into the duplicate, now into the survivor",
+            title="Merged Teachers",
+        ),
+    ]
+    overrides: Annotated[list[OverrideMove], Field(title="Overrides")]
+    pathful_user_id: Annotated[
+        Literal["none", "moved", "kept_survivor"],
+        Field(
+            description="moved: the survivor had none and takes the duplicate's; kept_survivor: both had one, the duplicate keeps its own, which Pathful imports follow to the survivor (merged_into_id)",
+            title="Pathful User Id",
+        ),
+    ]
+    roster_records: Annotated[list[RosterRecordMove], Field(title="Roster Records")]
+    teacher_id: Annotated[
+        int,
+        Field(
+            description="the duplicate, marked merged (never deleted)",
+            title="Teacher Id",
+        ),
+    ]
+    unmatched_records: Annotated[
+        int,
+        Field(
+            description="resolved Pathful unmatched records now naming the survivor",
+            title="Unmatched Records",
+        ),
+    ]
+
+
+class TeacherMergeRequest(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    dry_run: Annotated[
+        bool | None,
+        Field(description="report what would change; write nothing", title="Dry Run"),
+    ] = False
+    into_teacher_id: Annotated[
+        int, Field(description="the teacher that survives", title="Into Teacher Id")
+    ]
+
+
 class TeacherOut(BaseModel):
     district_id: Annotated[int | None, Field(title="District Id")]
     email: Annotated[
@@ -1547,6 +1680,13 @@ class TeacherOut(BaseModel):
     import_source: Annotated[str, Field(title="Import Source")]
     is_active: Annotated[bool, Field(title="Is Active")]
     last_name: Annotated[str, Field(title="Last Name")]
+    merged_into_id: Annotated[
+        int | None,
+        Field(
+            description="set when this teacher was merged into another",
+            title="Merged Into Id",
+        ),
+    ] = None
     salesforce_id: Annotated[str | None, Field(title="Salesforce Id")]
     school_id: Annotated[int | None, Field(title="School Id")]
     school_name: Annotated[str | None, Field(title="School Name")]

@@ -5,7 +5,7 @@ their districts (a district id or a school of another district in the query → 
 restricted; see :mod:`polaris_api.services.readable`).
 A teacher belongs to a district through its roster link (``teacher.district_id``), its school, or
 a roster record of that district. Deactivation and reactivation are for admins and global
-manager+ users (07 CAP).
+manager+ users (07 CAP); merging duplicate teachers for admins.
 """
 
 from __future__ import annotations
@@ -16,14 +16,15 @@ from fastapi import APIRouter, Query
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import joinedload
 
-from polaris_api.auth import DistrictReader, RosterManager
+from polaris_api.auth import DistrictReader, RosterManager, TeacherMerger
 from polaris_api.deps import SessionDep
 from polaris_api.errors import NotesRequired, problem_responses
 from polaris_api.models.people import Teacher
 from polaris_api.pagination import Page, Pagination, paginate
 from polaris_api.schemas.common import IdPath, IdQuery
 from polaris_api.schemas.roster import DeactivateBody, ReactivateBody, RosterRecordOut, TeacherOut
-from polaris_api.services import teacher_records
+from polaris_api.schemas.teacher_merge import TeacherMergeOut, TeacherMergeRequest
+from polaris_api.services import teacher_merge, teacher_records
 from polaris_api.services.readable import readable_teachers, require_readable_school, teacher_in_districts
 
 router = APIRouter(tags=["teachers"])
@@ -41,6 +42,7 @@ def _teacher_out(teacher: Teacher) -> TeacherOut:
         import_source=teacher.import_source,
         is_active=teacher.is_active,
         salesforce_id=teacher.salesforce_id,
+        merged_into_id=teacher.merged_into_id,
     )
 
 
@@ -76,6 +78,27 @@ async def list_teachers(
         )
     statement = statement.order_by(func.lower(Teacher.last_name), func.lower(Teacher.first_name), Teacher.id)
     return await paginate(session, statement, pagination, _teacher_out)
+
+
+@router.post(
+    "/api/v1/teachers/{teacher_id}/merge",
+    response_model=TeacherMergeOut,
+    responses=problem_responses(401, 403, 404, 422, *teacher_merge.MERGE_PROBLEMS),
+)
+async def merge_teacher(
+    teacher_id: IdPath, body: TeacherMergeRequest, principal: TeacherMerger, session: SessionDep
+) -> TeacherMergeOut:
+    """07 CAP: merge a duplicate teacher into ``into_teacher_id`` (admins only). Session links,
+    roster records (with their overrides and magic links), communications, data issues, resolved
+    unmatched Pathful records, addresses and the Pathful id move to the survivor without creating
+    duplicates; the duplicate is marked (``merged_into_id``, inactive), never deleted, and imports
+    follow the mark to the survivor. ``dry_run: true`` answers the same report and writes nothing.
+    Audited as ``teacher.merged``. 404 unknown teacher in the path; 422 ``same_teacher``,
+    ``unknown_teacher``; 409 ``teacher_already_merged``, ``merge_target_deleted``,
+    ``salesforce_teacher_must_survive``."""
+    return await teacher_merge.merge_teachers(
+        session, principal, teacher_id, body.into_teacher_id, dry_run=body.dry_run
+    )
 
 
 @router.post(

@@ -227,6 +227,7 @@ class TeacherOut(BaseModel):
     import_source: str
     is_active: bool
     salesforce_id: str | None
+    merged_into_id: int | None = Field(None, description="set when this teacher was merged into another")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -57,7 +57,11 @@ class _Writer(MirrorWriter):
         for chunk in chunks(emails):
             result = await self.session.execute(
                 select(Teacher)
-                .where(Teacher.salesforce_id.is_(None), Teacher.email_normalized.in_(chunk))
+                .where(
+                    Teacher.salesforce_id.is_(None),
+                    Teacher.email_normalized.in_(chunk),
+                    Teacher.merged_into_id.is_(None),  # a merged duplicate is never adopted
+                )
                 .order_by(Teacher.id)
             )
             for row in result.scalars():
