@@ -8,6 +8,7 @@ import ast
 import asyncio
 import datetime as dt
 import json
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -132,10 +133,13 @@ async def test_client_installs_alone_in_a_fresh_venv_and_talks_to_a_live_server(
     venv = tmp_path / "venv"
     python = venv / "bin" / "python"
 
+    source = tmp_path / "python-client"  # setuptools builds in the source tree: a copy keeps ours clean
+    shutil.copytree(CLIENT_DIR, source, ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__"))
+
     def install_and_run() -> subprocess.CompletedProcess[str]:
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
         subprocess.run(
-            [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", str(CLIENT_DIR)],
+            [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", str(source)],
             check=True,
             timeout=600,
             cwd=tmp_path,
