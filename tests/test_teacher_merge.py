@@ -377,7 +377,8 @@ async def test_cap_teacher_merge_salesforce_sync_does_not_bring_the_duplicate_ba
 ):
     """Two Salesforce contacts for one teacher: after the merge a full teacher sync updates both
     rows' Salesforce fields but the duplicate stays merged and inactive (merged_into_id and
-    is_active are Polaris-owned)."""
+    is_active are Polaris-owned). A task logged on the duplicate's contact is associated with the
+    survivor (SF-36 association follows merged_into_id)."""
     survivor = await make_teacher(
         session, "Maria", "Delgado", email="maria@school.org", salesforce_id="003000000000001AAA"
     )
@@ -408,3 +409,23 @@ async def test_cap_teacher_merge_salesforce_sync_does_not_bring_the_duplicate_ba
     assert rows[dup_id].last_name == "Delgado-Ruiz"  # Salesforce still owns its fields
     assert (rows[dup_id].merged_into_id, rows[dup_id].is_active) == (survivor_id, False)
     assert rows[survivor_id].is_active
+    sf.admin.replace(
+        "Task",
+        [
+            {
+                "Id": "00T000000000009AAA",
+                "WhoId": "003000000000002AAA",
+                "Subject": "Call",
+                "Type": "Call",
+                "Status": "Completed",
+                "ActivityDate": "2025-03-04",
+                "CreatedDate": "2025-03-04T14:00:00.000+0000",
+            }
+        ],
+    )
+    history = await sync(client, admin["headers"], "salesforce-history", mode="full")
+    assert history["status"] == "succeeded", history
+    logged = (
+        await session.execute(select(Communication).execution_options(populate_existing=True))
+    ).scalar_one()
+    assert (logged.teacher_id, logged.match_status) == (survivor_id, "matched_teacher")

@@ -101,7 +101,8 @@ class Associator:
             )
             self.contacts.update(dict(result.all()))
             result = await self.session.execute(
-                select(Teacher.salesforce_id, Teacher.id).where(
+                # a merged duplicate's contact is the survivor's (merges leave no chains)
+                select(Teacher.salesforce_id, func.coalesce(Teacher.merged_into_id, Teacher.id)).where(
                     Teacher.salesforce_id.in_(chunk), Teacher.is_deleted.is_(False)
                 )
             )
