@@ -398,20 +398,14 @@ async def _walk(
     audit = await c.all("iter_audit_log", page_size=5)
     assert {"user.created", "user.updated", "api_key.created", "api_key.revoked"} <= {e.action for e in audit}
     assert len(audit) == (await c("list_audit_log")).total
-    async with make(url) as pat:
-        await pat("login", username="pat@example.org", password="a long new password")
-        pat.api.set_token(
-            (await pat("login", username="pat@example.org", password="a long new password")).access_token
-        )
-        assert (
-            await pat(
-                "change_password",
-                models.PasswordChange(
-                    current_password="a long new password", new_password="another long password"
-                ),
-            )
-            is None
-        )
+    async with make(url) as pat:  # a user changes their own password; the old token stops working
+        old = "a long new password"
+        pat.api.set_token((await pat("login", username="pat@example.org", password=old)).access_token)
+        changed = models.PasswordChange(current_password=old, new_password="another long password")
+        assert await pat("change_password", changed) is None
+        with pytest.raises(PolarisError) as signed_out:
+            await pat("me")
+        assert signed_out.value.status == 401
     # the one error type
     with pytest.raises(PolarisError) as missing:
         await c("get_user", 10**9)

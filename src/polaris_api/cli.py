@@ -717,7 +717,12 @@ def dev_client(
     datamodel-code-generator)."""
     from polaris_api.client_codegen import write
 
-    for path in write(openapi=openapi):
+    try:
+        written = write(openapi=openapi)
+    except RuntimeError as error:  # datamodel-code-generator missing or failing
+        err_console.print(f"[red]{error}[/red] (pip install -e '.[test]')")
+        raise typer.Exit(1) from None
+    for path in written:
         console.print(f"wrote {path}")
 
 
