@@ -23,6 +23,7 @@ from polaris_api.app import create_app
 from polaris_api.client_codegen import (
     OPENAPI,
     PACKAGE,
+    class_name,
     collect,
     generate,
     iterator_name,
@@ -55,6 +56,23 @@ def test_committed_client_modules_equal_a_fresh_generation() -> None:
     for name, text in generate().items():
         committed = (PACKAGE / name).read_text()
         assert committed == text, f"clients/python/polaris_client/{name} is stale: run `polaris dev client`"
+
+
+def test_schema_names_become_the_class_names_the_methods_use() -> None:
+    assert class_name("Page_UserOut_") == "PageUserOut"
+    assert class_name("Body_login_api_v1_auth_token_post") == "LoginBody"
+    assert class_name("Body_import_roster_api_v1_imports_roster_post") == "ImportRosterBody"
+    assert class_name("polaris_api__schemas__roster__NamedRef") == "RosterNamedRef"
+    # inline request bodies get a model under their title; constraints are left to the server
+    doc = normalise(_document())
+    schemas = doc["components"]["schemas"]
+    assert {"PublishingEventUpdate", "VirtualEventUpdate", "AttendanceDetailIn"} <= set(schemas)
+    assert "maxLength" not in json.dumps(schemas) and "maximum" not in json.dumps(schemas)
+    text = (PACKAGE / "_operations.py").read_text()
+    assert "body: models.PublishingEventUpdate | Mapping[str, Any]" in text
+    # one name per operation: repeated route names get their group (public_list_events)
+    names = {operation.name for operation in collect(doc)}
+    assert {"list_events", "public_list_events", "imports_list_unmatched"} <= names
 
 
 def test_a_schema_change_changes_the_generated_methods() -> None:

@@ -204,6 +204,7 @@ ApiKeyOption = Annotated[
     str | None, typer.Option("--api-key", envvar="POLARIS_API_KEY", help="API key (X-API-Key)")
 ]
 TokenOption = Annotated[str | None, typer.Option("--token", envvar="POLARIS_TOKEN", help="bearer token")]
+CLIENT_TIMEOUT_S = 600.0
 JsonOption = Annotated[bool, typer.Option("--json", help="print the server's JSON instead of tables")]
 
 
@@ -213,7 +214,8 @@ def _client(url: str, api_key: str | None, token: str | None) -> PolarisClient:
     from polaris_api.cli_render import fit
 
     fit(console, err_console)
-    return PolarisClient(url, api_key=api_key, token=token)
+    # an import of a large file or a run with --wait=true on the server can take minutes
+    return PolarisClient(url, api_key=api_key, token=token, timeout=CLIENT_TIMEOUT_S)
 
 
 def _fail(error: Exception) -> typer.Exit:
