@@ -124,3 +124,68 @@ def csv_rows(rows: int, headers: Sequence[str] = PATHFUL_HEADERS) -> bytes:
     """A plain CSV with ``rows`` data rows (no compression: size alone bounds it)."""
     line = "51872,Careers,2026-02-10 09:30:00,Completed,45,1,A B,Educator,,,PREP-KC\r\n"
     return (",".join(headers) + "\r\n" + line * rows).encode()
+
+
+REPORT_HEADERS = (
+    *PATHFUL_HEADERS,
+    "Registered Student Count",
+    "Attended Student Count",
+    "Career Cluster",
+    "State",
+)
+
+
+def pathful_report_rows(rows: int) -> list[list[str]]:
+    """A plausible Pathful Session Report of ``rows`` data rows (header first): sessions of five
+    rows (a professional, three educators, a student), most completed, a few without a date."""
+    import datetime as dt
+
+    out: list[list[str]] = [list(REPORT_HEADERS)]
+    start = dt.datetime(2025, 9, 2, 9, 0)
+    session = 0
+    while len(out) <= rows:
+        session += 1
+        when = start + dt.timedelta(hours=3 * session)
+        date = "" if session % 50 == 0 else when.strftime("%Y-%m-%d %H:%M:%S")
+        status = ("Completed", "Completed", "Completed", "Cancelled", "Published")[session % 5]
+        base = [f"{600000 + session}", f"Careers #{session}", date, status, "45"]
+        people = [
+            (f"{3000000 + session % 1500}", f"Vol{session % 1500} Someone", "Professional", ""),
+            *(
+                (f"{2000000 + (session * 3 + k) % 4000}", f"Teacher {k}", "Educator", "School 001")
+                for k in range(3)
+            ),
+            (f"{7000000 + session}", "A Student", "Student", "School 001"),
+        ]
+        for user_id, name, role, school in people:
+            if len(out) > rows:
+                break
+            out.append(
+                [
+                    *base,
+                    user_id,
+                    name,
+                    role,
+                    school,
+                    "District",
+                    "PREP-KC",
+                    "25",
+                    "20",
+                    "Health Science",
+                    "KS",
+                ]
+            )
+    return out
+
+
+def pathful_report_xlsx(rows: int) -> bytes:
+    """:func:`pathful_report_rows` as an XLSX written by openpyxl (write-only, inline strings)."""
+    from openpyxl import Workbook
+
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet("Sessions")
+    for record in pathful_report_rows(rows):
+        sheet.append(record)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()

@@ -441,14 +441,41 @@ def _open_csv(text: str, limits: ReadLimits) -> RowStream:
     except csv.Error:
         dialect = csv.excel
     try:
-        reader = csv.reader(io.StringIO(text), dialect)
+        reader = csv.reader(_lines(text), dialect)
         header_row = next(reader, None)
     except csv.Error as error:
         raise _csv_unreadable(error) from None
     if header_row is None:
         raise TableError("missing_header", "The file has no header row.")
     headers = _headers(list(header_row), limits)
+    _check_csv_rows(text, dialect, limits)
     return RowStream(headers, reader, "csv", limits.rows, unreadable=_csv_unreadable)
+
+
+def _lines(text: str) -> Iterator[str]:
+    """The lines of ``text`` (each with its "\\n"), one at a time: ``io.StringIO`` would hold a
+    second copy of the whole text at four bytes a character."""
+    start = 0
+    end = text.find("\n")
+    while end != -1:
+        yield text[start : end + 1]
+        start = end + 1
+        end = text.find("\n", start)
+    if start < len(text):
+        yield text[start:]
+
+
+def _check_csv_rows(text: str, dialect: Any, limits: ReadLimits) -> None:
+    """``too_many_rows`` before any row is kept: when the text has more line breaks than the
+    limit allows, count the records in a first pass that holds none of them."""
+    if max(text.count("\n"), text.count("\r")) <= limits.rows + 1:
+        return  # a record takes at least one line break
+    try:
+        for number, _record in enumerate(csv.reader(_lines(text), dialect)):
+            if number > limits.rows:  # the header is record 0
+                raise too_many_rows(limits.rows)
+    except csv.Error:
+        return  # the streaming read reports where it fails
 
 
 def _xlsx_unreadable(_error: Exception) -> TableError:

@@ -9,7 +9,7 @@ caller owns the transaction. Each change is audited; changes made by the import 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -76,15 +76,19 @@ class AuditBuffer:
                 "action": action,
                 "entity_type": entity_type,
                 "entity_id": None if entity_id is None else str(entity_id),
-                "changes": audit_payload(changes, details),
+                "changes": (changes, details),  # made the stored payload batch by batch in flush
                 "request_id": self._request_id,
                 "client_ip": self._client_ip,
             }
         )
 
     async def flush(self, session: AsyncSession) -> None:
-        await bulk_insert(session, AuditEntry, self.entries)
+        await bulk_insert(session, AuditEntry, self.entries, build=_with_payload)
         self.entries.clear()
+
+
+def _with_payload(entry: dict[str, Any]) -> dict[str, Any]:
+    return {**entry, "changes": audit_payload(*entry["changes"])}
 
 
 def _batches(rows: list[dict[str, Any]], size: int = BATCH) -> Iterable[list[dict[str, Any]]]:
@@ -93,20 +97,34 @@ def _batches(rows: list[dict[str, Any]], size: int = BATCH) -> Iterable[list[dic
 
 
 async def bulk_insert(
-    session: AsyncSession, model: type[Any], rows: list[dict[str, Any]], returning: tuple[str, ...] = ()
+    session: AsyncSession,
+    model: type[Any],
+    rows: list[dict[str, Any]],
+    returning: tuple[str, ...] = (),
+    *,
+    build: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
 ) -> list[Any]:
     """Core multi-row INSERT (executemany / insertmanyvalues) in batches; every row gets the
-    same keys (missing ones as NULL) so that the driver batches never split."""
+    same keys (missing ones as NULL) so that the driver batches never split.
+
+    Each batch's parameters are made just before it is sent (``build``, when given, turns a row
+    into its parameters), so the event loop answers other requests between batches instead of
+    waiting for all of them to be built (issue 11 item 3)."""
     if not rows:
         return []
     table = model.__table__
-    keys = list(dict.fromkeys(key for row in rows for key in row))
+    keys = None if build is not None else list(dict.fromkeys(key for row in rows for key in row))
     statement = insert(table)
     if returning:
         statement = statement.returning(*(table.c[name] for name in returning))
     result_rows: list[Any] = []
-    for batch in _batches([{key: row.get(key) for key in keys} for row in rows]):
-        result = await session.execute(statement, batch)
+    for chunk in _batches(rows):
+        if build is not None:
+            chunk = [build(row) for row in chunk]  # every built row has the same keys
+        batch_keys = keys if keys is not None else list(chunk[0])
+        result = await session.execute(
+            statement, [{key: row.get(key) for key in batch_keys} for row in chunk]
+        )
         if returning:
             result_rows.extend(result.all())
     return result_rows

@@ -46,7 +46,14 @@ from polaris_api.imports.pathful.lookups import (
 from polaris_api.imports.pathful.planner import Planner, PlanOptions
 from polaris_api.imports.pathful.post_import import after_import
 from polaris_api.imports.sheets import SheetReader, read_sheet_table
-from polaris_api.imports.tabular import ReadLimits, RowSource, RowStream, open_table, read_upload_bytes
+from polaris_api.imports.tabular import (
+    ReadLimits,
+    RowSource,
+    RowStream,
+    TableError,
+    open_table,
+    read_upload_bytes,
+)
 from polaris_api.models.imports import ImportRun
 from polaris_api.schemas.pathful import (
     ImportMode,
@@ -269,6 +276,9 @@ async def import_pathful_table(
                 clock,
                 before_commit,
             )
+        except TableError:  # a streamed file found unreadable or over a bound while read
+            await session.rollback()
+            raise
         except Problem as problem:
             await session.rollback()
             if problem.code == "missing_columns":  # PF-4: only a failed import_run row is written
