@@ -31,7 +31,9 @@ function frame(title, summary, width, height) {
   return svg;
 }
 
-function axes(svg, { left, top, plotWidth, plotHeight, max, ticks = 4 }) {
+function axes(svg, { left, top, plotWidth, plotHeight, max, ticks: wanted = 4 }) {
+  // small whole-number scales (counts of 1-3) get one grid line per unit, not 0.3, 0.8 …
+  const ticks = Number.isInteger(max) && max < wanted ? max : wanted;
   for (let i = 0; i <= ticks; i += 1) {
     const value = (max / ticks) * i;
     const y = top + plotHeight - (plotHeight * i) / ticks;
