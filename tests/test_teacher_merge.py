@@ -429,3 +429,40 @@ async def test_cap_teacher_merge_salesforce_sync_does_not_bring_the_duplicate_ba
         await session.execute(select(Communication).execution_options(populate_existing=True))
     ).scalar_one()
     assert (logged.teacher_id, logged.match_status) == (survivor_id, "matched_teacher")
+
+
+PATHFUL_HEADER = (
+    "Session ID,Title,Date,Status,Duration,User Auth Id,Name,SignUp Role,School,Partner,"
+    "Attended Educator Count,Educator Email"
+)
+
+
+async def test_cap_teacher_merge_pathful_rows_of_the_duplicate_go_to_the_survivor(client, admin, session):
+    """Both teachers have a Pathful id: the survivor keeps its own, the duplicate keeps its id and
+    a later Pathful import (PF-12 step 1 by id, step 2 by the duplicate's address) links the
+    sessions to the survivor; no unmatched record, no link to the duplicate."""
+    survivor = await make_teacher(
+        session, "Maria", "Delgado", email="maria@school.org", pathful_user_id="2203341"
+    )
+    dup = await make_teacher(session, "Maria", "Delgado", email="mdelgado@b.org", pathful_user_id="2209999")
+    await session.commit()
+    survivor_id, dup_id = survivor.id, dup.id
+    merged = await client.post(_url(dup_id), headers=admin["headers"], json={"into_teacher_id": survivor_id})
+    assert merged.json()["pathful_user_id"] == "kept_survivor"
+    rows = [
+        PATHFUL_HEADER,
+        "90001,Careers in Nursing,2025-10-01 09:30:00,Completed,45,2209999,Maria Delgado,Educator,,PREP-KC,1,",
+        "90002,Careers in Law,2025-10-02 09:30:00,Completed,45,,Maria Delgado,Educator,,PREP-KC,1,mdelgado@b.org",
+    ]
+    upload = await client.post(
+        "/api/v1/imports/pathful",
+        headers=admin["headers"],
+        files={"file": ("report.csv", "\n".join(rows).encode())},
+        data={"mode": "since", "since": "2025-08-01"},
+    )
+    assert upload.status_code == 200, upload.text
+    assert upload.json()["unmatched_teachers"] == 0
+    links = (
+        await session.execute(select(EventTeacher.teacher_id).execution_options(populate_existing=True))
+    ).scalars()
+    assert sorted(links) == [survivor_id, survivor_id]
