@@ -10,8 +10,11 @@
 3. per endpoint: one warm-up, then 20 sequential requests, p50/p95 wall time (request sent ->
    body read): full-year /metrics (all metrics), /metrics group_by=district, and, when they
    exist, the year-end card list and one district year-end;
-4. with ``--explain``, prints EXPLAIN (ANALYZE, BUFFERS) of each statement of the full-year
-   /metrics request, slowest first.
+4. prints the load average and, per request, this process's CPU time and (PostgreSQL on this
+   machine) the database backends' CPU time: unlike wall time, these do not grow with the load
+   of a shared machine;
+5. with ``--explain``, per endpoint, the execution times of its statements (EXPLAIN ANALYZE)
+   and the full EXPLAIN (ANALYZE, BUFFERS) plan of the slowest.
 
     python scripts/bench_metrics.py --database-url postgresql+asyncpg://postgres@127.0.0.1:5432/polaris_bench
 """
@@ -21,6 +24,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
+import os
 import random
 import statistics
 import time
@@ -220,21 +224,58 @@ async def admin_headers(engine: AsyncEngine) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
+def backend_cpu_ms(pids: list[int]) -> float | None:
+    """CPU time (user + system) of these PostgreSQL backends, from /proc: only when the server
+    runs on this machine. Unlike wall time it does not depend on the machine's load."""
+    ticks = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+        ticks += int(fields[11]) + int(fields[12])
+    return ticks * 1000 / os.sysconf("SC_CLK_TCK")
+
+
+async def backend_pids(engine: AsyncEngine) -> list[int]:
+    """The other backends connected to the bench database (the app's pool)."""
+    if engine.dialect.name != "postgresql":
+        return []
+    async with engine.connect() as connection:
+        rows = await connection.execute(
+            text(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                "AND pid <> pg_backend_pid()"
+            )
+        )
+        return [row[0] for row in rows]
+
+
 async def measure(
-    client: httpx.AsyncClient, headers: dict[str, str], path: str, runs: int
-) -> tuple[float, float]:
+    client: httpx.AsyncClient, headers: dict[str, str], path: str, runs: int, engine: AsyncEngine
+) -> tuple[float, float, float, float | None]:
+    """p50 and p95 wall ms, then this process's and the database backends' CPU ms per request."""
     response = await client.get(path, headers=headers)  # warm-up
     if response.status_code != 200:
         raise SystemExit(f"{path}: {response.status_code} {response.text[:300]}")
+    pids = await backend_pids(engine)
     timings = []
+    cpu_started, backend_started = time.process_time(), backend_cpu_ms(pids)
     for _ in range(runs):
         started = time.perf_counter()
         response = await client.get(path, headers=headers)
         response.read()
         timings.append((time.perf_counter() - started) * 1000)
         assert response.status_code == 200
+    app_cpu = (time.process_time() - cpu_started) * 1000 / runs
+    backend_ended = backend_cpu_ms(pids)
+    db_cpu = None
+    if backend_started is not None and backend_ended is not None and pids:
+        db_cpu = (backend_ended - backend_started) / runs
     timings.sort()
-    return statistics.median(timings), timings[max(0, int(round(0.95 * len(timings))) - 1)]
+    p95 = timings[max(0, int(round(0.95 * len(timings))) - 1)]
+    return statistics.median(timings), p95, app_cpu, db_cpu
 
 
 async def explain(engine: AsyncEngine, client: httpx.AsyncClient, headers: dict[str, str], path: str) -> None:
@@ -262,9 +303,12 @@ async def explain(engine: AsyncEngine, client: httpx.AsyncClient, headers: dict[
                 (float(x.split(":")[1].split()[0]) for x in lines if x.startswith("Execution Time")), 0.0
             )
             plans.append((total, statement, lines))
-    print(f"\n{len(captured)} SELECT statements for {path}")
-    for total, statement, lines in sorted(plans, key=lambda p: -p[0]):
-        print(f"\n--- {total:.1f} ms ---\n{statement}\n" + "\n".join(lines))
+    plans.sort(key=lambda p: -p[0])
+    print(
+        f"\n{len(captured)} SELECT statements for {path}: " + ", ".join(f"{p[0]:.1f}" for p in plans) + " ms"
+    )
+    total, statement, lines = plans[0]
+    print(f"\n--- slowest: {total:.1f} ms ---\n{statement}\n" + "\n".join(lines))
 
 
 async def main() -> None:
@@ -299,7 +343,8 @@ async def main() -> None:
     }
     routes = set(app.openapi()["paths"])
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bench") as client:
-        print(f"{'endpoint':45} {'p50 ms':>8} {'p95 ms':>8}")
+        print(f"load average {os.getloadavg()[0]:.2f} (2 cores); CPU columns are ms per request")
+        print(f"{'endpoint':45} {'p50 ms':>8} {'p95 ms':>8} {'app CPU':>8} {'db CPU':>8}")
         for name, path in paths.items():
             route = path.split("?")[0].replace(f"/districts/{district_id}/", "/districts/{district_id}/")
             if args.only and args.only not in name:
@@ -307,10 +352,14 @@ async def main() -> None:
             if route not in routes:
                 print(f"{name:45} {'(endpoint not present)':>17}")
                 continue
-            p50, p95 = await measure(client, headers, path, args.runs)
-            print(f"{name:45} {p50:8.1f} {p95:8.1f}")
+            p50, p95, app_cpu, db_cpu = await measure(client, headers, path, args.runs, engine)
+            db = f"{db_cpu:8.0f}" if db_cpu is not None else f"{'n/a':>8}"
+            print(f"{name:45} {p50:8.1f} {p95:8.1f} {app_cpu:8.0f} {db}")
+        print(f"load average {os.getloadavg()[0]:.2f}")
         if args.explain:
-            await explain(app.state.engine, client, headers, paths["/metrics full year, all metrics"])
+            for name, path in paths.items():
+                if not args.only or args.only in name:
+                    await explain(app.state.engine, client, headers, path)
     await app.state.engine.dispose()
     await engine.dispose()
 

@@ -563,3 +563,55 @@ async def test_exports_csv_xlsx_meta_priv3_audit(
     assert entries[0].changes["_details"]["filters"]["start_date"] == "2024-09-01"
     for row in book["metrics"].iter_rows(values_only=True):
         assert not set(map(str, row)) & DV1_KEYS
+
+
+async def test_p1_statements_per_request_do_not_grow_with_data(
+    client: httpx.AsyncClient, admin: dict[str, Any], session: AsyncSession, app: Any
+) -> None:
+    """06 P1: each /metrics request runs the same number of statements whatever the number of
+    events, districts, schools and participations (ungrouped, grouped by district and by school,
+    district filter): every figure is a set-based aggregate, nothing runs per event or group."""
+    from sqlalchemy import event as sa_event
+
+    shapes = [{}, {"group_by": "district"}, {"group_by": "school"}]
+    statements: list[str] = []
+
+    def count(*args: Any) -> None:
+        statements.append(args[2])
+
+    async def counts(district_id: int) -> list[int]:
+        result = []
+        for params in [*shapes, {"district_id": district_id}]:
+            statements.clear()
+            response = await get(client, admin, **params)
+            assert response.status_code == 200, response.text
+            result.append(len(statements))
+        return result
+
+    world = await worked_example(session)
+    engine = app.state.engine.sync_engine
+    sa_event.listen(engine, "before_cursor_execute", count)
+    try:
+        small = await counts(world["d1"].id)
+        w = World(session)
+        for i in range(6):
+            district = await w.district(f"More {i}")
+            school = await w.school(f"More School {i}", district, level="high")
+            teacher = await w.teacher(f"more{i}@school.org", school)
+            for j in range(4):
+                day = chicago(f"2024-09-{10 + j:02d}", "10:00")
+                event = await w.event("career_fair", "completed", day, school=school, duration=60)
+                online = await w.event("virtual_session", "completed", day, districts=(district,))
+                await w.add(
+                    EventAttendanceDetail(event_id=event.id, total_students=40, num_classrooms=2, rotations=1)
+                )
+                await w.vp(await w.volunteer(f"v{i}-{j}@x.org", f"Org {j}"), event, hours=1.5)
+                await w.vp(await w.volunteer(None), online, participant_type="presenter")
+                await w.sp(await w.student(f"s{i}-{j}"), event)
+                await w.tp(teacher, online)
+        await session.commit()
+        larger = await counts(world["d1"].id)
+    finally:
+        sa_event.remove(engine, "before_cursor_execute", count)
+    assert larger == small
+    assert max(small) <= 16, small  # auth, settings, meta, group names, one per metric family

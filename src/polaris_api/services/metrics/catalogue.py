@@ -191,11 +191,7 @@ class Grouping:
             keys.append(group.c.district_id.label("g"))
         elif self.group_by == "school":
             school = _GROUP_SCHOOL
-            joins.append(
-                lambda statement: statement.outerjoin(
-                    school, and_(school.id == e.school_id, school.is_deleted.is_(false()))
-                )
-            )
+            joins.append(lambda statement: statement.outerjoin(school, m.attr_school_on(e, school)))
             keys.append(school.id.label("g"))
 
         def join(statement: Select[Any]) -> Select[Any]:
@@ -277,21 +273,21 @@ def events_statement(plan: Plan) -> Select[Any]:
         _sum_if(e.status == m.CANCELLED).label("M63"),
         func.count(distinct(case((live, school.id), else_=None))).label("M100"),
     ]
+    presenters = None
     if plan.wants(frozenset({"M81", "M82", "M83", "M84"})):
+        presenters = m.presenter_flags(
+            {"local": lambda v: v.local_status == "local", "poc": lambda v: v.is_people_of_color.is_(True)}
+        )
         columns += [
             _sum_if(virtual_delivered).label("D"),
-            _sum_if(and_(virtual_delivered, m.has_presenter(e, lambda v: v.local_status == "local"))).label(
-                "M81"
-            ),
-            _sum_if(
-                and_(virtual_delivered, m.has_presenter(e, lambda v: v.is_people_of_color.is_(True)))
-            ).label("M82"),
+            _sum_if(and_(virtual_delivered, presenters.c.local == 1)).label("M81"),
+            _sum_if(and_(virtual_delivered, presenters.c.poc == 1)).label("M82"),
         ]
     conditions = m.ev_conditions(e, plan.event_filters, plan.attr, status="any")
     statement = select(*columns).select_from(e)
-    statement = join(statement).outerjoin(
-        school, and_(school.id == e.school_id, school.is_deleted.is_(false()))
-    )
+    statement = join(statement).outerjoin(school, m.attr_school_on(e, school))
+    if presenters is not None:
+        statement = statement.outerjoin(presenters, presenters.c.event_id == e.id)
     return statement.where(*conditions).group_by(*keys)
 
 
