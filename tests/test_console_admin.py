@@ -7,6 +7,9 @@ every page."""
 from __future__ import annotations
 
 import secrets
+from pathlib import Path
+
+import httpx
 
 from tests.console_browser import ConsoleServer, check_axe, needs_chromium, screenshot
 
@@ -33,7 +36,9 @@ def test_volunteers_search_profile_reporting_and_export(console_page, console_se
     name = f"{volunteer['first_name'] or ''} {volunteer['last_name']}".strip()
     page.get_by_role("button", name=name).first.click()
     page.wait_for_selector("#profile:not([hidden]) #participations table.data")
-    assert "volunteers.html" in page.url and volunteer["last_name"] not in page.url  # nothing personal in the URL
+    assert (
+        "volunteers.html" in page.url and volunteer["last_name"] not in page.url
+    )  # nothing personal in the URL
     assert page.locator("#participations tbody tr").count() >= 1
     check_axe(page)
     screenshot(page, screenshot_dir, "volunteer-profile")
@@ -48,7 +53,7 @@ def test_volunteers_search_profile_reporting_and_export(console_page, console_se
     page.get_by_role("button", name="Back to the results").click()
     with page.expect_download() as download:
         page.get_by_role("button", name="Export CSV").click()
-    assert volunteer["last_name"] in open(download.value.path(), encoding="utf-8").read()
+    assert volunteer["last_name"] in Path(download.value.path()).read_text(encoding="utf-8")
 
 
 def test_virtual_session_create_tag_teacher_and_cancel(console_page, console_server, screenshot_dir):
@@ -67,12 +72,16 @@ def test_virtual_session_create_tag_teacher_and_cancel(console_page, console_ser
     page.wait_for_selector(f"#editor-heading:has-text('Edit “{title}”')")
     with console_server.api() as api:
         found = api.get("/api/v1/events", params={"q": title, "format": "virtual"}).json()["items"]
-    assert len(found) == 1 and found[0]["start_date"].startswith("2027-02-10T15:30")  # 09:30 Chicago = 15:30 UTC
+    assert len(found) == 1 and found[0]["start_date"].startswith(
+        "2027-02-10T15:30"
+    )  # 09:30 Chicago = 15:30 UTC
     event_id = found[0]["id"]
 
     page.get_by_label("Find a teacher").fill(teacher["last_name"])
     page.get_by_label("Find a teacher").press("Enter")
-    page.get_by_role("button", name=f"Tag teacher: {teacher['first_name'] or ''} {teacher['last_name']}".replace("  ", " ")).first.click()
+    page.get_by_role(
+        "button", name=f"Tag teacher: {teacher['first_name'] or ''} {teacher['last_name']}".replace("  ", " ")
+    ).first.click()
     page.wait_for_selector(f"#tags td:has-text('{teacher['last_name']}')")
 
     page.get_by_label("Session status").select_option("cancelled")
@@ -99,11 +108,13 @@ def test_admin_api_key_shown_once_kill_switch_audit_and_outbox(console_page, con
     page.wait_for_selector("#new-key:not([hidden]) code.secret")
     key = page.locator("#new-key code.secret").inner_text()
     with console_server.api() as api:
-        listed = {k["name"]: k for k in api.get("/api/v1/api-keys", params={"page_size": 200}).json()["items"]}
+        listed = {
+            k["name"]: k for k in api.get("/api/v1/api-keys", params={"page_size": 200}).json()["items"]
+        }
     assert key.startswith(listed[name]["prefix"])
-    import httpx
-
-    assert httpx.get(f"{console_server.base}/api/v1/sync/health", headers={"X-API-Key": key}).status_code == 200
+    assert (
+        httpx.get(f"{console_server.base}/api/v1/sync/health", headers={"X-API-Key": key}).status_code == 200
+    )
     page.reload()
     page.wait_for_selector("#keys table.data")
     assert key not in page.content()  # shown once

@@ -7,6 +7,7 @@ district anywhere on these pages or in their exports."""
 from __future__ import annotations
 
 import secrets
+from pathlib import Path
 
 from tests.console_browser import ConsoleServer, check_axe, needs_chromium, new_page, screenshot, sign_in
 
@@ -50,7 +51,7 @@ def test_metrics_page_key_figures_grouped_table_chart_and_csv(console_page, cons
     with page.expect_download() as download:
         page.get_by_role("button", name="Download CSV").click()
     path = download.value.path()
-    text = open(path, encoding="utf-8").read()
+    text = Path(path).read_text(encoding="utf-8")
     assert "M10" in text and any(name in text for name in names)
 
 
@@ -102,7 +103,9 @@ def test_year_end_report_months_and_manual_input(console_page, console_server, s
     page.emulate_media(media="screen")
 
 
-def test_district_user_finds_no_other_district_on_metrics_and_year_end(console_browser, console_server, screenshot_dir):
+def test_district_user_finds_no_other_district_on_metrics_and_year_end(
+    console_browser, console_server, screenshot_dir
+):
     """07 DV-3: a district user gets only their district in selects, cards, tables and exports;
     the global "All districts" choice is not even offered."""
     districts = _districts(console_server)
@@ -134,7 +137,7 @@ def test_district_user_finds_no_other_district_on_metrics_and_year_end(console_b
         page.wait_for_selector("#table caption:has-text('Metrics by school')")
         with page.expect_download() as download:
             page.get_by_role("button", name="Download CSV").click()
-        exported = open(download.value.path(), encoding="utf-8").read()
+        exported = Path(download.value.path()).read_text(encoding="utf-8")
         body = page.locator("main").inner_text()
         for name in others:
             assert name not in body and name not in exported
