@@ -18,7 +18,7 @@ from polaris_api.models.people import VolunteerAffiliation, VolunteerSfContact
 from polaris_api.models.reference import District, Organization, School
 from polaris_api.schemas.salesforce import AFFILIATION_FIELDS, SalesforceAffiliation
 from polaris_api.sync.runs import RunContext
-from polaris_api.sync.salesforce.common import chunks
+from polaris_api.sync.salesforce.common import chunks, one_of
 from polaris_api.sync.salesforce.engine import (
     MirrorWriter,
     SfObject,
@@ -45,7 +45,8 @@ class _Writer(MirrorWriter):
         for chunk in chunks(contacts):
             result = await self.session.execute(
                 select(VolunteerSfContact.salesforce_id, VolunteerSfContact.volunteer_id).where(
-                    VolunteerSfContact.salesforce_id.in_(chunk), VolunteerSfContact.is_deleted.is_(False)
+                    one_of(self.session, VolunteerSfContact.salesforce_id, chunk),
+                    VolunteerSfContact.is_deleted.is_(False),
                 )
             )
             self.volunteers.update(dict(result.all()))
@@ -75,7 +76,7 @@ class _Writer(MirrorWriter):
         return {**record.values(), **self._parents(record)}
 
     async def apply(self, index: int, record: SalesforceAffiliation) -> None:
-        if not record.is_deleted and not record.missing_fields():
+        if record.id not in self.unchanged and not record.is_deleted and not record.missing_fields():
             self._parents(record)  # raises MissingParent before anything is written
         await super().apply(index, record)
 

@@ -7,8 +7,10 @@ import datetime as dt
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import any_, bindparam, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
 
 from polaris_api.db import utcnow
 from polaris_api.models.sync import DataQualityFlag, SfWatermark
@@ -22,6 +24,15 @@ IN_CHUNK = 500
 def chunks(items: Sequence[T], size: int = IN_CHUNK) -> Iterator[Sequence[T]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+def one_of(session: AsyncSession, column: Any, values: Sequence[Any]) -> ColumnElement[bool]:
+    """``column IN (values)``; on PostgreSQL ``column = ANY(:array)``: one bound array instead of
+    a parameter per value, so a chunk of 500 ids is not rendered and planned as 500 binds
+    (issue 13 item 5: measured ~10 % of the import's CPU)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
+    return column.in_(values)  # type: ignore[no-any-return]
 
 
 class FlagBook:
@@ -50,7 +61,7 @@ class FlagBook:
                         DataQualityFlag.code.in_(self.codes),
                         DataQualityFlag.entity_type == self.entity_type,
                         DataQualityFlag.status == "open",
-                        DataQualityFlag.record_key.in_(chunk),
+                        one_of(self.session, DataQualityFlag.record_key, chunk),
                     )
                 )
             ).scalars()

@@ -48,7 +48,13 @@ from polaris_api.models.sync import DataQualityFlag, SfPendingRecord
 from polaris_api.schemas.salesforce import SalesforceRecord, ValidationError, invalid_aliases
 from polaris_api.sync.runs import RunContext
 from polaris_api.sync.salesforce.client import SalesforceConnector, SalesforceError, soql_datetime
-from polaris_api.sync.salesforce.common import FlagBook, advance_watermark, chunks, read_watermark
+from polaris_api.sync.salesforce.common import (
+    FlagBook,
+    advance_watermark,
+    chunks,
+    one_of,
+    read_watermark,
+)
 
 __all__ = [
     "BASE_COUNTS",
@@ -123,6 +129,16 @@ class BatchWriter:
     def __init__(self, session: AsyncSession, ctx: RunContext, obj: SfObject) -> None:
         self.session, self.ctx, self.obj = session, ctx, obj
         self._after_flush: list[AfterFlush] = []
+        self._seen: dict[Any, list[int]] = {}
+
+    def see(self, row: Any) -> None:
+        """SF-12: mark ``row`` seen by this run without making it dirty: a stored row is marked by
+        one set-based ``UPDATE`` per table in :meth:`finish` (an unchanged row is not written and
+        keeps its ``updated_at``, issue 13 item 5); a row new in this batch gets the attribute."""
+        if getattr(row, "id", None) is None:
+            row.sf_last_seen_run_id = self.ctx.run_id
+        else:
+            self._seen.setdefault(type(row), []).append(row.id)
 
     async def prepare(self, records: Sequence[Any]) -> None:
         return None
@@ -135,6 +151,10 @@ class BatchWriter:
         self._after_flush.append(step)
 
     async def finish(self) -> None:
+        if self._seen:
+            seen, self._seen = self._seen, {}
+            for table, ids in seen.items():
+                await mark_seen(self.session, table, ids, self.ctx.run_id)
         if not self._after_flush:
             return
         # taken first: if the flush fails (a refused record under SF-9 isolation), its steps go too
@@ -179,6 +199,9 @@ class Progress:
     position: dt.datetime | None = None
     index: int = 0
     complete: bool = False
+    # False while the object has no pending row (SF-18) stored or queued by this run: a batch
+    # then needs no pending lookup (one round trip less per batch, issue 13 item 5)
+    pending: bool = True
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -235,8 +258,15 @@ def record_watermarks(ctx: RunContext, progress: dict[str, Progress], expected: 
 async def sync_object(ctx: RunContext, connector: SalesforceConnector, kind: str, obj: SfObject) -> Progress:
     async with ctx.sessionmaker() as session:
         before = await read_watermark(session, kind, obj.key)
+        pending = (
+            await session.execute(
+                select(SfPendingRecord.id)
+                .where(SfPendingRecord.kind == kind, SfPendingRecord.sf_object == obj.key)
+                .limit(1)
+            )
+        ).first() is not None
     full = ctx.mode == "full" or before is None
-    progress = Progress(mode="full" if full else "incremental", before=before, after=before)
+    progress = Progress(mode="full" if full else "incremental", before=before, after=before, pending=pending)
     batch_size = ctx.settings.salesforce_batch_size
     start_from = None if full else before
     requeried = False
@@ -331,7 +361,8 @@ class PendingBook:
             rows = (
                 await self.session.execute(
                     select(SfPendingRecord).where(
-                        SfPendingRecord.kind == self.kind, SfPendingRecord.salesforce_id.in_(chunk)
+                        SfPendingRecord.kind == self.kind,
+                        one_of(self.session, SfPendingRecord.salesforce_id, chunk),
                     )
                 )
             ).scalars()
@@ -452,10 +483,12 @@ async def commit_batch(
     # the transaction is rolled back, the run bookkeeping restored, and the batch re-run with one
     # savepoint per record (SF-9) so the bad record is isolated exactly as before.
     saved = _save_tally(ctx)
+    pending_before = ctx.counts.get("pending", 0)
     async with ctx.sessionmaker() as session:
         try:
             pending = PendingBook(session, ctx, kind, obj)
-            await pending.load([r.id for _, r, _ in items if r.id])
+            if progress.pending:
+                await pending.load([r.id for _, r, _ in items if r.id])
             await _apply_records(session, ctx, kind, obj, items, pending, isolate=False)
             progress.after = await advance_watermark(session, kind, obj.key, batch_max, ctx.run_id)
             await session.commit()
@@ -471,7 +504,8 @@ async def commit_batch(
         async with ctx.sessionmaker() as session:
             try:
                 pending = PendingBook(session, ctx, kind, obj)
-                await pending.load([r.id for _, r, _ in items if r.id])
+                if progress.pending:
+                    await pending.load([r.id for _, r, _ in items if r.id])
                 await _apply_records(session, ctx, kind, obj, items, pending)
                 progress.after = await advance_watermark(session, kind, obj.key, batch_max, ctx.run_id)
                 await session.commit()
@@ -479,6 +513,8 @@ async def commit_batch(
                 await session.rollback()
                 raise
     progress.committed_batches += 1
+    if ctx.counts.get("pending", 0) > pending_before:
+        progress.pending = True  # a record of this run was queued: later batches look it up
     if batch_max is not None and (progress.position is None or batch_max > progress.position):
         progress.position = batch_max
     await ctx.heartbeat()
@@ -710,7 +746,7 @@ async def load_by_sf_id(
     column = column if column is not None else table.salesforce_id
     out: dict[str, Any] = {}
     for chunk in chunks(sorted(set(ids))):
-        rows = (await session.execute(select(table).where(column.in_(chunk)))).scalars()
+        rows = (await session.execute(select(table).where(one_of(session, column, chunk)))).scalars()
         out.update({getattr(row, column.key): row for row in rows})
     return out
 
@@ -754,7 +790,7 @@ async def load_current(
     attributes = [getattr(table, prop.key) for prop in sa_inspect(table).column_attrs]
     out: dict[str, Any] = {}
     for chunk in chunks(sorted({i for i in ids if i})):
-        rows = await session.execute(select(*attributes).where(column.in_(chunk)))
+        rows = await session.execute(select(*attributes).where(one_of(session, column, chunk)))
         out.update({getattr(row, column.key): row for row in rows})
     return out
 
@@ -813,7 +849,7 @@ async def mark_seen(session: AsyncSession, table: Any, ids: Sequence[int], run_i
     for chunk in chunks(sorted(set(ids))):
         await session.execute(
             update(table)
-            .where(table.id.in_(chunk))
+            .where(one_of(session, table.id, chunk))
             .values(values)
             .execution_options(synchronize_session=False)
         )
@@ -824,7 +860,7 @@ async def load_ids_by_sf_id(session: AsyncSession, table: Any, ids: Sequence[str
     for chunk in chunks(sorted({i for i in ids if i})):
         rows = await session.execute(
             select(table.salesforce_id, table.id).where(
-                table.salesforce_id.in_(chunk), table.is_deleted.is_(False)
+                one_of(session, table.salesforce_id, chunk), table.is_deleted.is_(False)
             )
         )
         out.update(dict(rows.all()))

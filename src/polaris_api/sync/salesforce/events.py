@@ -115,7 +115,7 @@ class _Writer(BatchWriter):
             created = True
             changed = True
         else:
-            row.sf_last_seen_run_id = ctx.run_id
+            self.see(row)
             if is_stale(row, record):
                 ctx.count("unchanged")
                 return

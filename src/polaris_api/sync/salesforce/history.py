@@ -31,7 +31,7 @@ from polaris_api.schemas.salesforce import (
     SalesforceTask,
 )
 from polaris_api.sync.runs import RunContext
-from polaris_api.sync.salesforce.common import chunks
+from polaris_api.sync.salesforce.common import chunks, one_of
 from polaris_api.sync.salesforce.engine import (
     BatchWriter,
     SfObject,
@@ -193,13 +193,15 @@ class _Writer(BatchWriter):
     async def _load(self, activity_ids: Sequence[str], message_ids: Sequence[str]) -> None:
         for chunk in chunks(sorted(set(activity_ids))):
             result = await self.session.execute(
-                select(Communication).where(Communication.salesforce_activity_id.in_(chunk))
+                select(Communication).where(one_of(self.session, Communication.salesforce_activity_id, chunk))
             )
             for row in result.scalars():
                 self.by_activity[row.salesforce_activity_id] = row
         for chunk in chunks(sorted(set(message_ids))):
             result = await self.session.execute(
-                select(Communication).where(Communication.email_message_salesforce_id.in_(chunk))
+                select(Communication).where(
+                    one_of(self.session, Communication.email_message_salesforce_id, chunk)
+                )
             )
             for row in result.scalars():
                 self.by_message[row.email_message_salesforce_id or ""] = row
@@ -228,7 +230,7 @@ class _Writer(BatchWriter):
             self.session.add(row)
             self.by_activity[key] = row
             created = True
-        row.sf_last_seen_run_id = ctx.run_id
+        self.see(row)
         if email_message:
             values["email_message_salesforce_id"] = record.id
             self.by_message[record.id] = row

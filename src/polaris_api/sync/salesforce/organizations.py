@@ -81,7 +81,7 @@ class _Writer(BatchWriter):
             self.rows[record.id or ""] = row
             ctx.count("created")
         else:
-            row.sf_last_seen_run_id = ctx.run_id
+            self.see(row)
             if is_stale(row, record):
                 ctx.count("unchanged")
                 return

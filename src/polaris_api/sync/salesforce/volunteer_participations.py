@@ -28,7 +28,7 @@ from polaris_api.schemas.salesforce import (
     sf_email,
 )
 from polaris_api.sync.runs import RunContext
-from polaris_api.sync.salesforce.common import FlagBook, chunks
+from polaris_api.sync.salesforce.common import FlagBook, chunks, one_of
 from polaris_api.sync.salesforce.engine import (
     SfObject,
     run_import,
@@ -69,7 +69,8 @@ class _Writer(ParticipationWriter):
         for chunk in chunks(contact_ids):
             result = await self.session.execute(
                 select(VolunteerSfContact.salesforce_id, VolunteerSfContact.volunteer_id).where(
-                    VolunteerSfContact.salesforce_id.in_(chunk), VolunteerSfContact.is_deleted.is_(False)
+                    one_of(self.session, VolunteerSfContact.salesforce_id, chunk),
+                    VolunteerSfContact.is_deleted.is_(False),
                 )
             )
             people.update(dict(result.all()))

@@ -212,7 +212,7 @@ class _Writer(BatchWriter):
                     )
                 )
         # the contact's own mirror row
-        link.sf_last_seen_run_id = ctx.run_id
+        self.see(link)
         link_changed = False
         if not is_stale(link, record):
             link_changed = assign(
@@ -222,7 +222,7 @@ class _Writer(BatchWriter):
             if restore(link):
                 link_changed = True
                 ctx.count("restored")
-        volunteer.sf_last_seen_run_id = ctx.run_id
+        self.see(volunteer)
         if not created and is_stale(volunteer, record):  # a newer contact of this volunteer wrote
             ctx.count("updated" if link_changed else "unchanged")
             return
