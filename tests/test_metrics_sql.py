@@ -90,7 +90,8 @@ async def test_hours_fallbacks(
 
 async def test_m50_attribution_steps(session: AsyncSession) -> None:
     """M50: links win over the name, a unique name over the school, ambiguous names fall through,
-    deleted districts/schools are unknown; one construct for every caller."""
+    deleted districts/schools are unknown (one row with a NULL district); one construct for
+    every caller."""
     d1, d2, d3 = District(name="Alpha"), District(name="Beta"), District(name="Gamma")
     dup1, dup2 = District(name="Twin", slug="twin-1"), District(name=" twin ", slug="twin-2")
     gone = District(name="Gone", is_deleted=True)
@@ -128,6 +129,8 @@ async def test_m50_attribution_steps(session: AsyncSession) -> None:
         (named.id, d1.id),
         (ambiguous.id, d3.id),
         (by_school.id, d3.id),
+        (deleted_link.id, None),  # step 4: Unknown
+        (nothing.id, None),
     }
     windowed = m.event_district_attr(START, START + dt.timedelta(seconds=1))
     assert set((await session.execute(select(windowed.c.event_id, windowed.c.district_id))).all()) == rows

@@ -36,6 +36,7 @@ from sqlalchemy import (
     false,
     func,
     literal,
+    literal_column,
     null,
     or_,
     select,
@@ -542,7 +543,10 @@ async def aggregates(
 ) -> Aggregates:
     """Every aggregate of the report for every district of ``scope``: one statement (P1)."""
     agg = Aggregates()
-    for row in await session.execute(union_all(*_parts(pair_sets(scope), months))):
+    statement = union_all(*_parts(pair_sets(scope), months))
+    if months is not None:  # the timeline rows in §6.6 order; the other parts have NULLs there
+        statement = statement.order_by(literal_column("start"), literal_column("event_id"))
+    for row in await session.execute(statement):
         _collect(agg, row)
     return agg
 
@@ -676,22 +680,39 @@ def events_by_month(
 
 
 def timeline_events(agg: Aggregates, n: int) -> list[dict[str, Any]]:
-    """06 §6.6: one row per event of T, by ``start_date`` then id, from the timeline rows of
-    :func:`aggregates` (in-person: attendances; virtual: ``N x`` district-scoped teachers)."""
+    """06 §6.6: one row per event of T, by ``start_date`` then id (the statement's order), from
+    the timeline rows of :func:`aggregates` (in-person: attendances; virtual: ``N x``
+    district-scoped teachers)."""
     timeline = []
-    for row in sorted(agg.timeline, key=lambda r: (r.start, r.event_id)):
-        school_id = row.n4
+    # Positional reads (thousands of rows): (part, district_id, event_id, key, flag, n1, n2, n3,
+    # n4, x1, x2, title, school_name, start), see :func:`_part`.
+    for (
+        _,
+        _,
+        event_id,
+        type_,
+        virtual,
+        students,
+        volunteers,
+        teachers,
+        school_id,
+        hours,
+        _,
+        title,
+        school_name,
+        start,
+    ) in agg.timeline:
         timeline.append(
             {
-                "event_id": row.event_id,
-                "title": row.title,
-                "start_date": row.start,
-                "type": row.key,
-                "format": "virtual" if row.flag else "in_person",
-                "school": {"id": school_id, "name": row.school_name} if school_id is not None else None,
-                "students": n * row.n3 if row.flag else row.n1,
-                "volunteers": row.n2,
-                "volunteer_hours": m.round_hours(row.x1),
+                "event_id": event_id,
+                "title": title,
+                "start_date": start,
+                "type": type_,
+                "format": "virtual" if virtual else "in_person",
+                "school": {"id": school_id, "name": school_name} if school_id is not None else None,
+                "students": n * teachers if virtual else students,
+                "volunteers": volunteers,
+                "volunteer_hours": m.round_hours(hours) if hours else 0.0,
             }
         )
     return timeline
