@@ -346,9 +346,13 @@ def _count_distinct_when(condition: ColumnElement[bool], key: Any) -> ColumnElem
     return func.count(distinct(case((condition, key), else_=null())))
 
 
-def _parts(sets: PairSets, months: Sequence[tuple[str, dt.datetime, dt.datetime]] | None) -> list[Any]:
+def _parts(
+    sets: PairSets, months: Sequence[tuple[str, dt.datetime, dt.datetime]] | None, *, cards: bool = False
+) -> list[Any]:
     """The branches of the aggregate statement. ``months`` (the district report only) adds the
-    timeline rows (one per event of T with its figures) and the events-by-month counts."""
+    timeline rows (one per event of T with its figures) and the events-by-month counts.
+    ``cards`` keeps only the branches the §6.7 cards read (events, all-format volunteers, all
+    in-person students, teachers): the same SQL as in the report, so cards and reports agree."""
     se, vp, vo, sp, tp = sets.se, sets.vp, sets.vo, sets.sp, sets.tp
     conf = tp.c.confirmed == 1
     connector = and_(conf, tp.c.connector_block == 1)
@@ -370,37 +374,12 @@ def _parts(sets: PairSets, months: Sequence[tuple[str, dt.datetime, dt.datetime]
         ).group_by(se.c.district_id, se.c.type_key, se.c.virtual),
         select(
             *_part(
-                "volunteers",
-                vp.c.district_id,
-                flag=vp.c.virtual,
-                ints=[func.count(), func.count(distinct(vp.c.k))],
-                floats=[func.sum(vp.c.h), func.sum(vp.c.h_org)],
-            )
-        ).group_by(vp.c.district_id, vp.c.virtual),
-        select(
-            *_part(
                 "volunteers_all",
                 vp.c.district_id,
                 ints=[func.count(), func.count(distinct(vp.c.k))],
                 floats=[func.sum(vp.c.h), func.sum(vp.c.h_org)],
             )
         ).group_by(vp.c.district_id),
-        select(*_part("organizations", vo.c.district_id, flag=vo.c.virtual, ints=[func.count()])).group_by(
-            vo.c.district_id, vo.c.virtual
-        ),
-        select(*_part("organizations_all", vo.c.district_id, ints=[func.count(distinct(vo.c.org))])).group_by(
-            vo.c.district_id
-        ),
-        select(
-            *_part(
-                "students",
-                by_key.c.district_id,
-                flag=by_key.c.bucket,
-                ints=[func.sum(by_key.c.n), func.count()],
-            )
-        )
-        .where(by_key.c.bucket.is_not(None))
-        .group_by(by_key.c.district_id, by_key.c.bucket),
         select(
             *_part(
                 "students",
@@ -421,6 +400,35 @@ def _parts(sets: PairSets, months: Sequence[tuple[str, dt.datetime, dt.datetime]
                 ],
             )
         ).group_by(tp.c.district_id),
+    ]
+    if cards:
+        return parts
+    parts += [
+        select(
+            *_part(
+                "volunteers",
+                vp.c.district_id,
+                flag=vp.c.virtual,
+                ints=[func.count(), func.count(distinct(vp.c.k))],
+                floats=[func.sum(vp.c.h), func.sum(vp.c.h_org)],
+            )
+        ).group_by(vp.c.district_id, vp.c.virtual),
+        select(*_part("organizations", vo.c.district_id, flag=vo.c.virtual, ints=[func.count()])).group_by(
+            vo.c.district_id, vo.c.virtual
+        ),
+        select(*_part("organizations_all", vo.c.district_id, ints=[func.count(distinct(vo.c.org))])).group_by(
+            vo.c.district_id
+        ),
+        select(
+            *_part(
+                "students",
+                by_key.c.district_id,
+                flag=by_key.c.bucket,
+                ints=[func.sum(by_key.c.n), func.count()],
+            )
+        )
+        .where(by_key.c.bucket.is_not(None))
+        .group_by(by_key.c.district_id, by_key.c.bucket),
     ]
     if months is not None:
         parts.append(_timeline_part(sets))
@@ -540,10 +548,13 @@ async def aggregates(
     session: AsyncSession,
     scope: Scope,
     months: Sequence[tuple[str, dt.datetime, dt.datetime]] | None = None,
+    *,
+    cards: bool = False,
 ) -> Aggregates:
-    """Every aggregate of the report for every district of ``scope``: one statement (P1)."""
+    """Every aggregate of the report for every district of ``scope``: one statement (P1).
+    ``cards``: only what the §6.7 cards show."""
     agg = Aggregates()
-    statement = union_all(*_parts(pair_sets(scope), months))
+    statement = union_all(*_parts(pair_sets(scope), months, cards=cards))
     if months is not None:  # the timeline rows in §6.6 order; the other parts have NULLs there
         statement = statement.order_by(literal_column("start"), literal_column("event_id"))
     for row in await session.execute(statement):
@@ -811,6 +822,6 @@ async def district_cards(
     districts: list[District] = list(page.items)
     lo, hi = m.window_bounds(year.start_date, year.end_date, zone)
     scope = Scope(district_ids=[d.id for d in districts], lo=lo, hi=hi, host_filter=host_filter)
-    agg = await aggregates(session, scope) if districts else None
+    agg = await aggregates(session, scope, cards=True) if districts else None
     items = [card(agg, district, n) for district in districts] if agg else []
     return Page[dict[str, Any]](items=items, page=page.page, page_size=page.page_size, total=page.total)
