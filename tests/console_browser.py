@@ -59,31 +59,33 @@ class ConsoleServer:
         return httpx.Client(base_url=self.base, headers={"Authorization": f"Bearer {self.token}"}, timeout=30)
 
 
-def _start_demo(workdir: Path) -> tuple[subprocess.Popen[str], ConsoleServer]:
+def _start_demo(workdir: Path) -> tuple[subprocess.Popen[bytes], ConsoleServer]:
+    """``polaris serve --demo`` with its output in a file (a pipe nobody reads would fill up and
+    block the server once its request logs pass the pipe's buffer)."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("POLARIS_")}
     env["POLARIS_OUTBOX_WORKER_ENABLED"] = "false"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "polaris_api.cli", "serve", "--demo", "--port", str(port)],
-        cwd=workdir,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    log_path = workdir / "server.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "polaris_api.cli", "serve", "--demo", "--port", str(port)],
+            cwd=workdir,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     base = f"http://127.0.0.1:{port}"
-    output = ""
     deadline = time.monotonic() + 180
-    assert process.stdout is not None
-    while "Demo admin" not in output:
-        line = process.stdout.readline()
-        if not line and process.poll() is not None:
-            raise RuntimeError(f"demo server exited: {output[-3000:]}")
-        output += line
-        if time.monotonic() > deadline:
-            raise RuntimeError("demo server did not print its admin")
-    match = re.search(r"Demo admin\S*: (\S+) / (\S+)", output)
-    assert match, output
+    match = None
+    while match is None:
+        output = log_path.read_text(errors="replace")
+        match = re.search(r"Demo admin\S*: (\S+) / (\S+)", output)
+        if match is None:
+            if process.poll() is not None:
+                raise RuntimeError(f"demo server exited: {output[-3000:]}")
+            if time.monotonic() > deadline:
+                raise RuntimeError("demo server did not print its admin")
+            time.sleep(0.3)
     while True:
         try:
             if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
@@ -133,16 +135,31 @@ def screenshot_dir() -> Path:
     return path
 
 
+DOCS_SCREENSHOT = Path(__file__).parents[1] / "docs" / "console.png"
+
+
 def screenshot(page: Any, directory: Path, name: str) -> Path:
     target = directory / f"{name}.png"
     page.screenshot(path=str(target), full_page=True)
     return target
 
 
+def docs_screenshot(page: Any, directory: Path) -> Path:
+    """The README's picture of the console: the visible part of the page, into the screenshot
+    directory, and into docs/console.png when ``POLARIS_UPDATE_DOCS_SCREENSHOT=1`` (then commit it)."""
+    target = directory / "console-readme.png"
+    page.screenshot(path=str(target), full_page=False)
+    if os.environ.get("POLARIS_UPDATE_DOCS_SCREENSHOT") == "1":
+        DOCS_SCREENSHOT.parent.mkdir(exist_ok=True)
+        shutil.copyfile(target, DOCS_SCREENSHOT)
+    return target
+
+
 def new_page(browser: Any) -> Any:
     """A fresh context and page that records CSP violations and page errors."""
     context = browser.new_context(viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(20_000)
+    context.set_default_timeout(60_000)
+    context.set_default_navigation_timeout(60_000)
     page = context.new_page()
     page.csp_errors = []  # type: ignore[attr-defined]
     page.js_errors = []  # type: ignore[attr-defined]
@@ -198,7 +215,7 @@ def check_axe(page: Any) -> None:
     assert not bad, bad
 
 
-def wait_text(page: Any, selector: str, text: str, timeout: float = 20_000) -> str:
+def wait_text(page: Any, selector: str, text: str, timeout: float = 60_000) -> str:
     """Wait until the element's text contains ``text`` (a function, not a string expression:
     the console's CSP forbids eval) and return the whole text."""
     page.wait_for_function(
@@ -209,7 +226,7 @@ def wait_text(page: Any, selector: str, text: str, timeout: float = 20_000) -> s
     return str(page.locator(selector).inner_text())
 
 
-def wait_match(page: Any, selector: str, pattern: str, timeout: float = 20_000) -> str:
+def wait_match(page: Any, selector: str, pattern: str, timeout: float = 60_000) -> str:
     """Wait until the element's text matches the regular expression ``pattern``."""
     page.wait_for_function(
         "([selector, pattern]) => new RegExp(pattern).test(document.querySelector(selector)?.textContent || '')",

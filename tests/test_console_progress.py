@@ -29,7 +29,8 @@ def test_progress_drill_down_district_school_teacher(console_page, console_serve
     charts = page.locator("#view figure.school-chart svg[role=img]")
     assert charts.count() == len(district["by_school"])
     assert (
-        f"{school['school']['name']}: teachers by status" in page.locator("#view svg > title").all_text_contents()
+        f"{school['school']['name']}: teachers by status"
+        in page.locator("#view svg > title").all_text_contents()
     )
     check_axe(page)
     screenshot(page, screenshot_dir, "progress-district")

@@ -8,7 +8,15 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from tests.console_browser import ConsoleServer, check_axe, needs_chromium, screenshot, wait_match, wait_text
+from tests.console_browser import (
+    ConsoleServer,
+    check_axe,
+    docs_screenshot,
+    needs_chromium,
+    screenshot,
+    wait_match,
+    wait_text,
+)
 
 pytestmark = needs_chromium
 
@@ -100,12 +108,13 @@ def test_publishing_link_district_shows_on_district_page_and_note(console_page, 
     assert event["salesforce_id"] not in _public_ids(console_server, district_page, event["title"])
 
 
-def test_publishing_sync_now_followed_to_the_end(console_page, console_server):
+def test_publishing_sync_now_followed_to_the_end(console_page, console_server, screenshot_dir):
     """ "Sync now" starts the publishing sync (against the demo's Salesforce double) and shows the
     run's live status until it finishes."""
     page = console_page
     page.goto(f"{console_server.console}publishing.html")
     page.wait_for_selector("table.data")
+    docs_screenshot(page, screenshot_dir)
     page.get_by_role("button", name="Sync now").click()
     line = wait_match(page, "#sync-run", r"Run \d+ (succeeded|partial|failed)", timeout=120_000)
     assert re.search(r"Run \d+ succeeded", line), line

@@ -40,9 +40,12 @@ def test_syncs_health_start_run_history_and_detail(console_page, console_server,
     # history: the new run is listed; filter by kind
     page.locator("#kind-filter").select_option("salesforce-organizations")
     page.get_by_role("button", name="Show runs").click()
+    page.wait_for_function(
+        """(kind) => { const cells = [...document.querySelectorAll('#history tbody td:nth-child(2)')];
+                       return cells.length > 0 && cells.every((c) => c.textContent.startsWith(kind)); }""",
+        arg="salesforce-organizations",
+    )
     wait_text(page, "#history", f"Run {run_id}")
-    kinds = page.locator("#history tbody td:nth-child(2)").all_inner_texts()
-    assert kinds and all(k.startswith("salesforce-organizations") for k in kinds)
 
     # detail: counts and errors of the run
     page.locator("#history").get_by_role("link", name=f"Run {run_id}", exact=True).click()

@@ -179,7 +179,7 @@ function detailsCell(event) {
   return el(
     "details",
     {},
-    el("summary", {}, event.note ? "Note (1) and details" : "Add note, details"),
+    el("summary", {}, event.note ? "Note and details" : "Add note, details"),
     field(`Staff note for “${event.title}” (never public)`, note),
     save,
     el("h3", {}, "From Salesforce (read-only)"),
