@@ -34,6 +34,7 @@ from polaris_api.db import utcnow
 from polaris_api.errors import Problem, not_found
 from polaris_api.imports.pathful.apply import Actor, AuditBuffer, apply_plan
 from polaris_api.imports.pathful.columns import (
+    CellRow,
     ColumnMap,
     canonical_rows,
     load_aliases,
@@ -471,7 +472,7 @@ async def _run(
 
 def _validated_rows(
     table: RowSource, column_map: ColumnMap, context: dict[str, Any]
-) -> tuple[list[dict[str, Any]], list[PathfulSessionReportRow]]:
+) -> tuple[list[CellRow], list[PathfulSessionReportRow]]:
     """The canonical cells and the validated row of each data row (a worker thread runs this)."""
     cells = canonical_rows(table, column_map)
     return cells, [PathfulSessionReportRow.model_validate(cell, context=context) for cell in cells]

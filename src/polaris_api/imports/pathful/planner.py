@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
@@ -89,7 +90,7 @@ class SessionAgg:
     registered_students: int | None = None
     attended_students: int | None = None
     attended_educators: int | None = None
-    queued_rows: list[dict[str, Any]] = field(default_factory=list)
+    queued_rows: list[Mapping[str, Any]] = field(default_factory=list)
 
     def add(self, row: Row) -> None:
         for name, value in (
@@ -170,8 +171,8 @@ class Planner:
         self._partner = " ".join(options.partner.split()).casefold()
 
     # ------------------------------------------------------------------ driver
-    def run(self, rows: list[Row], raw: list[dict[str, Any]]) -> None:
-        contributing: list[tuple[Row, dict[str, Any]]] = []
+    def run(self, rows: list[Row], raw: Sequence[Mapping[str, Any]]) -> None:
+        contributing: list[tuple[Row, Mapping[str, Any]]] = []
         for row, cells in zip(rows, raw, strict=True):
             if row.partner is None or row.partner.casefold() != self._partner:
                 self.counts["skipped_other_partner"] += 1
@@ -359,7 +360,7 @@ class Planner:
             return "no_show"
         return "registered"
 
-    def _educator(self, row: Row, cells: dict[str, Any], agg: SessionAgg) -> None:
+    def _educator(self, row: Row, cells: Mapping[str, Any], agg: SessionAgg) -> None:
         teacher_id, step, candidates, reason = self.match_teacher(row)
         if teacher_id is None:
             self.counts["unmatched_teachers"] += 1
@@ -467,7 +468,7 @@ class Planner:
             return event_status
         return PRESENTER_STATUS.get(session_class, "registered")
 
-    def _professional(self, row: Row, cells: dict[str, Any], agg: SessionAgg) -> None:
+    def _professional(self, row: Row, cells: Mapping[str, Any], agg: SessionAgg) -> None:
         volunteer_id, step, candidates = self.match_volunteer(row)
         if volunteer_id is None:
             self.counts["unmatched_volunteers"] += 1
@@ -532,7 +533,7 @@ class Planner:
 
     # ------------------------------------------------------------------ queues (PF-17)
     def _queue_unmatched(
-        self, kind: str, row: Row, cells: dict[str, Any], candidates: list[dict[str, Any]], reason: str
+        self, kind: str, row: Row, cells: Mapping[str, Any], candidates: list[dict[str, Any]], reason: str
     ) -> None:
         key = (kind, row.session_id or "", row.match_key)
         values = {
@@ -558,7 +559,7 @@ class Planner:
             "attempted_name": None,
             "attempted_email": None,
             "attempted_school": None,
-            "raw_data": {"rows": list(agg.queued_rows)},
+            "raw_data": {"rows": [dict(cells) for cells in agg.queued_rows]},
             "candidates": [],
             "reason": "no_date",
         }
