@@ -330,11 +330,12 @@ def event_district_attr(
     3. else the district of the event's non-deleted school (when that district is not deleted);
     4. else Unknown: the event's one row has ``district_id`` NULL.
 
-    Steps 2-4 are one branch over the unlinked events: left joins to the single-name districts
+    Steps 2-4 are one branch over the unlinked events (the "guarded by NOT EXISTS" is a left
+    join to the linked events, kept when none matches): left joins to the single-name districts
     and to the school's district, ``COALESCE`` in step order. One scan of ``event`` per branch,
-    and no filter on the ``COALESCE`` (PostgreSQL would guess 0.5 % of the rows for it and then
-    probe the links per event instead of hashing the anti-join). A NULL district matches no
-    district filter and groups as Unknown, exactly like an event with no row.
+    and no filter on the ``COALESCE`` (PostgreSQL would guess 0.5 % of the rows for it). A NULL
+    district matches no district filter and groups as Unknown, exactly like an event with no
+    row.
 
     ``lo``/``hi`` (optional) restrict the events considered to a G1 window: the same rows for
     those events, less work for a query that only reads that window."""
@@ -364,20 +365,25 @@ def event_district_attr(
 
     e2, s3, d3 = _E2, _S3, _D3
     live_link, live_link_district = _LINK, _LINK_DISTRICT
+    # The events with a live link, as one grouped set: a left join to it (an anti-join) cannot
+    # become a per-event index probe, which PostgreSQL chose for ``NOT EXISTS`` whenever a
+    # district filter on the CTE made it guess a few dozen unlinked events.
     linked = (
-        select(literal(1))
-        .select_from(live_link)
+        select(live_link.event_id.label("event_id"))
         .join(live_link_district, live_link_district.id == live_link.district_id)
-        .where(live_link_district.is_deleted.is_(false()), live_link.event_id == e2.id)
+        .where(live_link_district.is_deleted.is_(false()))
+        .group_by(live_link.event_id)
+        .subquery("linked_events")
     )
     fallback = func.coalesce(name_counts.c.district_id, d3.id)
     steps234 = (
         select(e2.id.label("event_id"), fallback.label("district_id"))
         .select_from(e2)
+        .outerjoin(linked, linked.c.event_id == e2.id)
         .outerjoin(name_counts, name_counts.c.n == norm(e2.district_partner))
         .outerjoin(s3, and_(s3.id == e2.school_id, s3.is_deleted.is_(false())))
         .outerjoin(d3, and_(d3.id == s3.district_id, d3.is_deleted.is_(false())))
-        .where(*scoped(e2), ~exists(linked))
+        .where(*scoped(e2), linked.c.event_id.is_(None))
     )
     return union_all(step1, steps234).cte(name)
 

@@ -5,9 +5,10 @@ window and host filter attributed to ``d`` by M50 (``event_district_attr``), plu
 with a district-scoped teacher (the §6.4 teacher-school exception). One statement computes every
 aggregate over that CTE, grouped by ``district_id`` (and by event for the timeline): the pair sets
 ``VPd``, ``SPd`` and ``DT`` are CTEs read by several ``UNION ALL`` branches. The full report (one
-district) and the card list (a page of districts) run that same statement, so their figures agree
-by construction; nothing runs per event or per district. The report adds one statement for the
-timeline rows (title, date, school).
+district) and the card list (a page of districts) run that same statement (the cards only the
+branches they show), so their figures agree by construction; nothing runs per event or per
+district. In the report the same statement also returns the timeline rows (title, start, school
+and the event's figures), so ``B(d)`` is computed once per request (06 P2).
 
 The teacher-school exception (§6.2 ``B(d)``, ``DT``, registered teachers) follows the §6.2 SQL
 literally: the teacher's ``school.district_id``, the school's own soft-deletion not consulted
