@@ -34,10 +34,11 @@ from polaris_api.migrations import upgrade
 from polaris_api.models.identity import User
 from polaris_api.security import hash_password, issue_token
 from polaris_api.settings import Settings
-from tests.console_browser import (  # noqa: F401  (staff console browser fixtures, issue 12)
+from tests.console_browser import (  # noqa: F401  (staff console browser fixtures and hook, issue 12)
     console_browser,
     console_page,
     console_server,
+    pytest_pyfunc_call,
     screenshot_dir,
 )
 from tests.sf_fixtures import (  # noqa: F401  (Salesforce test double fixtures for the whole suite)

@@ -8,6 +8,7 @@ through the real sign-in form.
 
 from __future__ import annotations
 
+import inspect
 import os
 import re
 import shutil
@@ -15,7 +16,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -115,16 +117,46 @@ def console_server() -> Iterator[ConsoleServer]:
                 process.kill()
 
 
+# Playwright's sync API runs an event loop of its own in the thread that starts it; in the main
+# thread that loop would stay "running" for the rest of the session and break every async test
+# after the first browser test. So Playwright lives in one worker thread: the fixtures below
+# create browsers and pages there, and pytest_pyfunc_call runs each browser test's body there.
+_BROWSER_THREAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix="console-browser")
+
+
+def in_browser_thread(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    return _BROWSER_THREAD.submit(function, *args, **kwargs).result()
+
+
+def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
+    """Run a (sync) test that uses the console browser in the browser thread."""
+    if "console_browser" not in pyfuncitem.fixturenames or inspect.iscoroutinefunction(pyfuncitem.obj):
+        return None
+    names = pyfuncitem._fixtureinfo.argnames
+    in_browser_thread(pyfuncitem.obj, **{name: pyfuncitem.funcargs[name] for name in names})
+    return True
+
+
 @pytest.fixture(scope="session")
 def console_browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
+    def start() -> tuple[Any, Any]:
+        from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        try:
-            yield chromium
-        finally:
+        playwright = sync_playwright().start()
+        return playwright, playwright.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+        )
+
+    playwright, chromium = in_browser_thread(start)
+    try:
+        yield chromium
+    finally:
+
+        def stop() -> None:
             chromium.close()
+            playwright.stop()
+
+        in_browser_thread(stop)
 
 
 @pytest.fixture(scope="session")
@@ -194,11 +226,16 @@ def sign_in_with_token(page: Any, server: ConsoleServer, token: str | None = Non
 @pytest.fixture
 def console_page(console_browser: Any, console_server: ConsoleServer) -> Iterator[Any]:
     """A page signed in as the demo admin; fails the test on CSP violations or script errors."""
-    current = new_page(console_browser)
-    sign_in_with_token(current, console_server)
+
+    def open_page() -> Any:
+        page = new_page(console_browser)
+        sign_in_with_token(page, console_server)
+        return page
+
+    current = in_browser_thread(open_page)
     yield current
     errors = current.csp_errors + current.js_errors
-    current.context.close()
+    in_browser_thread(current.context.close)
     assert not errors, errors
 
 
