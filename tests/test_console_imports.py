@@ -35,9 +35,11 @@ def _pathful_csv() -> bytes:
             row(71001, "Console Test Session", when, "Beth Coleman", 5000001, "beth.coleman@kckps.example.org"),
             # row 3: nobody by this name or email → the unmatched queue
             row(71001, "Console Test Session", when, "Zora Quillfeather", 5000002, "zq@elsewhere.example.org"),
-            # row 4: an unreadable date → invalid
+            # row 4: nobody either → the queue, then ignored in bulk
+            row(71001, "Console Test Session", when, "Quentin Marblewood", 5000005, "qm@elsewhere.example.org"),
+            # row 5: an unreadable date → invalid
             row(71002, "Broken Date Session", "not-a-date", "Grace Lin", 5000003, "grace.lin@kckps.example.org"),
-            # row 5: no date at all → the no-date queue
+            # row 6: no date at all → the no-date queue
             row(71003, "Undated Console Session", "", "Owen Hart", 5000004, "owen.hart@kckps.example.org",
                 status="Published"),
         ]
@@ -66,8 +68,8 @@ def test_pathful_dry_run_buckets_commit_and_resolve_unmatched(console_page, cons
     }
     assert buckets["Events to create"] == ("1", "sessions 71001")
     assert buckets["Participations to create"] == ("1", "row 2")
-    assert buckets["Unmatched teachers (go to the queue)"][0] == "1"
-    assert buckets["Invalid rows"] == ("1", "row 4")
+    assert buckets["Unmatched teachers (go to the queue)"][0] == "2"
+    assert buckets["Invalid rows"] == ("1", "row 5")
     assert buckets["Sessions without a date (go to the queue)"][0] == "1"
     assert "bad_date" in report.get_by_role("table", name="Invalid rows").inner_text()
     screenshot(page, screenshot_dir, "imports-dry-run")
@@ -77,7 +79,7 @@ def test_pathful_dry_run_buckets_commit_and_resolve_unmatched(console_page, cons
 
     page.get_by_role("button", name="Import these changes").click()
     text = wait_text(page, "#pathful-status", "Imported: import")
-    assert "1 unmatched rows are in the queue" in text
+    assert "2 unmatched rows are in the queue" in text
     assert "Dry run" not in page.locator("#pathful-report").inner_text()
 
     # the unmatched row: find the right teacher and link it
@@ -96,6 +98,19 @@ def test_pathful_dry_run_buckets_commit_and_resolve_unmatched(console_page, cons
         grace = api.get("/api/v1/teachers", params={"q": "Grace"}).json()["items"][0]
     assert record["status"] == "resolved" and record["resolved_teacher_id"] == grace["id"]
     assert page.locator("#unmatched tbody tr", has_text="Zora Quillfeather").count() == 0
+
+    # bulk ignore: select the other row, give a reason
+    page.get_by_role("checkbox", name="Select row of Quentin Marblewood").check()
+    page.get_by_label("Reason for ignoring the selected rows").fill(
+        "Guest speaker's assistant, not a teacher"
+    )
+    page.get_by_role("button", name="Ignore selected").click()
+    wait_text(page, "#status", "1 unmatched row ignored.")
+    with console_server.api() as api:
+        ignored = api.get(
+            "/api/v1/imports/unmatched", params={"session_id": "71001", "status": "ignored"}
+        ).json()["items"]
+    assert [r["attempted_name"] for r in ignored] == ["Quentin Marblewood"]
 
     # the undated session waits in the no-date queue; history lists the import
     assert "71003" in page.locator("#nodate").inner_text()

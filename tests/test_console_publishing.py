@@ -180,8 +180,8 @@ def test_publishing_by_keyboard_alone(console_page, console_server):
     wait_text(page, "#status", "hidden from the website")
     show = f"Show “{event['title']}” on the website"
     page.wait_for_selector(f"button[aria-label='{show}']")
-    # the table re-rendered: Tab from the start of the page again to the row's toggle, press Space
-    page.keyboard.press("Shift+Tab")
-    tab_to(show)
+    # the table re-rendered and focus stayed on the row's toggle (now "Show"): Space shows it again
+    page.wait_for_function("(name) => document.activeElement.getAttribute('aria-label') === name", arg=show)
     page.keyboard.press(" ")
     wait_text(page, "#status", "shown on the website")
+    page.wait_for_function("(name) => document.activeElement.getAttribute('aria-label') === name", arg=target)

@@ -299,10 +299,13 @@ async function loadUnmatched(page) {
         button: bulk,
         status: line,
         busy: `Ignoring ${selected.size} rows`,
-        done: (r) => `${r.ignored} ignored${r.skipped ? `, ${r.skipped} skipped (already resolved)` : ""}.`,
+        done: (r) => `${r.ignored.length} ignored${r.skipped.length ? `, ${r.skipped.length} skipped (already resolved)` : ""}.`,
         action: () => api.post("/api/v1/imports/unmatched/bulk-ignore", { ids: [...selected], reason: reason.value.trim() }),
       });
-      if (done) loadUnmatched(1).then(() => say(status, `${done.ignored} unmatched rows ignored.`, "ok"));
+      if (done) {
+        const skipped = done.skipped.length ? ` (${done.skipped.length} already resolved, left as they were)` : "";
+        loadUnmatched(1).then(() => say(status, `${done.ignored.length} unmatched row${done.ignored.length === 1 ? "" : "s"} ignored${skipped}.`, "ok"));
+      }
     });
     fill(
       box,

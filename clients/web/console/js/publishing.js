@@ -26,7 +26,7 @@ if (ctx) {
   await Promise.all([loadEvents(1), loadErrors(1)]);
 }
 
-async function loadEvents(page, { keepStatus = false } = {}) {
+async function loadEvents(page, { keepStatus = false, focus = null } = {}) {
   currentPage = page;
   const values = formValues(form);
   if (!keepStatus) say(status, "Loading events…", "busy");
@@ -49,6 +49,8 @@ async function loadEvents(page, { keepStatus = false } = {}) {
       pager(result, (next) => loadEvents(next), "events"),
     );
     if (!keepStatus) say(status, "");
+    // keyboard users stay where they were: focus the re-rendered control (by its accessible name)
+    if (focus) [...eventsBox.querySelectorAll("[aria-label]")].find((node) => node.getAttribute("aria-label") === focus)?.focus();
   } catch (error) {
     say(status, `Could not load events: ${describe(error)}`, "error");
   } finally {
@@ -87,7 +89,10 @@ function visibilityCell(event) {
             busy: `${shown ? "Hiding" : "Showing"} “${event.title}”`,
             done: `“${event.title}” is now ${shown ? "hidden from" : "shown on"} the website.`,
             action: () => api.patch(`/api/v1/publishing/events/${event.id}`, { display_on_website: !shown }),
-          }).then((updated) => updated && loadEvents(currentPage, { keepStatus: true })),
+          }).then(
+            (updated) =>
+              updated && loadEvents(currentPage, { keepStatus: true, focus: `${shown ? "Show" : "Hide"} “${event.title}” on the website` }),
+          ),
       },
     },
     shown ? "Hide" : "Show",
@@ -112,7 +117,7 @@ function districtsCell(event) {
               busy: `Removing ${district.name}`,
               done: `“${event.title}” no longer appears on ${district.name}'s page.`,
               action: () => api.del(`/api/v1/publishing/events/${event.id}/districts/${district.id}`),
-            }).then((updated) => updated && loadEvents(currentPage, { keepStatus: true })),
+            }).then((updated) => updated && loadEvents(currentPage, { keepStatus: true, focus: `District to link to “${event.title}”` })),
         },
       },
       "Remove",
@@ -142,7 +147,7 @@ function districtsCell(event) {
             busy: `Linking ${district.name}`,
             done: `“${event.title}” now appears on ${district.name}'s page.`,
             action: () => api.put(`/api/v1/publishing/events/${event.id}/districts/${district.id}`),
-          }).then((updated) => updated && loadEvents(currentPage, { keepStatus: true }));
+          }).then((updated) => updated && loadEvents(currentPage, { keepStatus: true, focus: `Remove ${district.name} from “${event.title}”` }));
         },
       },
     },
