@@ -323,14 +323,14 @@ def _p95(samples: list[float]) -> float:
 @pytest.mark.committed_db  # a separate server process reads and writes the database
 async def test_issue_11_item_3_healthz_answers_during_a_30000_row_import(api_process, admin, session):
     """``/healthz`` keeps answering while a real server process imports a 30,000-row XLSX report
-    (committed): the import adds under 100 ms to its 95th percentile, and no answer takes 2 s.
+    (committed): the import adds under 100 ms to its 95th percentile, and no answer takes 1 s.
 
     The machine running the suite is shared, so the same poller first measures ``/healthz`` for
     2 s with the server idle; that baseline (scheduling delay under the current load, a few ms on
     a quiet machine) is what the import may not raise by 100 ms. Before the fix the parse, the
     validation and the plan ran on the event loop: p95 0.3 to 1.4 s, max 2.3 to 3.3 s on this
-    report; after, p95 30 to 80 ms with rare outliers up to 0.9 s at load 7 (the server shares
-    two cores with the suite; an idle server shows up to 60 ms there)."""
+    report at load 7; after (worker threads, automatic garbage collection paused during the
+    import), p95 30 to 40 ms, max about 0.1 s at the same load."""
     base, _pid = api_process
     report = await asyncio.to_thread(pathful_report_xlsx, 30_000)
 
@@ -393,4 +393,4 @@ async def test_issue_11_item_3_healthz_answers_during_a_30000_row_import(api_pro
     )
     print(summary)
     assert _p95(latencies) < baseline + 0.100, summary
-    assert max(latencies) < 2.0, summary  # rare scheduling outliers on a loaded 2-core machine
+    assert max(latencies) < 1.0, summary

@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import gc
 import hashlib
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -244,6 +245,61 @@ async def import_pathful_table(
     future (PF-10), confirmation and flag times."""
     effective_mode = resolve_mode(mode, since)
     clock = clock or now()
+    with collection_paused():
+        return await _import(
+            session,
+            settings,
+            table,
+            principal,
+            effective_mode,
+            since,
+            dry_run,
+            source,
+            kind,
+            sync_run_id,
+            before_commit,
+            clock,
+        )
+
+
+_PAUSES = {"depth": 0, "was_enabled": False}
+
+
+@contextmanager
+def collection_paused() -> Iterator[None]:
+    """Automatic garbage collection paused for the duration of an import (issue 11 item 3).
+
+    A full collection walks every live object and holds the GIL meanwhile: with a 30,000-row
+    import's rows alive, each took 0.1 to 0.55 s on the development machine (seven in one
+    import), and the event loop stopped answering for as long. Reference counting still frees
+    everything acyclic; the rows are freed when the import returns, and the next automatic
+    collection is short again. Nested pauses (a replay inside a request) keep the outer state."""
+    if _PAUSES["depth"] == 0:
+        _PAUSES["was_enabled"] = gc.isenabled()
+        gc.disable()
+    _PAUSES["depth"] += 1
+    try:
+        yield
+    finally:
+        _PAUSES["depth"] -= 1
+        if _PAUSES["depth"] == 0 and _PAUSES["was_enabled"]:
+            gc.enable()
+
+
+async def _import(
+    session: AsyncSession,
+    settings: Settings,
+    table: RowSource,
+    principal: Principal | None,
+    effective_mode: ImportMode,
+    since: dt.date | None,
+    dry_run: bool,
+    source: ImportSource,
+    kind: str,
+    sync_run_id: int | None,
+    before_commit: BeforeCommit | None,
+    clock: dt.datetime,
+) -> dict[str, Any]:
     if dry_run:
         try:
             return await _run(
