@@ -34,6 +34,14 @@ def test_progress_drill_down_district_school_teacher(console_page, console_serve
     )
     check_axe(page)
     screenshot(page, screenshot_dir, "progress-district")
+    # the print stylesheet: no navigation, forms or buttons; figures, tables and charts stay
+    page.emulate_media(media="print")
+    assert not page.locator("header.top").is_visible()
+    assert not page.locator("#year-form").is_visible()
+    assert (
+        page.locator("#view table.data").is_visible() and page.locator("#view svg.chart").first.is_visible()
+    )
+    page.emulate_media(media="screen")
 
     page.get_by_role("link", name=school["school"]["name"]).click()
     page.wait_for_selector("#view table.data caption")
