@@ -14,6 +14,7 @@ as the rules say.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
@@ -117,8 +118,12 @@ def round_half_up(value: float | Decimal | int, places: int) -> float:
     return float(Decimal(str(value)).quantize(quantum, rounding=ROUND_HALF_UP))
 
 
+@functools.lru_cache(maxsize=8192, typed=True)
 def round_hours(value: float | Decimal | int | None) -> float:
-    """06 §3: hours are serialised with 2 decimals."""
+    """06 §3: hours are serialised with 2 decimals. Memoised: a year-end report rounds thousands
+    of timeline hours, mostly a few repeated values. ``typed`` keeps a float and an equal Decimal
+    apart (their decimal texts can round differently); ``-0.0`` never reaches the cache's
+    rounding as ``value or 0`` turns it into ``0``."""
     return round_half_up(value or 0, 2)
 
 
