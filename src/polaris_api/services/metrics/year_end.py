@@ -343,10 +343,6 @@ def _part(
     return columns
 
 
-def _count_distinct_when(condition: ColumnElement[bool], key: Any) -> ColumnElement[int]:
-    return func.count(distinct(case((condition, key), else_=null())))
-
-
 def _parts(
     sets: PairSets, months: Sequence[tuple[str, dt.datetime, dt.datetime]] | None, *, cards: bool = False
 ) -> list[Any]:
@@ -368,6 +364,20 @@ def _parts(
         select(sp.c.district_id, sp.c.k, func.count().label("n"))
         .group_by(sp.c.district_id, sp.c.k)
         .subquery("student_keys")
+    )
+    # Distinct teachers alike: one row per (district, tkey) with 0/1 flags (any confirmed, any
+    # registered, any confirmed connector-block session) and its confirmed connector sessions.
+    teachers = (
+        select(
+            tp.c.district_id,
+            tp.c.k,
+            func.max(tp.c.confirmed).label("confirmed"),
+            func.max(tp.c.registered).label("registered"),
+            func.max(_flag(connector)).label("connector"),
+            func.sum(_flag(connector)).label("connector_total"),
+        )
+        .group_by(tp.c.district_id, tp.c.k)
+        .subquery("teacher_keys")
     )
     parts = [
         select(
@@ -392,15 +402,15 @@ def _parts(
         select(
             *_part(
                 "teachers",
-                tp.c.district_id,
+                teachers.c.district_id,
                 ints=[
-                    _count_distinct_when(conf, tp.c.k),
-                    _count_distinct_when(tp.c.registered == 1, tp.c.k),
-                    func.sum(_flag(connector)),
-                    _count_distinct_when(connector, tp.c.k),
+                    func.sum(teachers.c.confirmed),
+                    func.sum(teachers.c.registered),
+                    func.sum(teachers.c.connector_total),
+                    func.sum(teachers.c.connector),
                 ],
             )
-        ).group_by(tp.c.district_id),
+        ).group_by(teachers.c.district_id),
     ]
     if cards:
         return parts
