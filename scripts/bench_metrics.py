@@ -49,6 +49,7 @@ from polaris_api.models.events import (
 from polaris_api.models.identity import User
 from polaris_api.models.people import Student, Teacher, Volunteer
 from polaris_api.models.reference import District, School
+from polaris_api.runtime import tune_garbage_collector
 from polaris_api.security import issue_token
 from polaris_api.settings import Settings
 
@@ -333,6 +334,7 @@ async def main() -> None:
         outbox_worker_enabled=False,
     )
     app = create_app(settings)
+    tune_garbage_collector()  # what the app's lifespan does in `polaris serve` (ASGITransport runs no lifespan)
     window = "start_date=2024-08-01&end_date=2025-07-31"
     paths = {
         "/metrics full year, all metrics": f"/api/v1/metrics?{window}",

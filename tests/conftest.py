@@ -77,6 +77,7 @@ def make_settings(**overrides: Any) -> Settings:
         "jwt_secret": TEST_JWT_SECRET,
         "email_backend": "disabled",
         "outbox_worker_enabled": False,
+        "gc_tuning": False,
         "cors_origins": ["https://www.example.org"],
     }
     values.update(overrides)

@@ -47,6 +47,7 @@ from polaris_api.routers import (
     virtual_events,
     volunteers,
 )
+from polaris_api.runtime import tune_garbage_collector
 from polaris_api.services import identity, sync_background
 from polaris_api.services.outbox import BackgroundWorker
 from polaris_api.settings import Settings, get_settings
@@ -177,6 +178,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     settings.bootstrap_admin_password.get_secret_value(),
                 )
                 await session.commit()  # no request around it: startup is its own unit of work
+        if settings.gc_tuning:
+            tune_garbage_collector()  # P2: see runtime.py
         worker = BackgroundWorker(app.state.sessionmaker, settings)  # MAIL-4
         if settings.outbox_worker_enabled:
             worker.start()

@@ -92,6 +92,8 @@ class Settings(BaseSettings):
     smtp_tls: bool = False
     outbox_worker_enabled: bool = True
     outbox_poll_seconds: float = 5
+    # freeze the startup heap and collect garbage less often in serving processes (09 P2; runtime.py)
+    gc_tuning: bool = True
 
     # Imports and files (04 §0)
     pathful_partner: str = "PREP-KC"
