@@ -4,7 +4,7 @@
 // refuses other ids; the console never offers another district).
 import { api, getPage } from "./api.js";
 import { startPage } from "./layout.js";
-import { el, fill, say, act, table, pager, empty, options, fmtDate, fmtNumber } from "./ui.js";
+import { el, fill, say, describe, act, table, pager, empty, options, fmtDate, fmtNumber } from "./ui.js";
 import { barChart } from "./chart.js";
 import { recentSchoolYears, currentSchoolYearCode, metaLine, download } from "./reporting.js";
 
@@ -63,7 +63,7 @@ async function main() {
       renderCards(result, (districtId) => openReport(districtId, state()));
       fill(document.getElementById("cards-pager"), result.total > result.pageSize ? pager(result, loadCards, "districts") : null);
     } catch (error) {
-      say(status, `Loading districts failed: ${error.detail || error.message}${error.code ? ` (${error.code})` : ""}`, "error");
+      say(status, `Loading districts failed: ${describe(error)}`, "error");
     }
   };
   form.addEventListener("submit", (event) => {
