@@ -21,6 +21,8 @@ from rich.table import Table
 from polaris_api.settings import Settings
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from polaris_client import PolarisClient
 
 app = typer.Typer(
@@ -218,6 +220,18 @@ def _client(url: str, api_key: str | None, token: str | None) -> PolarisClient:
     return PolarisClient(url, api_key=api_key, token=token, timeout=CLIENT_TIMEOUT_S)
 
 
+@contextlib.contextmanager
+def _api(url: str, api_key: str | None, token: str | None) -> Iterator[PolarisClient]:
+    """The client of one command; a problem answer ends the command (stderr, exit 1)."""
+    from polaris_client import PolarisError
+
+    with _client(url, api_key, token) as client:
+        try:
+            yield client
+        except PolarisError as error:
+            raise _fail(error) from None
+
+
 def _fail(error: Exception) -> typer.Exit:
     """Print the failure on stderr; exit 1 (a problem answer, or the server out of reach)."""
     from polaris_client import PolarisError
@@ -248,25 +262,22 @@ def sync_run(
     poll_seconds: Annotated[float, typer.Option(help="how often to poll while waiting")] = 1.0,
 ) -> None:
     """Start a sync. With --wait: live counts, then exit 0 succeeded, 3 partial, 1 failed (OBS-3)."""
-    from polaris_client import PolarisError, models
+    from polaris_client import models
 
     from polaris_api.cli_render import EXIT_FAILED, RUN_EXIT, errors_table, follow_run, run_table
 
     if mode not in (None, "full", "incremental"):
         raise typer.BadParameter("mode must be full or incremental")
-    with _client(url, api_key, token) as client:
-        try:
-            started = client.trigger_sync(kind, mode=mode)  # type: ignore[arg-type]
-            run_id = started.run_id if isinstance(started, models.SyncRunAccepted) else started.id
-            if not wait:
-                if as_json:
-                    _emit_json(started)
-                else:
-                    console.print(f"sync run {run_id} ({kind}) {started.status}")
-                return
-            run = follow_run(client, run_id, kind, err_console, poll_seconds)
-        except PolarisError as error:
-            raise _fail(error) from None
+    with _api(url, api_key, token) as client:
+        started = client.trigger_sync(kind, mode=mode)  # type: ignore[arg-type]
+        run_id = started.run_id if isinstance(started, models.SyncRunAccepted) else started.id
+        if not wait:
+            if as_json:
+                _emit_json(started)
+            else:
+                console.print(f"sync run {run_id} ({kind}) {started.status}")
+            return
+        run = follow_run(client, run_id, kind, err_console, poll_seconds)
     if as_json:
         _emit_json(run)
     else:
@@ -285,15 +296,11 @@ def sync_health(
     token: TokenOption = None,
 ) -> None:
     """Health of every sync kind (OPS-4); exit 1 unless the overall status is ok."""
-    from polaris_client import PolarisError
 
     from polaris_api.cli_render import EXIT_FAILED, health_table
 
-    with _client(url, api_key, token) as client:
-        try:
-            health = client.sync_health()
-        except PolarisError as error:
-            raise _fail(error) from None
+    with _api(url, api_key, token) as client:
+        health = client.sync_health()
     if as_json:
         _emit_json(health)
     else:
@@ -314,15 +321,11 @@ def sync_runs(
     token: TokenOption = None,
 ) -> None:
     """Sync run history, newest first (OPS-1)."""
-    from polaris_client import PolarisError
 
     from polaris_api.cli_render import runs_table
 
-    with _client(url, api_key, token) as client:
-        try:
-            runs = client.list_sync_runs(kind=kind, status=status, page=page, page_size=page_size)  # type: ignore[arg-type]
-        except PolarisError as error:
-            raise _fail(error) from None
+    with _api(url, api_key, token) as client:
+        runs = client.list_sync_runs(kind=kind, status=status, page=page, page_size=page_size)  # type: ignore[arg-type]
     if as_json:
         _emit_json(runs)
     else:
@@ -481,23 +484,18 @@ def import_pathful(
     token: TokenOption = None,
 ) -> None:
     """Import a Pathful Session Report (04 PF-*) and print its report; exit 1 when refused."""
-    from polaris_client import PolarisError
 
     from polaris_api.cli_render import UploadProgress, pathful_tables
 
     since_date = _date_option(since, "--since") if since else None
-    with _client(url, api_key, token) as client:
-        try:
-            with UploadProgress(file, err_console) as upload:
-                report = client.import_pathful(
-                    file=upload.file,
-                    mode=mode,  # type: ignore[arg-type]
-                    since=since_date,
-                    dry_run=dry_run,
-                    worksheet=worksheet,
-                )
-        except PolarisError as error:
-            raise _fail(error) from None
+    with _api(url, api_key, token) as client, UploadProgress(file, err_console) as upload:
+        report = client.import_pathful(
+            file=upload.file,
+            mode=mode,  # type: ignore[arg-type]
+            since=since_date,
+            dry_run=dry_run,
+            worksheet=worksheet,
+        )
     if as_json:
         _emit_json(report)
         return
@@ -601,42 +599,37 @@ def report_year_end(
     """District year-end report (06 §6): the district's report, or the card list of every district."""
     import json
 
-    from polaris_client import PolarisError
-
     if format not in ("table", "json", "csv", "xlsx"):
         raise typer.BadParameter("format must be table, json, csv or xlsx")
     if format in ("csv", "xlsx") and (district_id is None or output is None):
         raise typer.BadParameter("--format csv/xlsx needs --district-id and --output")
-    with _client(url, api_key, token) as client:
-        try:
-            if format in ("csv", "xlsx"):
-                assert district_id is not None and output is not None
-                download = client.district_year_end_download(
-                    district_id,
-                    school_year=school_year,
-                    format=format,  # type: ignore[arg-type]
-                    part=part if format == "csv" else None,  # type: ignore[arg-type]
-                    host_filter=host_filter,  # type: ignore[arg-type]
-                )
-                output.write_bytes(download.content)
-                console.print(f"wrote {output} ({len(download.content)} bytes)")
-                return
-            answer = (
-                client.district_year_end(
-                    district_id,
-                    school_year=school_year,
-                    host_filter=host_filter,  # type: ignore[arg-type]
-                )
-                if district_id is not None
-                else client.year_end_cards(
-                    school_year=school_year,
-                    host_filter=host_filter,  # type: ignore[arg-type]
-                    page=page,
-                )
+    with _api(url, api_key, token) as client:
+        if format in ("csv", "xlsx"):
+            assert district_id is not None and output is not None
+            download = client.district_year_end_download(
+                district_id,
+                school_year=school_year,
+                format=format,  # type: ignore[arg-type]
+                part=part if format == "csv" else None,  # type: ignore[arg-type]
+                host_filter=host_filter,  # type: ignore[arg-type]
             )
-            result: dict = answer.model_dump(mode="json", exclude_unset=True)  # type: ignore[type-arg]
-        except PolarisError as error:
-            raise _fail(error) from None
+            output.write_bytes(download.content)
+            console.print(f"wrote {output} ({len(download.content)} bytes)")
+            return
+        answer = (
+            client.district_year_end(
+                district_id,
+                school_year=school_year,
+                host_filter=host_filter,  # type: ignore[arg-type]
+            )
+            if district_id is not None
+            else client.year_end_cards(
+                school_year=school_year,
+                host_filter=host_filter,  # type: ignore[arg-type]
+                page=page,
+            )
+        )
+        result: dict = answer.model_dump(mode="json", exclude_unset=True)  # type: ignore[type-arg]
     if format == "json":
         text = json.dumps(result, indent=2)
         if output is not None:
@@ -664,23 +657,19 @@ def metrics(
     token: TokenOption = None,
 ) -> None:
     """Metrics of 06 §3 for a window, as a table (one column per group with --group-by)."""
-    from polaris_client import PolarisError
 
     from polaris_api.cli_render import freshness_line, metrics_table
 
     start, end = _date_option(date_from, "--from"), _date_option(date_to, "--to")
-    with _client(url, api_key, token) as client:
-        try:
-            result = client.get_metrics(
-                start_date=start,
-                end_date=end,
-                ids=ids.split(",") if ids else None,
-                group_by=group_by,  # type: ignore[arg-type]
-                district_id=district_id,
-                host_filter=host_filter,  # type: ignore[arg-type]
-            )
-        except PolarisError as error:
-            raise _fail(error) from None
+    with _api(url, api_key, token) as client:
+        result = client.get_metrics(
+            start_date=start,
+            end_date=end,
+            ids=ids.split(",") if ids else None,
+            group_by=group_by,  # type: ignore[arg-type]
+            district_id=district_id,
+            host_filter=host_filter,  # type: ignore[arg-type]
+        )
     if as_json:
         _emit_json(result)
         return
