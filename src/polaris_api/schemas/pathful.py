@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Mapping
-from typing import Annotated, Any, Literal
+from collections.abc import Callable, Mapping, Sequence
+from typing import Annotated, Any, Literal, NamedTuple, Protocol
 from zoneinfo import ZoneInfo
 
 from pydantic import (
@@ -59,12 +59,18 @@ _US = re.compile(
 
 
 def _text(value: object) -> str | None:
-    """N-2: trimmed, whitespace runs collapsed; empty → None."""
+    """N-2: trimmed, whitespace runs collapsed; empty → None.
+
+    A text that is already clean is returned itself (not an equal copy), so a validated row
+    shares its strings with the cells it was read from (issue 13 item 4)."""
     if value is None:
         return None
     if not isinstance(value, str):
         value = str(value)
-    return " ".join(value.split()) or None
+    text = " ".join(value.split())
+    if text == value:
+        return value or None
+    return text or None
 
 
 def _nullish(value: object) -> str | None:
@@ -190,6 +196,50 @@ def normalize_pathful_email(value: object) -> str | None:
     return text if "@" in text else None
 
 
+MAX_EMAIL = 255
+
+
+def pathful_email(value: object) -> str | None:
+    """The Email column (PF-5 / N-1): normalized, or None without ``@`` or beyond 255 characters."""
+    email = normalize_pathful_email(value)
+    return email if email is None or len(email) <= MAX_EMAIL else None
+
+
+def pathful_duration(value: object) -> int | None:
+    """The Duration column (PF-5): whole minutes, 1 to 24 hours; anything else → None (the default)."""
+    minutes = pathful_count(value)
+    return minutes if minutes and minutes <= MAX_DURATION_MINUTES else None
+
+
+def pathful_role(signup_role: str | None) -> str:
+    """``educator``, ``professional`` or ``other`` (Student, Parent, ...) from the SignUp Role."""
+    key = match_key(signup_role or "")
+    return key if key in ("educator", "professional") else "other"
+
+
+def pathful_status(raw: str | None, context: Mapping[str, Any]) -> str | None:
+    """PF-7: a Status cell's text → its ``event_status`` (VOC-12), cached per import context."""
+    if raw is None:
+        return None
+    cache: dict[str, str | None] = context["status_cache"]
+    if raw not in cache:
+        cache[raw] = map_pathful_status(raw, context["status_aliases"])
+    return cache[raw]
+
+
+def pathful_date(value: object, tz: dt.tzinfo) -> dt.datetime | None:
+    """PF-6: a Date cell → aware UTC datetime; None when empty or unparseable (kept in date_raw)."""
+    try:
+        return parse_pathful_datetime(value, tz)
+    except (ValueError, OverflowError):
+        return None
+
+
+def raw_date(value: object) -> str | None:
+    """``date_raw``: a Date cell's text as written (None for a native datetime or an empty cell)."""
+    return None if isinstance(value, dt.datetime) else _nullish(value)
+
+
 _TITLES = frozenset({"dr", "dr.", "mr", "mr.", "mrs", "mrs.", "ms", "ms.", "prof", "prof."})
 
 
@@ -286,10 +336,8 @@ class PathfulSessionReportRow(BaseModel):
     def _keep_raw(cls, data: Any) -> Any:
         if isinstance(data, Mapping):
             data = dict(data)
-            date = data.get("Date", data.get("date"))
-            status = data.get("Status", data.get("status"))
-            data["date_raw"] = None if isinstance(date, dt.datetime) else _nullish(date)
-            data["status_raw"] = _text(status)
+            data["date_raw"] = raw_date(data.get("Date", data.get("date")))
+            data["status_raw"] = _text(data.get("Status", data.get("status")))
         return data
 
     @field_validator(
@@ -328,40 +376,27 @@ class PathfulSessionReportRow(BaseModel):
     @field_validator("duration", mode="before")
     @classmethod
     def _duration(cls, value: object) -> int | None:
-        minutes = pathful_count(value)
-        return minutes if minutes and minutes <= MAX_DURATION_MINUTES else None
+        return pathful_duration(value)
 
     @field_validator("email", mode="before")
     @classmethod
     def _email(cls, value: object) -> str | None:
-        email = normalize_pathful_email(value)
-        return email if email is None or len(email) <= 255 else None
+        return pathful_email(value)
 
     @field_validator("date", mode="before")
     @classmethod
     def _date(cls, value: object, info: ValidationInfo) -> dt.datetime | None:
-        try:
-            return parse_pathful_datetime(value, _context(info)["tz"])
-        except (ValueError, OverflowError):
-            return None  # kept in date_raw: the row is invalid (bad_date)
+        return pathful_date(value, _context(info)["tz"])
 
     @field_validator("status", mode="before")
     @classmethod
     def _status(cls, value: object, info: ValidationInfo) -> str | None:
-        raw = _text(value)
-        if raw is None:
-            return None
-        context = _context(info)
-        cache: dict[str, str | None] = context["status_cache"]
-        if raw not in cache:
-            cache[raw] = map_pathful_status(raw, context["status_aliases"])
-        return cache[raw]
+        return pathful_status(_text(value), _context(info))
 
     # ------------------------------------------------------------------ derived
     @model_validator(mode="after")
     def _role(self) -> PathfulSessionReportRow:
-        key = match_key(self.signup_role or "")
-        self.role = key if key in ("educator", "professional") else "other"
+        self.role = pathful_role(self.signup_role)
         return self
 
     @property
@@ -371,26 +406,176 @@ class PathfulSessionReportRow(BaseModel):
     @property
     def invalid_reason(self) -> tuple[str, str | None] | None:
         """PF-9 step 2: the first reason and the offending value, or None when the row is valid."""
-        for name, value in (
-            ("session_id", self.session_id),
-            ("title", self.title),
-            ("status", self.status_raw),
-            ("signup_role", self.signup_role),
-        ):
-            if value is None:
-                return f"missing_{name}", None
-        if self.role != "other" and self.name is None:
-            return "missing_name", None
-        if self.date is None and self.date_raw is not None:
-            return "bad_date", self.date_raw
-        if self.status is None:
-            return "unknown_status", self.status_raw
-        return None
+        return row_invalid_reason(self)
 
     @property
     def match_key(self) -> str:
         """PF-17 key of an unmatched record: the User Auth Id, else ``norm_name`` of the name."""
         return self.user_auth_id or norm_name(self.name) or ""
+
+
+class RowFields(Protocol):
+    """What PF-9 step 2 reads of a row (:class:`PathfulSessionReportRow` or :class:`ReportRow`)."""
+
+    @property
+    def session_id(self) -> str | None: ...
+    @property
+    def title(self) -> str | None: ...
+    @property
+    def status(self) -> str | None: ...
+    @property
+    def status_raw(self) -> str | None: ...
+    @property
+    def signup_role(self) -> str | None: ...
+    @property
+    def role(self) -> str: ...
+    @property
+    def name(self) -> str | None: ...
+    @property
+    def date(self) -> dt.datetime | None: ...
+    @property
+    def date_raw(self) -> str | None: ...
+
+
+def row_invalid_reason(row: RowFields) -> tuple[str, str | None] | None:
+    """PF-9 step 2: the first reason and the offending value, or None when the row is valid."""
+    for name, value in (
+        ("session_id", row.session_id),
+        ("title", row.title),
+        ("status", row.status_raw),
+        ("signup_role", row.signup_role),
+    ):
+        if value is None:
+            return f"missing_{name}", None
+    if row.role != "other" and row.name is None:
+        return "missing_name", None
+    if row.date is None and row.date_raw is not None:
+        return "bad_date", row.date_raw
+    if row.status is None:
+        return "unknown_status", row.status_raw
+    return None
+
+
+class ReportRow(NamedTuple):
+    """One validated report row as an import keeps it (issue 13 item 4): the fields of
+    :class:`PathfulSessionReportRow`, with the same values, in one tuple (about 0.25 KB instead of
+    3.5 KB for a model). Made by :func:`row_validator`; the planner reads either kind."""
+
+    row: int
+    session_id: str | None
+    title: str | None
+    date: dt.datetime | None
+    status: str | None
+    name: str | None
+    signup_role: str | None
+    partner: str | None
+    duration: int | None
+    user_auth_id: str | None
+    school: str | None
+    district_or_company: str | None
+    registered_student_count: int | None
+    attended_student_count: int | None
+    registered_educator_count: int | None
+    attended_educator_count: int | None
+    career_cluster: str | None
+    work_based_learning: str | None
+    series: str | None
+    state: str | None
+    email: str | None
+    date_raw: str | None
+    status_raw: str | None
+    role: str
+
+    @property
+    def status_class(self) -> str | None:
+        return STATUS_CLASS.get(self.status or "")
+
+    @property
+    def invalid_reason(self) -> tuple[str, str | None] | None:
+        return row_invalid_reason(self)
+
+    @property
+    def match_key(self) -> str:
+        return self.user_auth_id or norm_name(self.name) or ""
+
+
+# Columns whose values repeat from row to row (a session's rows share its title, date, status...):
+# their transforms are memoised per import. People's columns are nearly all distinct: not memoised.
+_DISTINCT_COLUMNS = frozenset({"Name", "User Auth Id", "Email"})
+
+
+def row_validator(columns: Sequence[str], context: Mapping[str, Any]) -> Callable[[Sequence[Any]], ReportRow]:
+    """The validation of :class:`PathfulSessionReportRow` as one function over a row's cells
+    (issue 13 item 4): ``columns`` names each position of the cells (``_row`` and the canonical
+    display names, as :class:`~polaris_api.imports.pathful.columns.CellRow` holds them) and the
+    result equals ``PathfulSessionReportRow.model_validate(cells, context=context)`` field by field
+    (tests/test_pathful_rows.py compares them). The same transforms, without a model per row;
+    repeated cells are transformed once per import (a session's title, date, status)."""
+    tz = context["tz"]
+    position = {name: at for at, name in enumerate(columns)}
+    transforms: dict[str, Callable[[Any], Any]] = {
+        "session_id": pathful_id,
+        "user_auth_id": pathful_id,
+        "date": lambda value: pathful_date(value, tz),
+        "status": lambda value: pathful_status(_text(value), context),
+        "duration": pathful_duration,
+        "email": pathful_email,
+        "registered_student_count": pathful_count,
+        "attended_student_count": pathful_count,
+        "registered_educator_count": pathful_count,
+        "attended_educator_count": pathful_count,
+    }
+    field_column = {field_name: column for column, field_name in CANONICAL_COLUMNS.items()}
+    field_column["email"] = EMAIL_COLUMNS[0]
+    # (position in the row, position in the cells or -1, transform, memo or None)
+    steps: list[tuple[int, int, Callable[[Any], Any], dict[Any, Any] | None]] = []
+    for at, field_name in enumerate(ReportRow._fields):
+        if field_name == "row":
+            column = "_row"
+            transform: Callable[[Any], Any] = _same
+        elif field_name == "date_raw":
+            column, transform = "Date", raw_date
+        elif field_name == "status_raw":
+            column, transform = "Status", _text
+        elif field_name == "role":
+            continue  # from the validated SignUp Role, below
+        else:
+            column = field_column[field_name]
+            transform = transforms.get(field_name, _text)
+        memo: dict[Any, Any] | None = None if column in _DISTINCT_COLUMNS or column == "_row" else {}
+        steps.append((at, position.get(column, -1), transform, memo))
+    role_at, signup_at = ReportRow._fields.index("role"), ReportRow._fields.index("signup_role")
+    roles: dict[str | None, str] = {}
+    width = len(ReportRow._fields)
+    missing = object()
+
+    def validate(cells: Sequence[Any]) -> ReportRow:
+        values: list[Any] = [None] * width
+        for at, source, transform, memo in steps:
+            if source < 0:
+                continue  # a column the file lacks: the field's default (None)
+            value = cells[source]
+            if value is None:
+                continue  # every transform keeps an empty cell empty
+            if memo is None:
+                values[at] = transform(value)
+                continue
+            result = memo.get(value, missing)
+            if result is missing:
+                result = memo[value] = transform(value)
+            values[at] = result
+        signup = values[signup_at]
+        role = roles.get(signup)
+        if role is None:
+            role = roles[signup] = pathful_role(signup)
+        values[role_at] = role
+        return tuple.__new__(ReportRow, values)
+
+    return validate
+
+
+def _same(value: Any) -> Any:
+    return value
 
 
 # Canonical columns: display name → field name; the email column is the group EMAIL_COLUMNS.
@@ -583,6 +768,7 @@ __all__ = [
     "ImportRunOut",
     "PathfulImportReport",
     "PathfulSessionReportRow",
+    "ReportRow",
     "ResolveBody",
     "ResolveResult",
     "UnmatchedRecordOut",
@@ -591,5 +777,6 @@ __all__ = [
     "pathful_count",
     "pathful_id",
     "row_context",
+    "row_validator",
     "school_key",
 ]

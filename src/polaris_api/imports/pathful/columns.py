@@ -124,20 +124,44 @@ class CellRow(Mapping[str, "str | int | None"]):
     def __repr__(self) -> str:
         return f"CellRow({dict(self)!r})"
 
+    @property
+    def in_order(self) -> tuple[str | int | None, ...]:
+        """The cells in column order (``_row`` first), as :func:`canonical_columns` names them."""
+        return self._values
 
-def canonical_rows(table: RowSource, column_map: ColumnMap) -> list[CellRow]:
-    """Each data row as {canonical column: text or None, "_row": n}; 422 on an over-long cell.
+
+def canonical_columns(column_map: ColumnMap) -> list[str]:
+    """The key of each position of a :class:`CellRow`'s values: ``_row``, then the mapped columns."""
+    return ["_row", *column_map.columns]
+
+
+# People's columns hold a different text in nearly every row; the others repeat (a session's
+# rows share its title, date, status, partner...), so their texts are shared between rows.
+_DISTINCT = frozenset({"Name", "User Auth Id", EMAIL})
+
+
+def iter_canonical(table: RowSource, column_map: ColumnMap) -> Iterator[CellRow]:
+    """Each data row as {canonical column: text or None, "_row": n}; 422 on an over-long cell
+    or a formula.
 
     Reads ``table`` once, row by row (a :class:`~polaris_api.imports.tabular.RowStream` is never
-    held whole): only the mapped columns of each row are kept, compactly (issue 11 item 3)."""
+    held whole): only the mapped columns of each row are kept, compactly (issue 11 item 3), and a
+    text repeated in a column is kept once for the whole file (issue 13 item 4)."""
     position = {header: i for i, header in enumerate(table.headers) if header}  # a repeated header: the last
-    columns = [(name, position[header]) for name, header in column_map.columns.items()]
-    limits = [MAX_CELL.get(name, DEFAULT_MAX_CELL) for name, _ in columns]
-    index = {"_row": 0, **{name: i for i, (name, _) in enumerate(columns, start=1)}}
-    result: list[CellRow] = []
+    names = canonical_columns(column_map)[1:]
+    columns: list[tuple[str, int, int, dict[str, str] | None]] = [
+        (
+            name,
+            position[column_map.columns[name]],
+            MAX_CELL.get(name, DEFAULT_MAX_CELL),
+            None if name in _DISTINCT else {},
+        )
+        for name in names
+    ]
+    index = {name: i for i, name in enumerate(canonical_columns(column_map))}
     for number, cells in table.numbered_cells():
         values: list[str | int | None] = [number]
-        for (name, at), limit in zip(columns, limits, strict=True):
+        for name, at, limit, shared in columns:
             value = cells[at]
             if value is not None:
                 if len(value) > limit:
@@ -150,6 +174,12 @@ def canonical_rows(table: RowSource, column_map: ColumnMap) -> list[CellRow]:
                         f"Row {number}, column '{name}': a cell holds a spreadsheet formula.",
                         details={"row": number, "column": name},
                     )
+                if shared is not None:
+                    value = shared.setdefault(value, value)
             values.append(value)
-        result.append(CellRow(index, tuple(values)))
-    return result
+        yield CellRow(index, tuple(values))
+
+
+def canonical_rows(table: RowSource, column_map: ColumnMap) -> list[CellRow]:
+    """Every row of :func:`iter_canonical` in a list."""
+    return list(iter_canonical(table, column_map))

@@ -35,9 +35,9 @@ from polaris_api.db import utcnow
 from polaris_api.errors import Problem, not_found
 from polaris_api.imports.pathful.apply import Actor, AuditBuffer, apply_plan
 from polaris_api.imports.pathful.columns import (
-    CellRow,
     ColumnMap,
-    canonical_rows,
+    canonical_columns,
+    iter_canonical,
     load_aliases,
     map_headers,
     missing_columns_problem,
@@ -45,7 +45,7 @@ from polaris_api.imports.pathful.columns import (
 from polaris_api.imports.pathful.lookups import (
     load_lookups,
 )
-from polaris_api.imports.pathful.planner import Planner, PlanOptions
+from polaris_api.imports.pathful.planner import Planner, PlanOptions, RowCollector
 from polaris_api.imports.pathful.post_import import after_import
 from polaris_api.imports.sheets import SheetReader, read_sheet_table
 from polaris_api.imports.tabular import (
@@ -59,8 +59,8 @@ from polaris_api.imports.tabular import (
 from polaris_api.models.imports import ImportRun
 from polaris_api.schemas.pathful import (
     ImportMode,
-    PathfulSessionReportRow,
     row_context,
+    row_validator,
 )
 from polaris_api.settings import Settings
 from polaris_api.sync.problems import (
@@ -418,8 +418,8 @@ async def _run(
     context = row_context(tz, settings.pathful_status_aliases)
     # issue 11 item 3: reading (a RowStream parses as it goes) and validating 30,000 rows is CPU
     # work; a worker thread keeps the event loop answering other requests meanwhile
-    cells, rows = await asyncio.to_thread(_validated_rows, table, column_map, context)
-    if not rows:
+    rows = await asyncio.to_thread(_collect_rows, table, column_map, context, settings.pathful_partner)
+    if not rows.rows_total:
         raise EmptyFile()
     cutoff = cutoff_date(mode, since, local_today(tz, clock))
 
@@ -438,18 +438,14 @@ async def _run(
             requested_by_id=principal.user_id if principal else None,
             sync_run_id=sync_run_id,
             started_at=clock,
-            rows_total=len(rows),
+            rows_total=rows.rows_total,
         )
         session.add(run)
         await session.flush()
     import_id = run.id if run else None
 
-    session_ids = list(dict.fromkeys(row.session_id for row in rows if row.session_id))
     lookups = await load_lookups(
-        session,
-        session_ids,
-        teachers=any(row.role == "educator" for row in rows),
-        volunteers=any(row.role == "professional" for row in rows),
+        session, list(rows.session_ids), teachers=rows.educators, volunteers=rows.professionals
     )
     planner = Planner(
         lookups,
@@ -462,7 +458,8 @@ async def _run(
             import_id=import_id,
         ),
     )
-    await asyncio.to_thread(planner.run, rows, cells)  # pure computation over the preloaded lookups
+    # pure computation over the preloaded lookups; frees the rows as it plans them
+    await asyncio.to_thread(planner.run_collected, rows)
     counts = planner.report_counts()
     warnings = [
         f"column ignored: {header}"
@@ -480,7 +477,7 @@ async def _run(
         "duration": 0.0,
         "source_type": source.type,
         "source_name": source.name,
-        "rows_total": len(rows),
+        "rows_total": rows.rows_total,
         **counts,
         "invalid_rows": planner.invalid_rows,
         "backfilled_ids": len(planner.plan.teacher_backfills) + len(planner.plan.volunteer_backfills),
@@ -526,12 +523,20 @@ async def _run(
     return report
 
 
-def _validated_rows(
-    table: RowSource, column_map: ColumnMap, context: dict[str, Any]
-) -> tuple[list[CellRow], list[PathfulSessionReportRow]]:
-    """The canonical cells and the validated row of each data row (a worker thread runs this)."""
-    cells = canonical_rows(table, column_map)
-    return cells, [PathfulSessionReportRow.model_validate(cell, context=context) for cell in cells]
+def _collect_rows(
+    table: RowSource, column_map: ColumnMap, context: dict[str, Any], partner: str
+) -> RowCollector:
+    """Read, check and validate every data row, one at a time, into the planner's first pass
+    (a worker thread runs this). Each row is kept once, as its cells and a
+    :class:`~polaris_api.schemas.pathful.ReportRow` (the values of a
+    :class:`~polaris_api.schemas.pathful.PathfulSessionReportRow`, without a model per row); rows
+    the import will not use are dropped as they are read (issue 13 item 4)."""
+    validate = row_validator(canonical_columns(column_map), context)
+    collector = RowCollector(partner)
+    add = collector.add
+    for cells in iter_canonical(table, column_map):
+        add(validate(cells.in_order), cells)
+    return collector
 
 
 def _check_invariant(report: dict[str, Any]) -> None:

@@ -26,9 +26,9 @@ from polaris_api.imports.pathful.lookups import (
     UnmatchedState,
 )
 from polaris_api.ownership import Owner, fields_owned_by
-from polaris_api.schemas.pathful import PathfulSessionReportRow, norm_name, school_key
+from polaris_api.schemas.pathful import PathfulSessionReportRow, ReportRow, norm_name, school_key
 
-Row = PathfulSessionReportRow
+Row = PathfulSessionReportRow | ReportRow
 
 BUCKETS = (
     "created_participations",
@@ -154,6 +154,58 @@ class PlanOptions:
     import_id: int | None
 
 
+class RowCollector:
+    """The planner's first pass (PF-9 steps 1 and 2, PF-8), row by row as the file is read.
+
+    A row of another partner or an invalid row is counted (and listed) and dropped at once; the
+    other rows are kept, compactly, with their cells (an unmatched record stores them) and build
+    their session. Also notes what the lookups need: every session id and whether any row is an
+    educator or a professional. Needs no lookups: the file is read and validated before any
+    query, and nothing is written when a cell is refused (issue 13 item 4)."""
+
+    def __init__(self, partner: str) -> None:
+        self._partner = " ".join(partner.split()).casefold()
+        self.rows_total = 0
+        self.session_ids: dict[str, None] = {}
+        self.educators = False
+        self.professionals = False
+        self.skipped_other_partner = 0
+        self.invalid_rows: list[dict[str, Any]] = []
+        self.sessions: dict[str, SessionAgg] = {}
+        self.contributing: list[tuple[Row, Mapping[str, Any]]] = []
+        self._ours: dict[str | None, bool] = {}  # partner text → whether it is ours
+
+    def add(self, row: Row, cells: Mapping[str, Any]) -> None:
+        self.rows_total += 1
+        if row.session_id:
+            self.session_ids.setdefault(row.session_id)
+        if row.role == "educator":
+            self.educators = True
+        elif row.role == "professional":
+            self.professionals = True
+        ours = self._ours.get(row.partner)
+        if ours is None:
+            ours = self._ours[row.partner] = (
+                row.partner is not None and row.partner.casefold() == self._partner
+            )
+        if not ours:
+            self.skipped_other_partner += 1
+            return
+        invalid = row.invalid_reason
+        if invalid is not None:
+            reason, value = invalid
+            self.invalid_rows.append(
+                {"row": row.row, "session_id": row.session_id, "reason": reason, "value": value}
+            )
+            return
+        assert row.session_id is not None
+        agg = self.sessions.get(row.session_id)
+        if agg is None:
+            agg = self.sessions[row.session_id] = SessionAgg(row.session_id)
+        agg.add(row)
+        self.contributing.append((row, cells))
+
+
 class Planner:
     def __init__(self, lookups: Lookups, options: PlanOptions) -> None:
         self.lookups = lookups
@@ -168,26 +220,21 @@ class Planner:
         self.updated_events = 0
         self.sessions: dict[str, SessionAgg] = {}
         self.upserted: set[str] = set()  # sessions whose event this import upserts (PF-11)
-        self._partner = " ".join(options.partner.split()).casefold()
 
     # ------------------------------------------------------------------ driver
-    def run(self, rows: list[Row], raw: Sequence[Mapping[str, Any]]) -> None:
-        contributing: list[tuple[Row, Mapping[str, Any]]] = []
+    def run(self, rows: Sequence[Row], raw: Sequence[Mapping[str, Any]]) -> None:
+        collector = RowCollector(self.options.partner)
         for row, cells in zip(rows, raw, strict=True):
-            if row.partner is None or row.partner.casefold() != self._partner:
-                self.counts["skipped_other_partner"] += 1
-                continue
-            invalid = row.invalid_reason
-            if invalid is not None:
-                reason, value = invalid
-                self.counts["invalid"] += 1
-                self.invalid_rows.append(
-                    {"row": row.row, "session_id": row.session_id, "reason": reason, "value": value}
-                )
-                continue
-            assert row.session_id is not None
-            self.sessions.setdefault(row.session_id, SessionAgg(row.session_id)).add(row)
-            contributing.append((row, cells))
+            collector.add(row, cells)
+        self.run_collected(collector)
+
+    def run_collected(self, collector: RowCollector) -> None:
+        """Plan the rows ``collector`` kept (its list is emptied: the rows are freed as planned)."""
+        self.counts["skipped_other_partner"] += collector.skipped_other_partner
+        self.counts["invalid"] += len(collector.invalid_rows)
+        self.invalid_rows.extend(collector.invalid_rows)
+        self.sessions = collector.sessions
+        contributing, collector.contributing = collector.contributing, []
 
         for agg in self.sessions.values():
             if not agg.undated and self._within_cutoff(agg):
@@ -211,6 +258,7 @@ class Planner:
                 self._professional(row, cells, agg)
             else:
                 self.counts["skipped_role"] += 1
+        del contributing
 
         for agg in self.sessions.values():
             key = ("no_date_session", agg.session_id, "")
