@@ -86,6 +86,15 @@ class AuditBuffer:
         await bulk_insert(session, AuditEntry, self.entries, build=_with_payload)
         self.entries.clear()
 
+    async def flush_batches(self, session: AsyncSession) -> None:
+        """Insert the whole batches collected so far and keep the rest (issue 13 item 4): the
+        entries of a large import are not all held until its end, and the statements are the
+        same as one :meth:`flush` at the end would send."""
+        whole = len(self.entries) - len(self.entries) % BATCH
+        if whole:
+            await bulk_insert(session, AuditEntry, self.entries[:whole], build=_with_payload)
+            del self.entries[:whole]
+
 
 def _with_payload(entry: dict[str, Any]) -> dict[str, Any]:
     return {**entry, "changes": audit_payload(*entry["changes"])}
@@ -114,6 +123,7 @@ async def bulk_insert(
         return []
     table = model.__table__
     keys = None if build is not None else list(dict.fromkeys(key for row in rows for key in row))
+    width = len(keys) if keys is not None else 0
     statement = insert(table)
     if returning:
         statement = statement.returning(*(table.c[name] for name in returning))
@@ -121,10 +131,9 @@ async def bulk_insert(
     for chunk in _batches(rows):
         if build is not None:
             chunk = [build(row) for row in chunk]  # every built row has the same keys
-        batch_keys = keys if keys is not None else list(chunk[0])
-        result = await session.execute(
-            statement, [{key: row.get(key) for key in batch_keys} for row in chunk]
-        )
+        if keys is not None:  # a row with every key is sent as it is; the others get the missing ones
+            chunk = [row if len(row) == width else {key: row.get(key) for key in keys} for row in chunk]
+        result = await session.execute(statement, chunk)
         if returning:
             result_rows.extend(result.all())
     return result_rows
@@ -195,6 +204,8 @@ async def apply_plan(
             audit.add("event.pathful_import.updated", "event", event_id, changes)
         await bulk_update(session, Event, updates)
 
+    await audit.flush_batches(session)
+
     # --- PF-13 back-fills
     if plan.teacher_backfills:
         await bulk_update(
@@ -225,6 +236,8 @@ async def apply_plan(
                 volunteer_id,
                 {"pathful_user_id": (None, pid)},
             )
+
+    await audit.flush_batches(session)
 
     # --- event_teacher (PF-14/15)
     if plan.teacher_link_inserts:
@@ -266,6 +279,8 @@ async def apply_plan(
             audit.add("event_teacher.pathful_import.updated", "event_teacher", link_id, changes)
         await bulk_update(session, EventTeacher, rows)
 
+    await audit.flush_batches(session)
+
     # --- presenters (PF-16)
     if plan.presenter_inserts:
         rows = [
@@ -306,6 +321,8 @@ async def apply_plan(
             changes = {k: (before[k], v) for k, v in new.items() if before[k] != v}
             audit.add("event_participation.pathful_import.updated", "event_participation", part_id, changes)
         await bulk_update(session, EventParticipation, rows)
+
+    await audit.flush_batches(session)
 
     # --- queues (PF-17)
     if plan.unmatched_inserts:
