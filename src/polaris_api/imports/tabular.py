@@ -190,13 +190,21 @@ class RowStream:
         width = len(self.headers)
         convert = self._convert
         limit = self._max_rows + 1
+        # issue 13 item 4: most texts repeat from row to row (a status, a partner, a session's
+        # title); each distinct text is made into its cell once (``convert`` leaves a text as it
+        # is), and a repeated one is the same string object in every row
+        texts = _CellTexts()
         for number, record in enumerate(records, start=2):  # the header is row 1
             if number > limit:
                 raise too_many_rows(self._max_rows)
             if convert is not None:
-                cells = [cell_text(convert(value)) for value in record]
+                cells = [
+                    texts[value] if value.__class__ is str else cell_text(convert(value)) for value in record
+                ]
             else:
-                cells = [cell_text(value) for value in record]
+                cells = [texts[value] if value.__class__ is str else cell_text(value) for value in record]
+            if len(texts) > _MAX_TEXTS:
+                texts.clear()
             if not any(cells):
                 continue  # blank line
             if len(cells) < width:
@@ -206,8 +214,26 @@ class RowStream:
             yield number, cells
 
 
+_MAX_TEXTS = 65_536
+
+
+class _CellTexts(dict[str, "str | None"]):
+    """text → :func:`cell_text` of it, made on first use (``texts[value]``)."""
+
+    def __missing__(self, value: str) -> str | None:
+        text = self[value] = cell_text(value)
+        return text
+
+
 def cell_text(value: object) -> str | None:
     """N-5: cells become text; ``41872.0`` → ``41872``; empty → None (never ``nan``)."""
+    if value.__class__ is str:  # the common case first (issue 13 item 4), as below
+        text = value.strip()  # type: ignore[attr-defined]
+        if not text or (len(text) == 3 and text.lower() == "nan"):
+            return None
+        if "." in text and _FLOAT_ID.match(text):
+            return text.split(".", 1)[0]
+        return text  # type: ignore[no-any-return]
     if value is None:
         return None
     if isinstance(value, bool):
