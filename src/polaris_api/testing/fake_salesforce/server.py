@@ -152,7 +152,7 @@ class Cursor:
     id: str
     soql: str
     object: str
-    records: list[dict[str, Any]]
+    records: list[bytes]  # each record's JSON text, as answered when the query ran
     page_size: int
 
 
@@ -165,7 +165,7 @@ class FakeState:
     token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
 
     def __post_init__(self) -> None:
-        self.query_cache = soql.QueryCache()  # invalidated by every change of the records
+        self.query_cache = soql.QueryCache()  # told of every change of the records
         self._initial = copy.deepcopy(self.fixtures)
         self._last_modstamp = datetime(2000, 1, 1, tzinfo=UTC)
         self._id_counter = 0
@@ -235,7 +235,6 @@ class FakeState:
     def upsert(
         self, obj: str, records: list[dict[str, Any]], *, keep_modstamps: bool
     ) -> list[dict[str, Any]]:
-        self.query_cache.invalidate()
         key = self.object_key(obj)
         existing = self.objects.setdefault(key, [])
         by_id = {r["Id"]: r for r in existing}
@@ -256,6 +255,7 @@ class FakeState:
                 else:
                     current["SystemModstamp"] = self.next_modstamp()
             out.append(current)
+        self.query_cache.changed(key, out)
         return out
 
     def create_problem(self, obj: str, fields: Mapping[str, Any]) -> tuple[int, str, str] | None:
@@ -300,11 +300,12 @@ class FakeState:
         return self.upsert(obj, [rec], keep_modstamps=False)[0]
 
     def delete(self, obj: str, record_id: str) -> dict[str, Any] | None:
-        self.query_cache.invalidate()
-        for rec in self.objects.get(self.object_key(obj), []):
+        key = self.object_key(obj)
+        for rec in self.objects.get(key, []):
             if rec.get("Id") == record_id:
                 rec["IsDeleted"] = True
                 rec["SystemModstamp"] = self.next_modstamp()
+                self.query_cache.changed(key, [rec])
                 return rec
         return None
 
@@ -356,7 +357,7 @@ class FakeState:
                 return fault
         return None
 
-    def new_cursor(self, soql_text: str, obj: str, records: list[dict[str, Any]]) -> Cursor:
+    def new_cursor(self, soql_text: str, obj: str, records: list[bytes]) -> Cursor:
         alphabet = string.ascii_letters + string.digits
         cursor_id = "01g" + "".join(secrets.choice(alphabet) for _ in range(15))
         cursor = Cursor(cursor_id, soql_text, obj, records, self.page_size)
@@ -378,16 +379,18 @@ def _authorised(request: Request, token: str) -> bool:
 
 
 def _page_body(
-    cursor_id: str | None, records: list[dict[str, Any]], offset: int, page_size: int, version: str
-) -> dict[str, Any]:
+    cursor_id: str | None, records: list[bytes], offset: int, page_size: int, version: str
+) -> tuple[bytes, int]:
+    """(JSON body, records in it) of the page at ``offset``: ``{"totalSize", "done",
+    ["nextRecordsUrl",] "records"}`` as JSONResponse wrote it, joined from the records' texts."""
     page = records[offset : offset + page_size]
     nxt = offset + len(page)
     done = nxt >= len(records)
-    body: dict[str, Any] = {"totalSize": len(records), "done": done}
+    head = b'{"totalSize":%d,"done":%s' % (len(records), b"true" if done else b"false")
     if not done:
-        body["nextRecordsUrl"] = f"/services/data/v{version}/query/{cursor_id}-{nxt}"
-    body["records"] = page
-    return body
+        url = f"/services/data/v{version}/query/{cursor_id}-{nxt}"
+        head += b',"nextRecordsUrl":' + json.dumps(url, ensure_ascii=False).encode("utf-8")
+    return head + b',"records":[' + b",".join(page) + b"]}", len(page)
 
 
 async def _fault_response(fault: Fault) -> Response | None:
@@ -461,7 +464,7 @@ def create_app(state: FakeState) -> Starlette:
             log(request, endpoint, soql_text, obj, 400, error=err.error_code)
             return finish(sf_error(400, err.error_code, err.message))
         try:
-            records = soql.execute(
+            records = soql.execute_encoded(
                 parsed,
                 state.objects,
                 include_deleted=endpoint == "queryAll",
@@ -475,9 +478,9 @@ def create_app(state: FakeState) -> Starlette:
         cursor_id = None
         if len(records) > state.page_size:
             cursor_id = state.new_cursor(soql_text or "", parsed.object, records).id
-        body = _page_body(cursor_id, records, 0, state.page_size, version)
-        log(request, endpoint, soql_text, obj, 200, page=0, records=len(body["records"]))
-        return finish(JSONResponse(body))
+        body, count = _page_body(cursor_id, records, 0, state.page_size, version)
+        log(request, endpoint, soql_text, obj, 200, page=0, records=count)
+        return finish(Response(body, media_type="application/json"))
 
     async def more(request: Request) -> Response:
         version = request.path_params["version"]
@@ -503,9 +506,9 @@ def create_app(state: FakeState) -> Starlette:
             log(request, "more", None, obj, 400, error="INVALID_QUERY_LOCATOR")
             return finish(sf_error(400, "INVALID_QUERY_LOCATOR", "invalid query locator"))
         state.cursors.move_to_end(cursor.id)
-        body = _page_body(cursor.id, cursor.records, offset, cursor.page_size, version)
-        log(request, "more", None, obj, 200, page=page_index, records=len(body["records"]))
-        return finish(JSONResponse(body))
+        body, count = _page_body(cursor.id, cursor.records, offset, cursor.page_size, version)
+        log(request, "more", None, obj, 200, page=page_index, records=count)
+        return finish(Response(body, media_type="application/json"))
 
     async def create_record(request: Request) -> Response:
         version = request.path_params["version"]

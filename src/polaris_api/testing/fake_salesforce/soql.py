@@ -27,12 +27,16 @@ datetime's date in the double's time zone (America/Chicago), like Salesforce's d
 from __future__ import annotations
 
 import bisect
+import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timezone
-from typing import Any, Literal
+from typing import Any, Literal, Protocol, TypeVar
 from zoneinfo import ZoneInfo
+
+import orjson
 
 __all__ = [
     "KNOWN_OBJECTS",
@@ -41,6 +45,7 @@ __all__ = [
     "Query",
     "parse",
     "execute",
+    "execute_encoded",
     "object_name",
 ]
 
@@ -680,33 +685,70 @@ class _ObjInfo:
 
 
 class Catalog:
+    """Objects, fields and relationships: the schema of spec 02 plus what the records hold.
+
+    ``version`` grows whenever :meth:`add_records` finds something new (an object, a field, a
+    relationship or one of its nested fields), so a cache can tell that bound queries may differ."""
+
     def __init__(self, store: Mapping[str, Sequence[Mapping[str, Any]]]) -> None:
         self.store = store
         self.objects: dict[str, _ObjInfo] = {}
+        self.version = 0
         for name in (*KNOWN_OBJECTS, *store):
-            info = self.objects.setdefault(name.lower(), _ObjInfo(name))
-            for f in (*SYSTEM_FIELDS, *KNOWN_OBJECTS.get(name, ())):
-                info.fields.setdefault(f.lower(), f)
-            for rel in KNOWN_RELATIONSHIPS.get(name, ()):
-                info.rels.setdefault(rel.name.lower(), _RelInfo(rel.name, rel.lookup, rel.targets))
+            self._add_object(name)
         for name, records in store.items():
-            info = self.objects[name.lower()]
-            for rec in records:
-                for key, value in rec.items():
-                    if key == "attributes":
-                        continue
-                    if isinstance(value, Mapping):
-                        rel_info = info.rels.get(key.lower())
-                        if rel_info is None:
-                            attrs = value.get("attributes")
-                            target = attrs.get("type") if isinstance(attrs, Mapping) else None
-                            rel_info = _RelInfo(key, None, (target,) if target else ())
-                            info.rels[key.lower()] = rel_info
-                        for sub in value:
-                            if sub != "attributes":
-                                rel_info.nested_fields.setdefault(sub.lower(), sub)
-                    else:
-                        info.fields.setdefault(key.lower(), key)
+            self.add_records(name, records)
+        self.version = 0
+
+    def _add_object(self, name: str) -> _ObjInfo:
+        info = self.objects.get(name.lower())
+        if info is None:
+            info = self.objects[name.lower()] = _ObjInfo(name)
+            self.version += 1
+        for f in (*SYSTEM_FIELDS, *KNOWN_OBJECTS.get(name, ())):
+            info.fields.setdefault(f.lower(), f)
+        for rel in KNOWN_RELATIONSHIPS.get(name, ()):
+            info.rels.setdefault(rel.name.lower(), _RelInfo(rel.name, rel.lookup, rel.targets))
+        return info
+
+    def add_records(self, name: str, records: Iterable[Mapping[str, Any]]) -> None:
+        """Learn the fields and relationships of ``records`` of object ``name``."""
+        info = self._add_object(name)
+        # One pass in C over the keys and value types; the exact per-value walk only when some
+        # value is a mapping (a nested relationship object). Same result either way: the first
+        # spelling of a field wins.
+        keys: dict[str, Any] = {}
+        types: set[type] = set()
+        listed = records if isinstance(records, list) else list(records)
+        for rec in listed:
+            keys.update(rec)
+            types.update(map(type, rec.values()))
+        fields = info.fields
+        if not any(issubclass(t, Mapping) for t in types):
+            for key in keys:
+                if key != "attributes" and key.lower() not in fields:
+                    fields[key.lower()] = key
+                    self.version += 1
+            return
+        for rec in listed:
+            for key, value in rec.items():
+                if key == "attributes":
+                    continue
+                if isinstance(value, Mapping):
+                    rel_info = info.rels.get(key.lower())
+                    if rel_info is None:
+                        attrs = value.get("attributes")
+                        target = attrs.get("type") if isinstance(attrs, Mapping) else None
+                        rel_info = _RelInfo(key, None, (target,) if target else ())
+                        info.rels[key.lower()] = rel_info
+                        self.version += 1
+                    for sub in value:
+                        if sub != "attributes" and sub.lower() not in rel_info.nested_fields:
+                            rel_info.nested_fields[sub.lower()] = sub
+                            self.version += 1
+                elif key.lower() not in fields:
+                    fields[key.lower()] = key
+                    self.version += 1
 
     def obj(self, name: str) -> _ObjInfo:
         info = self.objects.get(name.lower())
@@ -1016,7 +1058,14 @@ def _sort_key(value: Any, exact: bool) -> tuple[int, Any]:
     return (4, repr(value))
 
 
-def _order(rows: list[_Row], items: Sequence[tuple[_Bound, OrderItem]]) -> list[_Row]:
+class _Valued(Protocol):
+    def value(self, bound: _Bound) -> Any: ...
+
+
+_RowT = TypeVar("_RowT", bound=_Valued)
+
+
+def _order(rows: list[_RowT], items: Sequence[tuple[_Bound, OrderItem]]) -> list[_RowT]:
     # Stable multi-pass sort: least significant key first.
     for bound, item in reversed(items):
         exact = bound.rel is None and bound.name == "Id"
@@ -1033,46 +1082,426 @@ def _record_url(version: str, obj: str, record_id: Any) -> str:
     return f"/services/data/v{version}/sobjects/{obj}/{record_id if record_id is not None else ''}"
 
 
+# --------------------------------------------------------------------------------------------
+# The fast path (issue 13 item 5): what the double keeps between queries, kept in step with the
+# records by the owner's calls of QueryCache.changed / invalidate. ``execute`` without a cache
+# is the plain evaluator above and the reference the fast path is tested against.
+# --------------------------------------------------------------------------------------------
+
+
+class _LowerKeys(dict[str, str]):
+    """``key → key.lower()``: each field name lowered once, the lowered text shared by every
+    record's map."""
+
+    def __missing__(self, key: str) -> str:
+        value = self[key] = key.lower()
+        return value
+
+
+_STAMP_RE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}\+0000")
+
+
+def _instant(value: Any) -> float | None:
+    """What :func:`_sort_key` orders a date or datetime ``value`` by (a POSIX instant), else None."""
+    if type(value) is str and len(value) == 28 and _STAMP_RE.fullmatch(value):
+        try:  # Salesforce's own format, the common case: the same instant as parse_datetime_text
+            return datetime.fromisoformat(value[:23] + "+00:00").timestamp()
+        except ValueError:
+            pass
+    key = _sort_key(value, False)
+    return key[1] if key[0] == 2 else None  # type: ignore[no-any-return]
+
+
+def _text_id(value: Any) -> bool:
+    """An Id :func:`_sort_key` orders as text (not one that reads as a date or datetime)."""
+    if not isinstance(value, str):
+        return False
+    return len(value) < 5 or value[4] != "-" or _sort_key(value, True)[0] == 3
+
+
+class _ObjData:
+    """One object's records as the fast path reads them: each record's lower-keyed map, the
+    position of each Id, and (when every record has a datetime SystemModstamp and a text Id) the
+    positions in ``SystemModstamp ASC, Id ASC`` order — the order of :func:`_order`, ties in
+    store order — plus per field list the JSON text of each record already answered."""
+
+    def __init__(self, records: Sequence[Mapping[str, Any]], lower_keys: _LowerKeys) -> None:
+        self.records = records
+        self._lower_keys = lower_keys
+        self.lower: list[dict[str, Any]] = []
+        self._stamps: list[float | None] = []
+        self._ids: list[Any] = []
+        self._ok: list[bool] = []
+        self._unindexed = 0  # records without a datetime SystemModstamp or a text Id
+        self._position: dict[int, int] = {}  # id(record) -> position
+        self.by_id: dict[str, int] = {}  # Id -> position (the last record with that Id)
+        self._order: list[int] | None = None
+        self._order_stamps: list[float] = []
+        self._moved: set[int] = set()  # positions whose place in the order is not settled
+        # (field list, API version) -> position -> JSON text; the objects its relationships read
+        self.encoded: dict[Hashable, dict[int, bytes]] = {}
+        self.encoded_deps: dict[Hashable, frozenset[str]] = {}
+        self.sync()
+
+    def _read(self, p: int) -> None:
+        rec = self.records[p]
+        low = dict(zip(map(self._lower_keys.__getitem__, rec), rec.values(), strict=True))
+        stamp = _instant(low.get("systemmodstamp"))
+        rid = rec.get("Id")
+        ok = stamp is not None and _text_id(rid)
+        self.lower[p], self._stamps[p], self._ids[p] = low, stamp, rid
+        self._unindexed += self._ok[p] - ok
+        self._ok[p] = ok
+        if isinstance(rid, str) and self.by_id.get(rid, -1) <= p:
+            self.by_id[rid] = p
+        self._moved.add(p)
+
+    def sync(self) -> None:
+        """Take in the records appended to the store since the last call (a list at a time:
+        the first query over an object reads every record)."""
+        start = len(self.lower)
+        new = self.records[start:]
+        if not new:
+            return
+        positions = range(start, start + len(new))
+        lower_key = self._lower_keys.__getitem__
+        lows = [dict(zip(map(lower_key, rec), rec.values(), strict=True)) for rec in new]
+        stamps = [_instant(low.get("systemmodstamp")) for low in lows]
+        ids = [rec.get("Id") for rec in new]
+        ok = [stamp is not None and _text_id(rid) for stamp, rid in zip(stamps, ids, strict=True)]
+        self.lower.extend(lows)
+        self._stamps.extend(stamps)
+        self._ids.extend(ids)
+        self._ok.extend(ok)
+        self._unindexed += ok.count(False)
+        self._position.update(zip(map(id, new), positions, strict=True))
+        self.by_id.update((rid, p) for rid, p in zip(ids, positions, strict=True) if isinstance(rid, str))
+        if self._order is not None:
+            self._moved.update(positions)
+
+    def update(self, rec: Mapping[str, Any]) -> None:
+        """``rec`` (one of the store's records) changed in place."""
+        p = self._position.get(id(rec))
+        if p is None or self.records[p] is not rec:
+            return
+        old_id = self._ids[p]
+        self._read(p)
+        if old_id != self._ids[p]:
+            self.by_id = {}
+            for q, rid in enumerate(self._ids):
+                if isinstance(rid, str):
+                    self.by_id[rid] = q
+        for answers in self.encoded.values():
+            answers.pop(p, None)
+
+    def _key(self, p: int) -> tuple[Any, ...]:
+        return (self._stamps[p], self._ids[p], p)
+
+    def order(self) -> tuple[list[int], list[float]] | None:
+        """(positions, their instants) in ``SystemModstamp ASC, Id ASC`` order, or None."""
+        if self._unindexed:
+            return None
+        if self._order is None:
+            order = sorted(range(len(self.records)), key=self._key)
+        elif self._moved:
+            moved = self._moved
+            order = [p for p in self._order if p not in moved]
+            added = sorted(moved, key=self._key)
+            if order and added and self._key(added[0]) < self._key(order[-1]):
+                order = sorted(order + added, key=self._key)  # two sorted runs: one merge
+            else:
+                order.extend(added)
+        else:
+            return self._order, self._order_stamps
+        self._moved = set()
+        stamps = self._stamps
+        self._order = order
+        self._order_stamps = [stamps[p] for p in order]  # type: ignore[misc]
+        return self._order, self._order_stamps
+
+
 class QueryCache:
-    """What the double keeps between queries while its records do not change: the catalog, the
-    id lookups of relationships, and per object its records in ``SystemModstamp, Id`` order, so
-    an incremental query (``WHERE … SystemModstamp >= wm ORDER BY SystemModstamp, Id``) looks at
-    the records from the watermark on instead of scanning and sorting every record (issue 13
-    item 5). The owner calls :meth:`invalidate` on every change of the records."""
+    """What the double keeps between queries (issue 13 item 5): the catalog, per object the data
+    of :class:`_ObjData`, and the positions answering recent queries. The owner reports every
+    change of the records: :meth:`changed` for records added or changed in place (the derived
+    data follow record by record), :meth:`invalidate` for anything else (a replaced object, a
+    reset). An incremental query (``WHERE … SystemModstamp >= wm ORDER BY SystemModstamp, Id``)
+    looks at the records from the watermark on; a query asked again over unchanged records is
+    answered from its positions; a record's JSON text is made once per field list."""
+
+    MAX_RESULTS = 64
 
     def __init__(self) -> None:
         self.invalidate()
 
     def invalidate(self) -> None:
         self._catalog: Catalog | None = None
-        self._store_id: int | None = None
-        self.find_index: dict[str, dict[str, Mapping[str, Any]]] = {}
-        self._by_modstamp: dict[str, tuple[list[float], list[Mapping[str, Any]]] | None] = {}
+        self._store: Mapping[str, Sequence[Mapping[str, Any]]] | None = None
+        self._store_size = 0
+        self._data: dict[str, _ObjData] = {}
+        self._results: OrderedDict[Hashable, tuple[list[int], frozenset[str]]] = OrderedDict()
+        self._lower_keys = _LowerKeys()
 
     def catalog(self, store: Mapping[str, Sequence[Mapping[str, Any]]]) -> Catalog:
-        if self._catalog is None or self._store_id != id(store):
+        if self._catalog is None or self._store is not store or self._store_size != len(store):
             self.invalidate()
             self._catalog = Catalog(store)
-            self._store_id = id(store)
+            self._store = store
+            self._store_size = len(store)
         return self._catalog
 
-    def by_modstamp(self, cat: Catalog, name: str) -> tuple[list[float], list[Mapping[str, Any]]] | None:
-        """(instants, records) in ``SystemModstamp ASC, Id ASC`` order — the order of
-        :func:`_order` — or None when a record lacks a datetime SystemModstamp or a text Id."""
+    def data(self, name: str) -> _ObjData:
+        """The object's data (``catalog`` first), in step with records appended since."""
+        assert self._catalog is not None
+        records = self._catalog.records(name)
         key = name.lower()
-        if key not in self._by_modstamp:
-            keyed = []
-            for rec in cat.records(name):
-                stamp = _sort_key(_lower_map(rec).get("systemmodstamp"), False)
-                rid = rec.get("Id")
-                if stamp[0] != 2 or not isinstance(rid, str) or _sort_key(rid, True)[0] != 3:
-                    self._by_modstamp[key] = None
-                    break
-                keyed.append((stamp[1], rid, rec))
+        data = self._data.get(key)
+        if data is None or data.records is not records:
+            self._drop(key)
+            data = self._data[key] = _ObjData(records, self._lower_keys)
+        elif len(data.lower) != len(records):
+            data.sync()
+        return data
+
+    def changed(self, name: str, records: Iterable[Mapping[str, Any]]) -> None:
+        """``records`` of object ``name`` were added to the store or changed in place."""
+        if self._catalog is None or self._store is None:
+            return
+        records = list(records)
+        version = self._catalog.version
+        self._catalog.add_records(name, records)
+        self._store_size = len(self._store)
+        key = name.lower()
+        data = self._data.get(key)
+        if data is not None:
+            if data.records is not self._catalog.records(name):
+                del self._data[key]
             else:
-                keyed.sort(key=lambda item: (item[0], item[1]))
-                self._by_modstamp[key] = ([k[0] for k in keyed], [k[2] for k in keyed])
-        return self._by_modstamp[key]
+                for rec in records:
+                    data.update(rec)
+                data.sync()
+        if self._catalog.version != version:  # new fields or relationships: bind afresh
+            self._results.clear()
+            for other in self._data.values():
+                other.encoded.clear()
+                other.encoded_deps.clear()
+        else:
+            self._drop(key)
+
+    def _drop(self, key: str) -> None:
+        """Forget the answers that read object ``key`` (lower-case)."""
+        for result_key in [k for k, (_, deps) in self._results.items() if key in deps]:
+            del self._results[result_key]
+        for data in self._data.values():
+            for enc_key in [k for k, deps in data.encoded_deps.items() if key in deps]:
+                del data.encoded[enc_key]
+                del data.encoded_deps[enc_key]
+
+    def result(self, key: Hashable) -> list[int] | None:
+        hit = self._results.get(key)
+        if hit is None:
+            return None
+        self._results.move_to_end(key)
+        return hit[0]
+
+    def remember(self, key: Hashable, positions: list[int], deps: frozenset[str]) -> None:
+        self._results[key] = (positions, deps)
+        while len(self._results) > self.MAX_RESULTS:
+            self._results.popitem(last=False)
+
+
+class _Resolver:
+    """Relationship lookups of the fast path: the related record's lower-keyed map by Id."""
+
+    def __init__(self, cache: QueryCache, cat: Catalog) -> None:
+        self._cache = cache
+        self._cat = cat
+        self._targets: dict[str, tuple[str, _ObjData]] = {}
+        self._last_low: Mapping[str, Any] | None = None
+        self._last_rel: _RelInfo | None = None
+        self._last: tuple[str | None, dict[str, Any]] | None = None
+
+    def _target(self, target: str) -> tuple[str, _ObjData]:
+        found = self._targets.get(target)
+        if found is None:
+            info = self._cat.objects.get(target.lower())
+            found = self._targets[target] = ((info.name if info else target), self._cache.data(target))
+        return found
+
+    def find(self, targets: Iterable[str], record_id: Any) -> tuple[str, dict[str, Any]] | None:
+        if not isinstance(record_id, str) or not record_id:
+            return None
+        for target in targets:
+            name, data = self._target(target)
+            p = data.by_id.get(record_id)
+            if p is not None:
+                return name, data.lower[p]
+        return None
+
+    def related(self, low: Mapping[str, Any], rel: _RelInfo) -> tuple[str | None, dict[str, Any]] | None:
+        """As :meth:`_Row.related` (the related map is read-only here). The last answer is
+        kept: the conditions on one relationship (``Rel.F = 'a' OR Rel.F = null``) read it once."""
+        if low is self._last_low and rel is self._last_rel:
+            return self._last
+        self._last_low, self._last_rel = low, rel
+        self._last = self._related(low, rel)
+        return self._last
+
+    def _related(self, low: Mapping[str, Any], rel: _RelInfo) -> tuple[str | None, dict[str, Any]] | None:
+        nested = low.get(rel.name.lower())
+        ref = low.get(rel.lookup.lower()) if rel.lookup else None
+        if nested is None or not isinstance(nested, Mapping):
+            return self.find(rel.targets, ref) if ref else None
+        lowered = _lower_map(nested)
+        ref = lowered.get("id") or ref
+        found = self.find(rel.targets, ref)
+        merged = dict(found[1]) if found else {}
+        merged.update(lowered)
+        merged.pop("attributes", None)
+        if ref and not merged.get("id"):
+            merged["id"] = ref
+        attrs = nested.get("attributes")
+        rtype = attrs.get("type") if isinstance(attrs, Mapping) else None
+        rtype = rtype or (found[0] if found else None) or (rel.targets[0] if rel.targets else None)
+        return rtype, merged
+
+    def getter(self, bound: _Bound) -> Callable[[Mapping[str, Any]], Any]:
+        name = bound.name.lower()
+        rel = bound.rel
+        if rel is None:
+            return lambda low: low.get(name)
+
+        def value(low: Mapping[str, Any]) -> Any:
+            related = self.related(low, rel)
+            return None if related is None else related[1].get(name)
+
+        return value
+
+
+class _FastRow:
+    """A position with its lower-keyed map, for :func:`_order`."""
+
+    __slots__ = ("p", "low", "_resolver")
+
+    def __init__(self, p: int, low: dict[str, Any], resolver: _Resolver) -> None:
+        self.p = p
+        self.low = low
+        self._resolver = resolver
+
+    def value(self, bound: _Bound) -> Any:
+        if bound.rel is None:
+            return self.low.get(bound.name.lower())
+        related = self._resolver.related(self.low, bound.rel)
+        return None if related is None else related[1].get(bound.name.lower())
+
+
+_Predicate = Callable[[Mapping[str, Any]], bool]
+
+
+def _compile(cond: _BCond, ctx: _Context, resolver: _Resolver) -> _Predicate:
+    """``cond`` as one function of a lower-keyed record map: the answers and errors of
+    :func:`_matches`, with text equality and IN lists of text decided without the generic
+    coercion."""
+    if isinstance(cond, _BBool):
+        parts = [_compile(p, ctx, resolver) for p in cond.parts]
+        if cond.op == "AND":
+            return lambda low: all(part(low) for part in parts)
+        return lambda low: any(part(low) for part in parts)
+    get = resolver.getter(cond.bound)
+    text = cond.text
+    if isinstance(cond, _BIn):
+        values, negate = cond.values, cond.negate
+        if all(lit.kind in ("string", "null") for lit in values):
+            texts = {lit.value.casefold() for lit in values if lit.kind == "string"}
+            has_null = any(lit.kind == "null" for lit in values)
+
+            def in_texts(low: Mapping[str, Any]) -> bool:
+                v = get(low)
+                if type(v) is str and v:
+                    hit = v.casefold() in texts
+                elif v is None or v == "":
+                    hit = has_null
+                else:  # a value of another type: the generic rule (and its error)
+                    hit = any(_equals(v, lit, text, ctx) for lit in values)
+                return not hit if negate else hit
+
+            return in_texts
+
+        def in_values(low: Mapping[str, Any]) -> bool:
+            value = get(low)
+            hit = any(_equals(value, lit, text, ctx) for lit in values)
+            return not hit if negate else hit
+
+        return in_values
+    op, lit = cond.op, cond.lit
+    if op in ("=", "!=") and lit.kind == "null":
+        return (lambda low: _is_null(get(low))) if op == "=" else (lambda low: not _is_null(get(low)))
+    if op in ("=", "!=") and lit.kind == "string":
+        wanted, equal = lit.value.casefold(), op == "="
+
+        def text_equals(low: Mapping[str, Any]) -> bool:
+            v = get(low)
+            if type(v) is str and v:
+                return (v.casefold() == wanted) is equal
+            return _compare(v, op, lit, text, ctx)
+
+        return text_equals
+    return lambda low: _compare(get(low), op, lit, text, ctx)
+
+
+def _dumps(record: dict[str, Any]) -> bytes:
+    """The JSON text Starlette's JSONResponse would send for ``record`` (orjson where it can)."""
+    try:
+        return orjson.dumps(record, option=_ORJSON_PASSTHROUGH)
+    except TypeError:  # orjson.JSONEncodeError: what orjson does not encode the same way
+        return json.dumps(
+            record, ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":")
+        ).encode("utf-8")
+
+
+_ORJSON_PASSTHROUGH = (
+    orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_SUBCLASS
+)
+
+
+def _encoder(
+    obj: str, fields: Sequence[_Bound], version: str, resolver: _Resolver
+) -> Callable[[dict[str, Any]], bytes]:
+    """A record's JSON text as :func:`_project` shapes it, from its lower-keyed map."""
+    if all(bound.rel is None for bound in fields):
+        names = [bound.name for bound in fields]
+        lowered = [bound.name.lower() for bound in fields]
+
+        def plain(low: dict[str, Any]) -> bytes:
+            out: dict[str, Any] = {
+                "attributes": {"type": obj, "url": _record_url(version, obj, low.get("id"))}
+            }
+            out.update(zip(names, map(low.get, lowered), strict=True))
+            return _dumps(out)
+
+        return plain
+
+    def with_relationships(low: dict[str, Any]) -> bytes:
+        out: dict[str, Any] = {"attributes": {"type": obj, "url": _record_url(version, obj, low.get("id"))}}
+        for bound in fields:
+            if bound.rel is None:
+                out[bound.name] = low.get(bound.name.lower())
+                continue
+            rel_name = bound.rel.name
+            related = resolver.related(low, bound.rel)
+            if related is None:
+                out[rel_name] = None
+                continue
+            nested = out.get(rel_name)
+            if nested is None:
+                rtype, rec = related
+                rtype = rtype or rel_name
+                nested = {"attributes": {"type": rtype, "url": _record_url(version, rtype, rec.get("id"))}}
+                out[rel_name] = nested
+            nested[bound.name] = related[1].get(bound.name.lower())
+        return _dumps(out)
+
+    return with_relationships
 
 
 def _modstamp_order(order: Sequence[tuple[_Bound, OrderItem]]) -> bool:
@@ -1104,6 +1533,23 @@ def _modstamp_floor(where: _BCond | None) -> datetime | None:
     return None
 
 
+def _bind_query(
+    q: Query, cat: Catalog
+) -> tuple[_ObjInfo, list[_Bound], _BCond | None, list[tuple[_Bound, OrderItem]]]:
+    info = cat.obj(q.object)
+    bound_fields: list[_Bound] = []
+    seen: set[tuple[str | None, str]] = set()
+    for path in q.fields:
+        bound = _bind(cat, info, path)
+        if bound.key in seen:
+            raise _malformed(f"duplicate field selected: {path.text}")
+        seen.add(bound.key)
+        bound_fields.append(bound)
+    where = _bind_condition(cat, info, q.where) if q.where is not None else None
+    order = [(_bind(cat, info, item.path), item) for item in q.order_by]
+    return info, bound_fields, where, order
+
+
 def execute(
     query: Query | str,
     store: Mapping[str, Sequence[Mapping[str, Any]]],
@@ -1118,41 +1564,125 @@ def execute(
 
     Each record is ``attributes{type,url}`` followed by the selected fields in SELECT order;
     relationship paths become nested objects (or null when the lookup is empty). With a
-    ``cache`` (valid for this ``store``) the answer is the same, found faster.
+    ``cache`` (valid for this ``store``) the answer is the same, found by the fast path of
+    :func:`execute_encoded`; without one, by a plain scan of every record.
     """
+    if cache is not None:
+        texts = execute_encoded(
+            query,
+            store,
+            include_deleted=include_deleted,
+            today=today,
+            api_version=api_version,
+            tz=tz,
+            cache=cache,
+        )
+        return [json.loads(text) for text in texts]
     q = parse(query) if isinstance(query, str) else query
-    cat = cache.catalog(store) if cache is not None else Catalog(store)
-    info = cat.obj(q.object)
-    bound_fields: list[_Bound] = []
-    seen: set[tuple[str | None, str]] = set()
-    for path in q.fields:
-        bound = _bind(cat, info, path)
-        if bound.key in seen:
-            raise _malformed(f"duplicate field selected: {path.text}")
-        seen.add(bound.key)
-        bound_fields.append(bound)
-    where = _bind_condition(cat, info, q.where) if q.where is not None else None
-    order = [(_bind(cat, info, item.path), item) for item in q.order_by]
-
-    ctx = _Context(cat, today, tz, cache.find_index if cache is not None else None)
-    indexed = cache.by_modstamp(cat, info.name) if cache is not None and _modstamp_order(order) else None
-    if indexed is not None:
-        # already in ORDER BY order; start a millisecond early (the WHERE decides exactly)
-        instants, records = indexed
-        floor = _modstamp_floor(where)
-        start = bisect.bisect_left(instants, floor.timestamp() - 0.001) if floor is not None else 0
-        rows = [_Row(rec, ctx) for rec in records[start:]]
-    else:
-        rows = [_Row(rec, ctx) for rec in cat.records(info.name)]
+    cat = Catalog(store)
+    info, bound_fields, where, order = _bind_query(q, cat)
+    ctx = _Context(cat, today, tz)
+    rows = [_Row(rec, ctx) for rec in cat.records(info.name)]
     if not include_deleted:
         rows = [row for row in rows if row.lower.get("isdeleted") is not True]
     if where is not None:
         rows = [row for row in rows if _matches(row, where, ctx)]
-    if order and indexed is None:
+    if order:
         rows = _order(rows, order)
     if q.limit is not None:
         rows = rows[: q.limit]
     return [_project(row, info.name, bound_fields, api_version) for row in rows]
+
+
+def execute_encoded(
+    query: Query | str,
+    store: Mapping[str, Sequence[Mapping[str, Any]]],
+    *,
+    include_deleted: bool,
+    today: date,
+    api_version: str = "59.0",
+    tz: ZoneInfo | timezone = LOCAL_TZ,
+    cache: QueryCache,
+) -> list[bytes]:
+    """The records :func:`execute` answers, each as its JSON text (UTF-8), through ``cache``.
+
+    Found from the cached data: in ``SystemModstamp ASC, Id ASC`` order from the index (from the
+    watermark on when the WHERE has a top-level ``SystemModstamp >=`` or ``>``), else in store
+    order, then sorted as :func:`_order` does; a record's text is made once per field list and
+    API version while it does not change. The texts are not copied: they stay valid for a cursor
+    whatever changes afterwards (a snapshot, as before).
+    """
+    q = parse(query) if isinstance(query, str) else query
+    cat = cache.catalog(store)
+    info, bound_fields, where, order = _bind_query(q, cat)
+    data = cache.data(info.name)
+    resolver = _Resolver(cache, cat)
+    key = (info.name.lower(), q.where, q.order_by, q.limit, include_deleted, today, tz)
+    positions = cache.result(key)
+    if positions is None:
+        positions = _positions(q, data, where, order, resolver, _Context(cat, today, tz), include_deleted)
+        bounds = [b for b in (*_bounds(where), *(b for b, _ in order)) if b.rel is not None]
+        deps = frozenset(t.lower() for b in bounds for t in b.rel.targets)  # type: ignore[union-attr]
+        cache.remember(key, positions, deps | {info.name.lower()})
+    enc_key = (tuple((b.key, b.name) for b in bound_fields), api_version)
+    answers = data.encoded.get(enc_key)
+    if answers is None:
+        answers = data.encoded[enc_key] = {}
+        data.encoded_deps[enc_key] = frozenset(
+            t.lower() for b in bound_fields if b.rel for t in b.rel.targets
+        )
+    encode = _encoder(info.name, bound_fields, api_version, resolver)
+    lower = data.lower
+    get = answers.get
+
+    def made(p: int) -> bytes:
+        text = answers[p] = encode(lower[p])
+        return text
+
+    return [get(p) or made(p) for p in positions]
+
+
+def _bounds(cond: _BCond | None) -> list[_Bound]:
+    if cond is None:
+        return []
+    if isinstance(cond, _BBool):
+        return [b for part in cond.parts for b in _bounds(part)]
+    return [cond.bound]
+
+
+def _positions(
+    q: Query,
+    data: _ObjData,
+    where: _BCond | None,
+    order: Sequence[tuple[_Bound, OrderItem]],
+    resolver: _Resolver,
+    ctx: _Context,
+    include_deleted: bool,
+) -> list[int]:
+    """The positions answering ``q``, in its order: the same records, order and errors as the
+    plain scan of :func:`execute`."""
+    lower = data.lower
+    indexed = data.order() if _modstamp_order(order) else None
+    candidates: Sequence[int]
+    if indexed is not None:
+        # already in ORDER BY order; start a millisecond early (the WHERE decides exactly)
+        positions, instants = indexed
+        floor = _modstamp_floor(where)
+        start = bisect.bisect_left(instants, floor.timestamp() - 0.001) if floor is not None else 0
+        candidates = positions[start:]
+    else:
+        candidates = range(len(lower))
+    if not include_deleted:
+        candidates = [p for p in candidates if lower[p].get("isdeleted") is not True]
+    if where is not None:
+        matches = _compile(where, ctx, resolver)
+        candidates = [p for p in candidates if matches(lower[p])]
+    if order and indexed is None:
+        rows = _order([_FastRow(p, lower[p], resolver) for p in candidates], order)
+        candidates = [row.p for row in rows]
+    if q.limit is not None:
+        candidates = candidates[: q.limit]
+    return list(candidates)
 
 
 def _project(row: _Row, obj: str, fields: Sequence[_Bound], version: str) -> dict[str, Any]:
