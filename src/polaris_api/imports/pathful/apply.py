@@ -9,15 +9,15 @@ caller owns the transaction. Each change is audited; changes made by the import 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import bindparam, insert, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from polaris_api.auth import Principal
-from polaris_api.imports.pathful.lookups import Lookups
+from polaris_api.imports.pathful.lookups import EventState, Lookups
 from polaris_api.imports.pathful.planner import Plan
 from polaris_api.models.audit import AuditEntry, audit_payload
 from polaris_api.models.events import Event, EventParticipation, EventTeacher
@@ -26,6 +26,7 @@ from polaris_api.models.people import Teacher, Volunteer
 from polaris_api.observability import client_ip_var, request_id_var
 
 BATCH = 1000
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -96,11 +97,17 @@ class AuditBuffer:
             del self.entries[:whole]
 
 
+def _raw_data(cells: Mapping[str, Any]) -> dict[str, Any]:
+    """An unmatched record's raw_data: the row's cells as a plain dict (the planner keeps the
+    row's compact cells until they are written)."""
+    return cells if isinstance(cells, dict) else dict(cells)
+
+
 def _with_payload(entry: dict[str, Any]) -> dict[str, Any]:
     return {**entry, "changes": audit_payload(*entry["changes"])}
 
 
-def _batches(rows: list[dict[str, Any]], size: int = BATCH) -> Iterable[list[dict[str, Any]]]:
+def _batches(rows: Sequence[T], size: int = BATCH) -> Iterable[Sequence[T]]:
     for start in range(0, len(rows), size):
         yield rows[start : start + size]
 
@@ -108,10 +115,10 @@ def _batches(rows: list[dict[str, Any]], size: int = BATCH) -> Iterable[list[dic
 async def bulk_insert(
     session: AsyncSession,
     model: type[Any],
-    rows: list[dict[str, Any]],
+    rows: Sequence[Any],
     returning: tuple[str, ...] = (),
     *,
-    build: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+    build: Callable[[Any], dict[str, Any]] | None = None,
 ) -> list[Any]:
     """Core multi-row INSERT (executemany / insertmanyvalues) in batches; every row gets the
     same keys (missing ones as NULL) so that the driver batches never split.
@@ -128,11 +135,11 @@ async def bulk_insert(
     if returning:
         statement = statement.returning(*(table.c[name] for name in returning))
     result_rows: list[Any] = []
-    for chunk in _batches(rows):
+    for batch in _batches(rows):
         if build is not None:
-            chunk = [build(row) for row in chunk]  # every built row has the same keys
-        if keys is not None:  # a row with every key is sent as it is; the others get the missing ones
-            chunk = [row if len(row) == width else {key: row.get(key) for key in keys} for row in chunk]
+            chunk = [build(row) for row in batch]  # every built row has the same keys
+        else:  # a row with every key is sent as it is; the others get the missing ones
+            chunk = [row if len(row) == width else {key: row.get(key) for key in keys or ()} for row in batch]
         result = await session.execute(statement, chunk)
         if returning:
             result_rows.extend(result.all())
@@ -166,10 +173,11 @@ async def apply_plan(
     audit: AuditBuffer,
 ) -> None:
     """Write ``plan``; ``lookups.events`` get the ids of the events inserted here."""
-    # --- events (PF-11)
+    # --- events (PF-11); each batch's rows are made as it is sent (issue 13 item 4)
     if plan.event_inserts:
-        rows = [
-            {
+
+        def event_row(state: EventState) -> dict[str, Any]:
+            return {
                 **state.values,
                 "pathful_session_id": state.session_id,
                 "type": "virtual_session",
@@ -182,9 +190,10 @@ async def apply_plan(
                 "created_at": now,
                 "updated_at": now,
             }
-            for state in plan.event_inserts
-        ]
-        for event_id, session_id in await bulk_insert(session, Event, rows, ("id", "pathful_session_id")):
+
+        for event_id, session_id in await bulk_insert(
+            session, Event, plan.event_inserts, ("id", "pathful_session_id"), build=event_row
+        ):
             lookups.events[session_id].id = event_id
         for state in plan.event_inserts:
             audit.add(
@@ -196,6 +205,8 @@ async def apply_plan(
                     **{k: (None, v) for k, v in state.values.items()},
                 },
             )
+            if len(audit.entries) >= BATCH:
+                await audit.flush_batches(session)
     if plan.event_updates:
         updates = []
         for session_id, changes in plan.event_updates.items():
@@ -239,36 +250,38 @@ async def apply_plan(
 
     await audit.flush_batches(session)
 
-    # --- event_teacher (PF-14/15)
-    if plan.teacher_link_inserts:
-        rows = [
-            {
-                "event_id": lookups.events[values["session_id"]].id,
-                "teacher_id": values["teacher_id"],
-                "status": values["status"],
-                "attendance_confirmed_at": values["attendance_confirmed_at"],
-                "source": "pathful",
-                "last_import_id": import_id,
-                "is_deleted": False,
-                "created_at": now,
-                "updated_at": now,
-            }
-            for values in plan.teacher_link_inserts
-        ]
-        returned = await bulk_insert(session, EventTeacher, rows, ("id", "event_id", "teacher_id"))
+    # --- event_teacher (PF-14/15), batch by batch with their audit entries
+    def link_row(values: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "event_id": lookups.events[values["session_id"]].id,
+            "teacher_id": values["teacher_id"],
+            "status": values["status"],
+            "attendance_confirmed_at": values["attendance_confirmed_at"],
+            "source": "pathful",
+            "last_import_id": import_id,
+            "is_deleted": False,
+            "created_at": now,
+            "updated_at": now,
+        }
+
+    for batch in _batches(plan.teacher_link_inserts):
+        returned = await bulk_insert(
+            session, EventTeacher, batch, ("id", "event_id", "teacher_id"), build=link_row
+        )
         ids = {(event_id, teacher_id): link_id for link_id, event_id, teacher_id in returned}
-        for row in rows:
-            link_id = ids[(row["event_id"], row["teacher_id"])]
+        for values in batch:
+            event_id = lookups.events[values["session_id"]].id
             audit.add(
                 "event_teacher.pathful_import.created",
                 "event_teacher",
-                link_id,
+                ids[(event_id, values["teacher_id"])],
                 {
-                    "status": (None, row["status"]),
-                    "attendance_confirmed_at": (None, row["attendance_confirmed_at"]),
+                    "status": (None, values["status"]),
+                    "attendance_confirmed_at": (None, values["attendance_confirmed_at"]),
                 },
-                {"event_id": row["event_id"], "teacher_id": row["teacher_id"]},
+                {"event_id": event_id, "teacher_id": values["teacher_id"]},
             )
+        await audit.flush_batches(session)
     if plan.teacher_link_updates:
         rows = []
         for link_id, values in plan.teacher_link_updates.items():
@@ -281,37 +294,39 @@ async def apply_plan(
 
     await audit.flush_batches(session)
 
-    # --- presenters (PF-16)
-    if plan.presenter_inserts:
-        rows = [
-            {
-                "event_id": lookups.events[values["session_id"]].id,
-                "volunteer_id": values["volunteer_id"],
-                "participant_type": "presenter",
-                "status": values["status"],
-                "delivery_hours": values["delivery_hours"],
-                "source": "pathful",
-                "is_deleted": False,
-                "created_at": now,
-                "updated_at": now,
-            }
-            for values in plan.presenter_inserts
-        ]
-        returned = await bulk_insert(session, EventParticipation, rows, ("id", "event_id", "volunteer_id"))
+    # --- presenters (PF-16), batch by batch with their audit entries
+    def presenter_row(values: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "event_id": lookups.events[values["session_id"]].id,
+            "volunteer_id": values["volunteer_id"],
+            "participant_type": "presenter",
+            "status": values["status"],
+            "delivery_hours": values["delivery_hours"],
+            "source": "pathful",
+            "is_deleted": False,
+            "created_at": now,
+            "updated_at": now,
+        }
+
+    for batch in _batches(plan.presenter_inserts):
+        returned = await bulk_insert(
+            session, EventParticipation, batch, ("id", "event_id", "volunteer_id"), build=presenter_row
+        )
         ids = {(event_id, volunteer_id): part_id for part_id, event_id, volunteer_id in returned}
-        for row in rows:
-            part_id = ids[(row["event_id"], row["volunteer_id"])]
+        for values in batch:
+            event_id = lookups.events[values["session_id"]].id
             audit.add(
                 "event_participation.pathful_import.created",
                 "event_participation",
-                part_id,
-                {"status": (None, row["status"]), "delivery_hours": (None, row["delivery_hours"])},
+                ids[(event_id, values["volunteer_id"])],
+                {"status": (None, values["status"]), "delivery_hours": (None, values["delivery_hours"])},
                 {
-                    "event_id": row["event_id"],
-                    "volunteer_id": row["volunteer_id"],
+                    "event_id": event_id,
+                    "volunteer_id": values["volunteer_id"],
                     "participant_type": "presenter",
                 },
             )
+        await audit.flush_batches(session)
     if plan.presenter_updates:
         rows = []
         for part_id, values in plan.presenter_updates.items():
@@ -324,13 +339,21 @@ async def apply_plan(
 
     await audit.flush_batches(session)
 
-    # --- queues (PF-17)
+    # --- queues (PF-17); an unmatched row's cells become its raw_data as its batch is sent
     if plan.unmatched_inserts:
-        rows = [
-            {**values, "created_at": now, "updated_at": now} for values in plan.unmatched_inserts.values()
-        ]
+        keys = list(dict.fromkeys(key for values in plan.unmatched_inserts.values() for key in values))
+
+        def record_row(values: dict[str, Any]) -> dict[str, Any]:
+            row = {key: values.get(key) for key in keys}
+            row.update(raw_data=_raw_data(values["raw_data"]), created_at=now, updated_at=now)
+            return row
+
         returned = await bulk_insert(
-            session, PathfulUnmatchedRecord, rows, ("id", "type", "session_id", "match_key")
+            session,
+            PathfulUnmatchedRecord,
+            list(plan.unmatched_inserts.values()),
+            ("id", "type", "session_id", "match_key"),
+            build=record_row,
         )
         for record_id, kind, session_id, match_key in returned:
             lookups.unmatched[(kind, session_id, match_key)].id = record_id
@@ -340,6 +363,7 @@ async def apply_plan(
             PathfulUnmatchedRecord,
             [
                 {"id": record_id, **values, "updated_at": now}
+                | ({"raw_data": _raw_data(values["raw_data"])} if "raw_data" in values else {})
                 for record_id, values in plan.unmatched_updates.items()
             ],
         )

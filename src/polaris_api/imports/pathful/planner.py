@@ -592,7 +592,7 @@ class Planner:
             "attempted_name": row.name,
             "attempted_email": row.email,
             "attempted_school": row.school,
-            "raw_data": dict(cells),
+            "raw_data": cells,  # made a dict when written (apply)
             "candidates": candidates,
             "reason": reason,
         }
