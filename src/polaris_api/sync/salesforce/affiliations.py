@@ -9,7 +9,7 @@ organization, else a school, else a district — exactly one of the three FKs is
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import select
@@ -23,6 +23,7 @@ from polaris_api.sync.salesforce.engine import (
     MirrorWriter,
     SfObject,
     load_ids_by_sf_id,
+    raw_id,
     require_parents,
     run_import,
     snapshot_step,
@@ -40,9 +41,31 @@ class _Writer(MirrorWriter):
     flag_codes = ("unknown_picklist_value",)
 
     async def prepare_more(self, records: Sequence[SalesforceAffiliation]) -> None:
+        await self._load_parents(
+            [r.contact_id for r in records if r.contact_id], [r.account_id for r in records if r.account_id]
+        )
+
+    async def load_raw_parents(self, raws: Sequence[Mapping[str, Any]]) -> None:
+        contacts = [i for raw in raws if (i := raw_id(raw, "npe5__Contact__c"))]
+        await self._load_parents(contacts, [i for raw in raws if (i := raw_id(raw, "npe5__Organization__c"))])
+
+    def raw_parent_columns(self) -> tuple[str, ...]:
+        return ("volunteer_id", *_ACCOUNT_COLUMNS)
+
+    def raw_parents(self, raw: Mapping[str, Any]) -> dict[str, Any]:
+        """The volunteer and the one account column a raw record resolves to (issue 13 item 5)."""
+        account_id = raw_id(raw, "npe5__Organization__c")
+        parents = dict.fromkeys(_ACCOUNT_COLUMNS)
+        for column, ids in self.accounts:
+            if account_id in ids:
+                parents[column] = ids[account_id]
+                break
+        parents["volunteer_id"] = self.volunteers.get(raw_id(raw, "npe5__Contact__c") or "")
+        return parents
+
+    async def _load_parents(self, contact_ids: Sequence[str], account_ids: Sequence[str]) -> None:
         self.volunteers: dict[str, int] = {}
-        contacts = sorted({r.contact_id for r in records if r.contact_id})
-        for chunk in chunks(contacts):
+        for chunk in chunks(sorted(set(contact_ids))):
             result = await self.session.execute(
                 select(VolunteerSfContact.salesforce_id, VolunteerSfContact.volunteer_id).where(
                     one_of(self.session, VolunteerSfContact.salesforce_id, chunk),
@@ -50,12 +73,18 @@ class _Writer(MirrorWriter):
                 )
             )
             self.volunteers.update(dict(result.all()))
-        accounts = [r.account_id for r in records if r.account_id]
-        self.accounts: list[tuple[str, dict[str, int]]] = [
-            ("organization_id", await load_ids_by_sf_id(self.session, Organization, accounts)),
-            ("school_id", await load_ids_by_sf_id(self.session, School, accounts)),
-            ("district_id", await load_ids_by_sf_id(self.session, District, accounts)),
-        ]
+        # an organization first, else a school, else a district: each looked up only for the
+        # accounts not found yet (usually one query, not three)
+        self.accounts: list[tuple[str, dict[str, int]]] = []
+        left = set(account_ids)
+        for column, table in (
+            ("organization_id", Organization),
+            ("school_id", School),
+            ("district_id", District),
+        ):
+            found = await load_ids_by_sf_id(self.session, table, sorted(left)) if left else {}
+            self.accounts.append((column, found))
+            left.difference_update(found)
 
     def _parents(self, record: SalesforceAffiliation) -> dict[str, Any]:
         volunteer_id = self.volunteers.get(record.contact_id or "")

@@ -34,7 +34,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+import time
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -45,7 +46,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from polaris_api.db import utcnow
 from polaris_api.models.sync import DataQualityFlag, SfPendingRecord
-from polaris_api.schemas.salesforce import SalesforceRecord, ValidationError, invalid_aliases
+from polaris_api.schemas.salesforce import (
+    SalesforceRecord,
+    ValidationError,
+    invalid_aliases,
+    parse_sf_timestamp,
+)
 from polaris_api.sync.runs import RunContext
 from polaris_api.sync.salesforce.client import SalesforceConnector, SalesforceError, soql_datetime
 from polaris_api.sync.salesforce.common import (
@@ -72,6 +78,7 @@ log = logging.getLogger(__name__)
 MASS_ABSENCE_MIN = 50
 MASS_ABSENCE_SHARE = 0.05
 PENDING_ABANDON_AFTER = dt.timedelta(days=7)
+HEARTBEAT_EVERY_S = 5.0
 
 BASE_COUNTS = (
     "read",
@@ -202,6 +209,10 @@ class Progress:
     # False while the object has no pending row (SF-18) stored or queued by this run: a batch
     # then needs no pending lookup (one round trip less per batch, issue 13 item 5)
     pending: bool = True
+    # a full run's rows that the raw fast path set aside: seen, but not written (issue 13 item 5);
+    # the SF-12 snapshot counts them as seen
+    seen: set[int] = field(default_factory=set)
+    last_heartbeat: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -417,6 +428,7 @@ async def _apply_records(
     *,
     sweeping: bool = False,
     isolate: bool = True,
+    writer: Writer | None = None,
 ) -> None:
     """Apply ``items`` with one writer. ``isolate`` (SF-9): one savepoint per record, flushed
     inside it, so a record the database refuses (``IntegrityError``) is reported as
@@ -424,7 +436,7 @@ async def _apply_records(
     savepoints are issued, the writer flushes once for the whole batch (SCALE-1) and any database
     error propagates; every writer raises :class:`MissingParent` before it mutates anything, so a
     queued record needs no savepoint."""
-    writer = obj.writer(session, ctx, obj)
+    writer = writer if writer is not None else obj.writer(session, ctx, obj)
     await writer.prepare([record for _, record, _ in items])
     for index, record, raw in items:
         saved = _save_tally(ctx) if isolate else None
@@ -461,54 +473,33 @@ async def _apply_records(
                 ctx.count("pending_discarded")
         elif pending.settle(record.id or "", "resolved"):
             ctx.count("pending_resolved")
-    if not isolate:
-        await writer.finish()
+    await writer.finish()  # isolated records were finished one by one: this is what screen set aside
 
 
 async def commit_batch(
     ctx: RunContext, kind: str, obj: SfObject, batch: Sequence[tuple[int, dict[str, Any]]], progress: Progress
 ) -> None:
     """One transaction: upserts, pending rows, rejections, flags and the watermark (SF-9)."""
-    items = []
-    for index, raw in batch:
-        record = parse(ctx, obj, index, raw)
-        if record is not None:
-            items.append((index, record, raw))
-    modstamps = [r.system_modstamp for _, r, _ in items if r.system_modstamp is not None]
     ctx.count("read", len(batch))
     if obj.label:
         ctx.count(f"{obj.label}_read", len(batch))
-    batch_max = max(modstamps) if modstamps else None
     # SCALE-1 fast path: the whole batch without savepoints. If the database refuses anything,
     # the transaction is rolled back, the run bookkeeping restored, and the batch re-run with one
     # savepoint per record (SF-9) so the bad record is isolated exactly as before.
     saved = _save_tally(ctx)
     pending_before = ctx.counts.get("pending", 0)
-    async with ctx.sessionmaker() as session:
-        try:
-            pending = PendingBook(session, ctx, kind, obj)
-            if progress.pending:
-                await pending.load([r.id for _, r, _ in items if r.id])
-            await _apply_records(session, ctx, kind, obj, items, pending, isolate=False)
-            progress.after = await advance_watermark(session, kind, obj.key, batch_max, ctx.run_id)
-            await session.commit()
-            fast = True
-        except SQLAlchemyError:
-            await session.rollback()
-            _restore_tally(ctx, saved)
-            fast = False
-        except BaseException:
-            await session.rollback()
-            raise
-    if not fast:
+    batch_max: dt.datetime | None = None
+    for isolate in (False, True):
         async with ctx.sessionmaker() as session:
             try:
-                pending = PendingBook(session, ctx, kind, obj)
-                if progress.pending:
-                    await pending.load([r.id for _, r, _ in items if r.id])
-                await _apply_records(session, ctx, kind, obj, items, pending)
-                progress.after = await advance_watermark(session, kind, obj.key, batch_max, ctx.run_id)
+                batch_max = await _write_batch(session, ctx, kind, obj, batch, progress, isolate=isolate)
                 await session.commit()
+                break
+            except SQLAlchemyError:
+                await session.rollback()
+                if isolate:
+                    raise
+                _restore_tally(ctx, saved)
             except BaseException:
                 await session.rollback()
                 raise
@@ -517,7 +508,53 @@ async def commit_batch(
         progress.pending = True  # a record of this run was queued: later batches look it up
     if batch_max is not None and (progress.position is None or batch_max > progress.position):
         progress.position = batch_max
-    await ctx.heartbeat()
+    # the runner's heartbeat loop keeps the run alive; a batch adds one at most every few seconds
+    # (a committed write per batch was one WAL flush per 500 records)
+    now = time.monotonic()
+    if now - progress.last_heartbeat >= HEARTBEAT_EVERY_S:
+        progress.last_heartbeat = now
+        await ctx.heartbeat()
+
+
+async def _write_batch(
+    session: AsyncSession,
+    ctx: RunContext,
+    kind: str,
+    obj: SfObject,
+    batch: Sequence[tuple[int, dict[str, Any]]],
+    progress: Progress,
+    *,
+    isolate: bool,
+) -> dt.datetime | None:
+    """The batch's writes and watermark in ``session`` (not committed); returns the batch's
+    highest SystemModstamp. A writer with ``screen`` first sets aside, from the raw records, those
+    that change nothing (issue 13 item 5): they are not parsed, only marked seen."""
+    writer = obj.writer(session, ctx, obj)
+    screen = getattr(writer, "screen", None)
+    skipped: dict[str, dt.datetime] = {}
+    if screen is not None:
+        batch, skipped, row_ids = await screen(batch)
+        if skipped:
+            ctx.count("unchanged", len(skipped))
+            if progress.mode == "full":  # only a full run's snapshot asks what was seen
+                progress.seen.update(row_ids)
+    items = []
+    for index, raw in batch:
+        record = parse(ctx, obj, index, raw)
+        if record is not None:
+            items.append((index, record, raw))
+    stamps = [r.system_modstamp for _, r, _ in items if r.system_modstamp is not None]
+    stamps.extend(skipped.values())
+    batch_max = max(stamps) if stamps else None
+    pending = PendingBook(session, ctx, kind, obj)
+    if progress.pending:
+        await pending.load([*(r.id for _, r, _ in items if r.id), *skipped])
+        for sf_id in skipped:
+            if pending.settle(sf_id, "resolved"):
+                ctx.count("pending_resolved")
+    await _apply_records(session, ctx, kind, obj, items, pending, isolate=isolate, writer=writer)
+    progress.after = await advance_watermark(session, kind, obj.key, batch_max, ctx.run_id)
+    return batch_max
 
 
 # What a run has counted so far: counts, number of errors kept, error count, partial.
@@ -610,10 +647,12 @@ async def full_snapshot(
     label: str,
     live_filter: Any = None,
     after: Callable[[AsyncSession], Awaitable[None]] | None = None,
+    seen: Collection[int] = (),
 ) -> int:
     """SF-12: live SF rows of ``table`` a complete full run did not see are soft-deleted — unless
     that exceeds max(50, 5 %) of live rows: then flag ``mass_absence`` and the run is partial.
-    Returns the number soft-deleted."""
+    A row was seen when the run marked it (``sf_last_seen_run_id``) or its id is in ``seen`` (the
+    rows the raw fast path set aside without writing them). Returns the number soft-deleted."""
     live = and_(table.salesforce_id.is_not(None), table.is_deleted.is_(False))
     if live_filter is not None:
         live = and_(live, live_filter)
@@ -621,7 +660,9 @@ async def full_snapshot(
     deleted = 0
     async with ctx.sessionmaker() as session:
         total = (await session.execute(select(func.count()).select_from(table).where(live))).scalar_one()
-        absent = (await session.execute(select(func.count()).select_from(table).where(unseen))).scalar_one()
+        unmarked = (await session.execute(select(table.id).where(unseen))).scalars().all()
+        absent_ids = [i for i in unmarked if i not in seen]
+        absent = len(absent_ids)
         flag_key = {"code": "mass_absence", "entity_type": table.__tablename__, "record_key": "", "field": ""}
         open_flag = (
             await session.execute(
@@ -652,16 +693,18 @@ async def full_snapshot(
             ctx.add_error({"sf_object": label, "code": "mass_absence", "absent": absent, "live": total})
         else:
             if absent:
-                await session.execute(
-                    update(table)
-                    .where(unseen)
-                    .values(
-                        is_deleted=True,
-                        deleted_in_source_at=utcnow(),
-                        deleted_in_source_reason="absent_from_full_snapshot",
+                now = utcnow()
+                for chunk in chunks(absent_ids):
+                    await session.execute(
+                        update(table)
+                        .where(one_of(session, table.id, chunk))
+                        .values(
+                            is_deleted=True,
+                            deleted_in_source_at=now,
+                            deleted_in_source_reason="absent_from_full_snapshot",
+                        )
+                        .execution_options(synchronize_session=False)
                     )
-                    .execution_options(synchronize_session=False)
-                )
                 ctx.count("deleted_in_source", absent)
                 deleted = absent
                 if after is not None:
@@ -781,13 +824,14 @@ async def insert_rows(session: AsyncSession, table: Any, rows: Sequence[NewRow])
 
 
 async def load_current(
-    session: AsyncSession, table: Any, ids: Sequence[str], column: Any = None
+    session: AsyncSession, table: Any, ids: Sequence[str], column: Any = None, names: Sequence[str] = ()
 ) -> dict[str, Any]:
-    """The rows of ``ids`` as Core tuples (every column, by attribute name), keyed by ``column``
-    (default ``salesforce_id``): what the unchanged-record fast path compares, without building
-    ORM objects (issue 13 item 5)."""
+    """The rows of ``ids`` as Core tuples (every column, or only ``names``, by attribute name),
+    keyed by ``column`` (default ``salesforce_id``): what the unchanged-record fast path
+    compares, without building ORM objects (issue 13 item 5)."""
     column = column if column is not None else table.salesforce_id
-    attributes = [getattr(table, prop.key) for prop in sa_inspect(table).column_attrs]
+    keys = names or [prop.key for prop in sa_inspect(table).column_attrs]
+    attributes = [getattr(table, key) for key in dict.fromkeys([column.key, *keys])]
     out: dict[str, Any] = {}
     for chunk in chunks(sorted({i for i in ids if i})):
         rows = await session.execute(select(*attributes).where(one_of(session, column, chunk)))
@@ -867,6 +911,115 @@ async def load_ids_by_sf_id(session: AsyncSession, table: Any, ids: Sequence[str
     return out
 
 
+def raw_id(raw: Mapping[str, Any], field: str) -> str | None:
+    """A raw record's reference field when it is a non-empty string (else None)."""
+    value = raw.get(field)
+    return value if isinstance(value, str) and value else None
+
+
+def raw_modstamp(value: Any, tz: dt.tzinfo) -> dt.datetime | None:
+    """A raw ``SystemModstamp`` read as :func:`parse` reads it (None when it cannot be read)."""
+    if isinstance(value, str):
+        try:
+            stamp = dt.datetime.fromisoformat(value)
+        except ValueError:
+            stamp = None
+        if stamp is not None and stamp.tzinfo is not None:
+            return stamp
+    try:
+        return parse_sf_timestamp(value, tz)
+    except ValueError:
+        return None
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+class RawScreen:
+    """Issue 13 item 5, the raw fast path: before any record of a batch is parsed,
+    :meth:`screen` loads the batch's rows as Core tuples and sets aside the raw records that
+    would change nothing, so only the others are validated and compared. A raw record is set
+    aside when its row is live, it is not deleted (SF-11), no required field is blank (SF-19),
+    its ``SystemModstamp`` equals the row's ``sf_modstamp`` (Salesforce changes the stamp with
+    every change of the record, SF-7) and its references resolve to the rows the row points to
+    now (SF-17: a reference unresolved when the row was written, or whose parent has since been
+    deleted, sends the record through the full path, which links or flags it). Nothing is
+    written for the rows set aside, not even ``sf_last_seen_run_id``: a full run keeps their ids
+    (``Progress.seen``) and its SF-12 snapshot counts them as seen.
+
+    Writers set ``table`` and may implement :meth:`load_raw_parents` / :meth:`raw_parents`."""
+
+    session: AsyncSession
+    ctx: RunContext
+    obj: SfObject
+    seen: list[int]
+    screened: dict[str, Any] | None = None  # the rows screen loaded, for prepare (None: not screened)
+
+    async def load_raw_parents(self, raws: Sequence[Mapping[str, Any]]) -> None:
+        """Look up what :meth:`raw_parents` needs for ``raws`` (chunked, no query per record)."""
+        return None
+
+    def raw_parents(self, raw: Mapping[str, Any]) -> dict[str, Any]:
+        """The reference columns ``raw`` resolves to now (compared with the stored row)."""
+        return {}
+
+    def raw_parent_columns(self) -> tuple[str, ...]:
+        """The names of the columns :meth:`raw_parents` returns."""
+        return ()
+
+    async def screen(
+        self, batch: Sequence[tuple[int, dict[str, Any]]]
+    ) -> tuple[list[tuple[int, dict[str, Any]]], dict[str, dt.datetime], list[int]]:
+        """Returns the records still to process and, for those set aside, ``salesforce_id`` →
+        ``SystemModstamp`` and their row ids."""
+        ids = [raw.get("Id") for _, raw in batch]
+        table = self.table  # type: ignore[attr-defined]  # set by the writer class
+        names = ("id", "salesforce_id", "sf_modstamp", "is_deleted", *self.raw_parent_columns())
+        current = await load_current(self.session, table, [i for i in ids if isinstance(i, str)], names=names)
+        # prepare() reuses these rows when every Id is already in its stored form
+        clean = all(isinstance(i, str) and i and i == i.strip() for i in ids)
+        self.screened = current if clean else None
+        if not current:
+            return list(batch), {}, []
+        required = self.obj.model.required
+        tz = self.ctx.settings.tz
+        candidates = []
+        for index, raw in batch:
+            sf_id = raw.get("Id")
+            row = current.get(sf_id) if isinstance(sf_id, str) else None
+            if (
+                row is None
+                or row.is_deleted
+                or row.sf_modstamp is None
+                or raw.get("IsDeleted") not in (None, False)
+                or any(_blank(raw.get(name)) for name in required)
+                or raw_modstamp(raw.get("SystemModstamp"), tz) != row.sf_modstamp
+            ):
+                continue
+            candidates.append((index, raw, row))
+        if not candidates:
+            return list(batch), {}, []
+        await self.load_raw_parents([raw for _, raw, _ in candidates])
+        skipped: dict[int, Any] = {}
+        for index, raw, row in candidates:
+            if all(getattr(row, name) == value for name, value in self.raw_parents(raw).items()):
+                skipped[index] = row
+        rest = [(index, raw) for index, raw in batch if index not in skipped]
+        stamps = {row.salesforce_id: row.sf_modstamp for row in skipped.values()}
+        return rest, stamps, [row.id for row in skipped.values()]
+
+    async def current_rows(self, ids: Sequence[str]) -> dict[str, Any]:
+        """The rows of ``ids`` as Core tuples of every column (:func:`load_current`); after
+        :meth:`screen`, only the ids it found a row for are looked up (none on a first load)."""
+        table = self.table  # type: ignore[attr-defined]
+        if self.screened is not None:
+            ids = [i for i in ids if i in self.screened]
+            if not ids:
+                return {}
+        return await load_current(self.session, table, ids)
+
+
 # --------------------------------------------------------------------------------------------
 # A writer for plain mirrored tables (one SF record → one row keyed by salesforce_id)
 
@@ -881,7 +1034,7 @@ class OptionalRef:
     target: Any
 
 
-class MirrorWriter(BatchWriter):
+class MirrorWriter(RawScreen, BatchWriter):
     """Upserts one batch of a table with ``salesforce_id``: chunked preloads, SF-10 guard, SF-11,
     SF-19, SF-17 optional references with ``unresolved_reference`` flags. Subclasses set
     ``table``, ``entity_type``, ``refs``, ``flag_codes`` and implement :meth:`values`."""
@@ -914,16 +1067,31 @@ class MirrorWriter(BatchWriter):
         """Existing rows are read as Core tuples first; records that would change nothing
         (:func:`unchanged_row`) are only marked seen in :meth:`finish` (one ``UPDATE`` per batch),
         and ORM objects are loaded only for the rows that are written (issue 13 item 5)."""
-        current = await load_current(self.session, self.table, [r.id for r in records if r.id])
+        current = await self.current_rows([r.id for r in records if r.id])
         for ref in self.refs:
-            ids = [getattr(r, ref.attribute) for r in records if getattr(r, ref.attribute)]
-            self.ref_ids[ref.sf_field] = await load_ids_by_sf_id(self.session, ref.target, ids)
+            refs = [getattr(r, ref.attribute) for r in records if getattr(r, ref.attribute)]
+            self.ref_ids[ref.sf_field] = await load_ids_by_sf_id(self.session, ref.target, refs)
         self.rows = current  # prepare_more sees which records have a row (and its id)
         await self.prepare_more(records)
         self.unchanged = unchanged_ids(current, records, self.record_values)
         written = [sf_id for sf_id in current if sf_id not in self.unchanged]
         self.rows = await load_by_sf_id(self.session, self.table, written) if written else {}
         await self.flags.load(row.id for row in self.rows.values())
+
+    async def load_raw_parents(self, raws: Sequence[Mapping[str, Any]]) -> None:
+        for ref in self.refs:
+            ids = [i for raw in raws if (i := raw_id(raw, ref.sf_field))]
+            self.ref_ids[ref.sf_field] = await load_ids_by_sf_id(self.session, ref.target, ids)
+
+    def raw_parent_columns(self) -> tuple[str, ...]:
+        return tuple(ref.column for ref in self.refs)
+
+    def raw_parents(self, raw: Mapping[str, Any]) -> dict[str, Any]:
+        out = {}
+        for ref in self.refs:
+            sf_value = raw_id(raw, ref.sf_field)
+            out[ref.column] = self.ref_ids[ref.sf_field].get(sf_value) if sf_value else None
+        return out
 
     def record_values(self, record: Any) -> dict[str, Any]:
         """The SF-owned columns of ``record``'s row, with its optional references resolved."""
@@ -1082,6 +1250,15 @@ def snapshot_step(
     async def step(ctx: RunContext, obj: SfObject, progress: Progress) -> None:
         if progress.mode == "full":
             target = table[obj.key] if isinstance(table, Mapping) else table
-            await full_snapshot(ctx, target, sf_object, label=obj.key, live_filter=live_filter, after=after)
+            await full_snapshot(
+                ctx,
+                target,
+                sf_object,
+                label=obj.key,
+                live_filter=live_filter,
+                after=after,
+                seen=progress.seen,
+            )
+        progress.seen = set()
 
     return step

@@ -6,7 +6,7 @@ same pair, and the status / delivery-hours flags. The two writers differ only in
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
 
 from sqlalchemy import select, tuple_
@@ -20,12 +20,13 @@ from polaris_api.sync.salesforce.common import FlagBook, chunks
 from polaris_api.sync.salesforce.engine import (
     BatchWriter,
     NewRow,
+    RawScreen,
     SfObject,
     assign,
     is_stale,
     load_by_sf_id,
-    load_current,
     load_ids_by_sf_id,
+    raw_id,
     require_parents,
     restore,
     settle_deleted_or_rejected,
@@ -37,7 +38,7 @@ from polaris_api.vocabularies import participation_rank
 __all__ = ["ParticipationWriter"]
 
 
-class ParticipationWriter(BatchWriter):
+class ParticipationWriter(RawScreen, BatchWriter):
     """A writer keyed by ``salesforce_id`` and by its (event, participant) pair.
 
     Subclasses set the class attributes, create ``flags`` and implement :meth:`people_of` (the
@@ -71,7 +72,7 @@ class ParticipationWriter(BatchWriter):
         marked seen (one ``UPDATE`` per batch in :meth:`finish`); ORM objects are loaded for the
         rows that are written and the pairs of those records only (issue 13 item 5)."""
         session = self.session
-        current = await load_current(session, self.table, [r.id for r in records if r.id])
+        current = await self.current_rows([r.id for r in records if r.id])
         self.people = await self.people_of(sorted({r.contact_id for r in records if r.contact_id}))
         self.events = await load_ids_by_sf_id(session, Event, [r.session_id for r in records if r.session_id])
         self.unchanged = unchanged_ids(current, records, self.record_values)
@@ -95,6 +96,22 @@ class ParticipationWriter(BatchWriter):
         for row in self.rows.values():
             self.by_pair.setdefault((row.event_id, getattr(row, self.person_column)), row)
         await self.flags.load({row.id for row in [*self.rows.values(), *self.by_pair.values()]})
+
+    async def load_raw_parents(self, raws: Sequence[Mapping[str, Any]]) -> None:
+        contacts = sorted({i for raw in raws if (i := raw_id(raw, "Contact__c"))})
+        self.people = await self.people_of(contacts)
+        sessions = [i for raw in raws if (i := raw_id(raw, "Session__c"))]
+        self.events = await load_ids_by_sf_id(self.session, Event, sessions)
+
+    def raw_parent_columns(self) -> tuple[str, ...]:
+        return ("event_id", self.person_column)
+
+    def raw_parents(self, raw: Mapping[str, Any]) -> dict[str, Any]:
+        """The event and the person a raw record resolves to now (issue 13 item 5)."""
+        return {
+            "event_id": self.events.get(raw_id(raw, "Session__c") or ""),
+            self.person_column: self.people.get(raw_id(raw, "Contact__c") or ""),
+        }
 
     def record_values(self, record: Any) -> dict[str, Any]:
         """The record's columns with its required parents (raises :class:`MissingParent`)."""

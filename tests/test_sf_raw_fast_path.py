@@ -1,0 +1,180 @@
+"""Issue 13 item 5: the raw fast path of the Salesforce imports (engine ``RawScreen``).
+
+Before a batch is parsed, records whose SystemModstamp equals their live row's ``sf_modstamp``
+(SF-7: Salesforce moves the stamp with every change) and whose references resolve to the rows the
+row points to are set aside unparsed: counted ``unchanged`` (SF-10) and marked seen for the full
+snapshot (SF-12). Everything else takes the full path: a changed stamp is written (SF-10), a
+soft-deleted row is restored (SF-11), a reference unresolved when the row was written is linked
+and its flag resolved (SF-17), a required parent gone sends the record to the pending queue
+(SF-18)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from polaris_api.models.events import EventStudentParticipation
+from polaris_api.models.people import Student
+from polaris_api.models.sync import DataQualityFlag, SfPendingRecord
+from tests.sync_helpers import account_id, session_id, sf_session, sync
+
+STUDENTS = "salesforce-students"
+PARTICIPATIONS = "salesforce-student-participations"
+
+
+@pytest.fixture
+def settings(sf_app_settings):
+    return sf_app_settings(salesforce_batch_size=3)
+
+
+def contact_id(n: int) -> str:
+    return f"003{n:012d}AAA"
+
+
+def student(n: int, **fields: Any) -> dict[str, Any]:
+    return {
+        "Id": contact_id(n),
+        "Contact_Type__c": "Student",
+        "FirstName": "S",
+        "LastName": f"Student{n}",
+        "Current_Grade__c": "5",
+        **fields,
+    }
+
+
+async def _students(session) -> dict[str, Student]:
+    statement = select(Student).execution_options(populate_existing=True)
+    return {row.salesforce_id: row for row in (await session.execute(statement)).scalars()}
+
+
+def _stored(sf, n: int) -> dict[str, Any]:
+    return next(r for r in sf.admin.records("Contact") if r["Id"] == contact_id(n))
+
+
+async def test_sf_10_same_modstamp_is_set_aside_unparsed_a_new_one_is_written(client, admin, sf, session):
+    sf.admin.replace("Contact", [student(n) for n in range(1, 6)])
+    first = await sync(client, admin["headers"], STUDENTS, mode="full")
+    assert first["counts"]["created"] == 5
+    before = await _students(session)
+    updated_at = {k: r.updated_at for k, r in before.items()}
+
+    # same SystemModstamp, different values: Salesforce never does this, so the record is taken
+    # as unchanged without being read; even a value the parser would refuse is not looked at
+    same_stamp = _stored(sf, 1) | {"LastName": "Not read", "Birthdate": "not a date"}
+    # a new SystemModstamp: written
+    sf.admin.upsert("Contact", [same_stamp], keep_modstamps=True)
+    sf.admin.upsert("Contact", [{"Id": contact_id(2), "LastName": "Renamed"}])
+    run = await sync(client, admin["headers"], STUDENTS, mode="full")
+    assert run["status"] == "succeeded", run
+    counts = run["counts"]
+    assert (counts["read"], counts["unchanged"], counts["updated"], counts["created"]) == (5, 4, 1, 0)
+    assert counts["deleted_in_source"] == 0 and not run["errors"]
+    rows = await _students(session)
+    assert rows[contact_id(1)].last_name == "Student1" and rows[contact_id(1)].birthdate is None
+    assert rows[contact_id(2)].last_name == "Renamed"
+    assert rows[contact_id(1)].updated_at == updated_at[contact_id(1)]
+    # nothing is written for a record set aside, not even the seen mark; the written one has it
+    assert rows[contact_id(1)].sf_last_seen_run_id == first["id"]
+    assert rows[contact_id(2)].sf_last_seen_run_id == run["id"]
+
+
+async def test_sf_12_rows_set_aside_count_as_seen_by_the_snapshot(client, admin, sf, session):
+    sf.admin.replace("Contact", [student(n) for n in range(1, 8)])
+    first = await sync(client, admin["headers"], STUDENTS, mode="full")
+    kept = [r for r in sf.admin.records("Contact") if r["Id"] != contact_id(5)]
+    sf.admin.replace("Contact", kept, keep_modstamps=True)
+    run = await sync(client, admin["headers"], STUDENTS, mode="full")
+    assert (run["counts"]["unchanged"], run["counts"]["deleted_in_source"]) == (6, 1), run["counts"]
+    rows = await _students(session)
+    assert [k for k, r in rows.items() if r.is_deleted] == [contact_id(5)]
+    assert rows[contact_id(5)].deleted_in_source_reason == "absent_from_full_snapshot"
+    assert {r.sf_last_seen_run_id for r in rows.values()} == {first["id"]}
+    # an incremental run has no snapshot: nothing is deleted, whatever it read
+    sf.admin.upsert("Contact", [{"Id": contact_id(1), "LastName": "Renamed"}])
+    inc = await sync(client, admin["headers"], STUDENTS, mode="incremental")
+    assert inc["counts"]["deleted_in_source"] == 0 and inc["counts"]["updated"] == 1
+    assert sum(r.is_deleted for r in (await _students(session)).values()) == 1
+
+
+async def test_sf_11_a_snapshot_deleted_row_with_the_same_modstamp_is_restored(client, admin, sf, session):
+    sf.admin.replace("Contact", [student(n) for n in range(1, 4)])
+    await sync(client, admin["headers"], STUDENTS, mode="full")
+    kept = [r for r in sf.admin.records("Contact") if r["Id"] != contact_id(2)]
+    gone = _stored(sf, 2)
+    sf.admin.replace("Contact", kept, keep_modstamps=True)
+    run = await sync(client, admin["headers"], STUDENTS, mode="full")
+    assert run["counts"]["deleted_in_source"] == 1
+    assert (await _students(session))[contact_id(2)].is_deleted
+
+    sf.admin.replace("Contact", [*kept, gone], keep_modstamps=True)  # back, stamp unchanged
+    run = await sync(client, admin["headers"], STUDENTS, mode="full")
+    assert (run["counts"]["restored"], run["counts"]["unchanged"]) == (1, 2), run["counts"]
+    row = (await _students(session))[contact_id(2)]
+    assert not row.is_deleted and row.deleted_in_source_reason is None
+
+
+async def test_sf_17_a_reference_unresolved_when_written_is_linked_by_the_record_itself(
+    client, admin, sf, session
+):
+    sf.admin.replace("Contact", [student(1, npsp__Primary_Affiliation__c=account_id(1)), student(2)])
+    first = await sync(client, admin["headers"], STUDENTS, mode="full")
+    assert first["counts"]["created"] == 2
+    row = (await _students(session))[contact_id(1)]
+    assert row.school_id is None and row.school_salesforce_id == account_id(1)
+    flag = (await session.execute(select(DataQualityFlag))).scalar_one()
+    assert (flag.code, flag.status, flag.field) == (
+        "unresolved_reference",
+        "open",
+        "npsp__Primary_Affiliation__c",
+    )
+
+    sf.admin.replace("Account", [{"Id": account_id(1), "Name": "Central", "Type": "School"}])
+    await sync(client, admin["headers"], "salesforce-districts-schools")
+    run = await sync(client, admin["headers"], STUDENTS, mode="full")
+    counts = run["counts"]
+    # the record's stamp did not change, but its reference now resolves: not set aside, written
+    # by the record (the end-of-run link resolver finds nothing left to link)
+    assert (counts["updated"], counts["unchanged"], counts["links_resolved"]) == (1, 1, 0), counts
+    row = (await _students(session))[contact_id(1)]
+    assert row.school_id is not None
+    flag = (
+        await session.execute(select(DataQualityFlag).execution_options(populate_existing=True))
+    ).scalar_one()
+    assert flag.status == "resolved"
+
+    again = await sync(client, admin["headers"], STUDENTS, mode="full")
+    assert (again["counts"]["unchanged"], again["counts"]["updated"]) == (2, 0)
+
+
+async def test_sf_18_a_participation_whose_student_is_gone_is_not_set_aside(client, admin, sf, session):
+    sf.admin.replace("Session__c", [sf_session(1)])
+    assert (await sync(client, admin["headers"], "salesforce-events"))["status"] == "succeeded"
+    sf.admin.replace("Contact", [student(n) for n in range(1, 4)])
+    await sync(client, admin["headers"], STUDENTS, mode="full")
+    participants = [
+        {
+            "Id": f"a0P{n:012d}AAA",
+            "Participant_Type__c": "Student",
+            "Contact__c": contact_id(n),
+            "Session__c": session_id(1),
+            "Status__c": "Attended",
+        }
+        for n in range(1, 4)
+    ]
+    sf.admin.replace("Session_Participant__c", participants)
+    first = await sync(client, admin["headers"], PARTICIPATIONS, mode="full")
+    assert first["counts"]["created"] == 3
+    again = await sync(client, admin["headers"], PARTICIPATIONS, mode="full")
+    assert (again["counts"]["unchanged"], again["counts"]["pending"]) == (3, 0)
+
+    sf.admin.delete("Contact", contact_id(2))
+    await sync(client, admin["headers"], STUDENTS, mode="full")
+    run = await sync(client, admin["headers"], PARTICIPATIONS, mode="full")
+    counts = run["counts"]
+    assert (counts["unchanged"], counts["pending"]) == (2, 1), counts
+    pending = (await session.execute(select(SfPendingRecord))).scalar_one()
+    assert (pending.salesforce_id, pending.reason) == ("a0P000000000002AAA", "unknown_student")
+    rows = (await session.execute(select(EventStudentParticipation))).scalars().all()
+    assert len(rows) == 3
