@@ -195,3 +195,27 @@ def test_repeated_cells_are_shared_between_rows() -> None:
     assert canonical_columns(column_map)[0] == "_row"
     assert first["Title"] is second["Title"] and first["Status"] is second["Status"]
     assert first["Name"] != second["Name"]
+
+
+def test_repeated_typed_xlsx_cells_keep_their_own_text() -> None:
+    """Cells made into text once per distinct value (issue 13 item 4) still tell True from 1 and
+    1.0, a date from a date-time, in whatever order they repeat (N-5 texts)."""
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    sheet.append(["a", "b", "c", "d", "e"])
+    when = dt.datetime(2025, 1, 1, 9, 30)
+    for _ in range(2):
+        sheet.append([1, True, 1.0, when, dt.date(2025, 1, 2)])
+        sheet.append([True, 1, 0, False, 0.0])
+        sheet.append([2.5, "1", " nan ", when, " x "])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    rows = [cells for _, cells in open_table(buffer.getvalue(), None, ReadLimits()).numbered_cells()]
+    assert rows == 2 * [
+        ["1", "true", "1", "2025-01-01 09:30:00", "2025-01-02 00:00:00"],
+        ["true", "1", "0", "false", "0"],
+        ["2.5", "1", None, "2025-01-01 09:30:00", "x"],
+    ]

@@ -190,19 +190,21 @@ class RowStream:
         width = len(self.headers)
         convert = self._convert
         limit = self._max_rows + 1
-        # issue 13 item 4: most texts repeat from row to row (a status, a partner, a session's
-        # title); each distinct text is made into its cell once (``convert`` leaves a text as it
-        # is), and a repeated one is the same string object in every row
+        # issue 13 item 4: most values repeat from row to row (a status, a partner, a session's
+        # title, id and time); each distinct text, whole number or date-time is made into its
+        # cell once (``convert`` leaves those as they are), and a repeated one is the same string
+        # object in every row
         texts = _CellTexts()
         for number, record in enumerate(records, start=2):  # the header is row 1
             if number > limit:
                 raise too_many_rows(self._max_rows)
             if convert is not None:
                 cells = [
-                    texts[value] if value.__class__ is str else cell_text(convert(value)) for value in record
+                    texts[value] if value.__class__ in _PLAIN else cell_text(convert(value))
+                    for value in record
                 ]
             else:
-                cells = [texts[value] if value.__class__ is str else cell_text(value) for value in record]
+                cells = [texts[value] if value.__class__ in _PLAIN else cell_text(value) for value in record]
             if len(texts) > _MAX_TEXTS:
                 texts.clear()
             if not any(cells):
@@ -215,12 +217,15 @@ class RowStream:
 
 
 _MAX_TEXTS = 65_536
+# cell values whose text depends on the value alone and that never equal a value of another of
+# these types (bool and float are left out: True == 1 == 1.0 but their texts differ)
+_PLAIN = frozenset({str, int, dt.datetime})
 
 
-class _CellTexts(dict[str, "str | None"]):
-    """text → :func:`cell_text` of it, made on first use (``texts[value]``)."""
+class _CellTexts(dict[object, "str | None"]):
+    """A text, whole number or date-time → :func:`cell_text` of it, made on first use."""
 
-    def __missing__(self, value: str) -> str | None:
+    def __missing__(self, value: object) -> str | None:
         text = self[value] = cell_text(value)
         return text
 

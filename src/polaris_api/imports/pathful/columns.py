@@ -164,6 +164,11 @@ def iter_canonical(table: RowSource, column_map: ColumnMap) -> Iterator[CellRow]
         for name, at, limit, shared in columns:
             value = cells[at]
             if value is not None:
+                if shared is not None:
+                    known = shared.get(value)
+                    if known is not None:  # seen (and checked) in an earlier row
+                        values.append(known)
+                        continue
                 if len(value) > limit:
                     raise CellTooLong(
                         f"Row {number}, column '{name}': a cell is longer than {limit} characters.",
@@ -175,7 +180,7 @@ def iter_canonical(table: RowSource, column_map: ColumnMap) -> Iterator[CellRow]
                         details={"row": number, "column": name},
                     )
                 if shared is not None:
-                    value = shared.setdefault(value, value)
+                    shared[value] = value
             values.append(value)
         yield CellRow(index, tuple(values))
 
