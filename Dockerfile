@@ -1,5 +1,7 @@
 # Polaris API: one async FastAPI service. Build: docker build -t polaris-api .
-FROM python:3.11-slim
+# PYTHON_IMAGE: another Python 3.11 base (scripts/offline-images builds a stand-in from Debian)
+ARG PYTHON_IMAGE=python:3.11-slim
+FROM ${PYTHON_IMAGE}
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /app

@@ -150,6 +150,47 @@ def test_env_example_names_real_settings_and_holds_no_secret():
     assert "/.env" in (ROOT / ".gitignore").read_text().splitlines()
 
 
+def test_smoke_override_gives_every_sender_the_sink_and_the_first_admin():
+    """Without a .env, the smoke run's settings reach the processes that need them: the first
+    replica makes the admin, and every process that delivers the outbox (the worker and the
+    scheduler's sweep, MAIL-4) sends to the sink rather than the console backend."""
+    smoke = load(SMOKE_OVERRIDE)["services"]
+    for replica in REPLICAS:
+        assert set(smoke[replica]["environment"]) >= {
+            "POLARIS_BOOTSTRAP_ADMIN_EMAIL",
+            "POLARIS_BOOTSTRAP_ADMIN_PASSWORD",
+        }
+    for sender in ("worker", "scheduler"):
+        environment = smoke[sender]["environment"]
+        assert environment["POLARIS_EMAIL_BACKEND"] == "smtp", sender
+        assert environment["POLARIS_SMTP_HOST"] == "mailpit", sender
+    assert smoke["scheduler"]["environment"]["POLARIS_SCHEDULE"] == "${POLARIS_SCHEDULE:?}"
+
+
+def test_offline_override_changes_only_where_images_come_from(services):
+    """deploy/offline/compose.offline.yaml (a Docker engine without Docker Hub) swaps images for
+    local stand-ins and the Dockerfile's base for one; commands, health checks, dependencies,
+    networks and settings stay those of compose.yaml."""
+    offline = load(ROOT / "deploy" / "offline" / "compose.offline.yaml")["services"]
+    assert set(offline) == set(services) | {"mailpit"}
+    for name, override in offline.items():
+        assert set(override) <= {"image", "build", "pull_policy"}, name
+        assert override["pull_policy"] == "never", name
+        if name in POLARIS_SERVICES:
+            assert override["build"]["args"] == {"PYTHON_IMAGE": "polaris-offline/python:3.11"}
+        else:
+            assert override["image"].startswith("polaris-offline/"), name
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert "ARG PYTHON_IMAGE=python:3.11-slim\nFROM ${PYTHON_IMAGE}\n" in dockerfile
+    built = re.findall(
+        r"^build (\S+) (\S+)$", (ROOT / "scripts" / "offline-images").read_text(), re.MULTILINE
+    )
+    images = {override.get("image") for override in offline.values()} - {None}
+    assert images | {"polaris-offline/python:3.11"} == {image for image, _ in built}
+    for _, dockerfile_name in built:
+        assert (ROOT / "deploy" / "offline" / dockerfile_name).is_file()
+
+
 def test_load_balancer_spreads_over_both_replicas():
     text = NGINX.read_text()
     assert re.findall(r"^\s*server (api-\d):8000", text, re.MULTILINE) == list(REPLICAS)
@@ -163,7 +204,7 @@ def test_load_balancer_spreads_over_both_replicas():
 
 def test_smoke_override_adds_a_sink_for_the_worker():
     override = load(SMOKE_OVERRIDE)["services"]
-    assert set(override) == {"mailpit", "worker"}
+    assert set(override) == {"mailpit", "worker", "scheduler", *REPLICAS}
     assert override["mailpit"]["healthcheck"]["test"]
     worker = override["worker"]
     assert worker["environment"]["POLARIS_SMTP_HOST"] == "mailpit"
@@ -203,8 +244,20 @@ def _docker_engine_answers() -> bool:
     return info.returncode == 0 and version.returncode == 0
 
 
+def _offline_images_built() -> bool:
+    inspect = subprocess.run(
+        ["docker", "image", "inspect", "polaris-offline/python:3.11"], capture_output=True
+    )
+    return inspect.returncode == 0
+
+
 @pytest.mark.skipif(not _docker_engine_answers(), reason="no Docker engine with compose on this machine")
 def test_smoke_compose_signs_up_and_the_email_arrives():  # pragma: no cover - needs a Docker engine
-    result = subprocess.run(["bash", str(SMOKE_COMPOSE)], capture_output=True, text=True, timeout=1200)
+    environment = dict(os.environ)
+    if _offline_images_built():  # an engine without Docker Hub: the stand-ins of deploy/offline
+        environment.setdefault("SMOKE_OFFLINE_IMAGES", "1")
+    result = subprocess.run(
+        ["bash", str(SMOKE_COMPOSE)], capture_output=True, text=True, timeout=1200, env=environment
+    )
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
     assert "smoke-compose: PASSED" in result.stdout
