@@ -183,8 +183,3 @@ def iter_canonical(table: RowSource, column_map: ColumnMap) -> Iterator[CellRow]
                     shared[value] = value
             values.append(value)
         yield CellRow(index, tuple(values))
-
-
-def canonical_rows(table: RowSource, column_map: ColumnMap) -> list[CellRow]:
-    """Every row of :func:`iter_canonical` in a list."""
-    return list(iter_canonical(table, column_map))

@@ -3,8 +3,9 @@
 Entry points:
 
 * :func:`import_pathful_upload` / :func:`import_pathful_sheet` / :func:`import_pathful_table`:
-  one import in one transaction (PF-22): headers (PF-3/PF-4), rows through
-  :class:`~polaris_api.schemas.pathful.PathfulSessionReportRow`, the in-memory plan
+  one import in one transaction (PF-22): headers (PF-3/PF-4), rows validated as they are read
+  (the values of :class:`~polaris_api.schemas.pathful.PathfulSessionReportRow`, kept as compact
+  :class:`~polaris_api.schemas.pathful.ReportRow` tuples, issue 13 item 4), the in-memory plan
   (:mod:`polaris_api.imports.pathful.planner`), bulk writes, PF-23, the ``import_run`` report;
 * :func:`get_import`: a stored report.
 

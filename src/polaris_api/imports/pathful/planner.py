@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
@@ -222,12 +222,6 @@ class Planner:
         self.upserted: set[str] = set()  # sessions whose event this import upserts (PF-11)
 
     # ------------------------------------------------------------------ driver
-    def run(self, rows: Sequence[Row], raw: Sequence[Mapping[str, Any]]) -> None:
-        collector = RowCollector(self.options.partner)
-        for row, cells in zip(rows, raw, strict=True):
-            collector.add(row, cells)
-        self.run_collected(collector)
-
     def run_collected(self, collector: RowCollector) -> None:
         """Plan the rows ``collector`` kept (its list is emptied: the rows are freed as planned)."""
         self.counts["skipped_other_partner"] += collector.skipped_other_partner
