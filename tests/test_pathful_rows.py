@@ -86,6 +86,12 @@ def _same_row(model: PathfulSessionReportRow, fast: ReportRow) -> None:
     assert fast.status_class == model.status_class
 
 
+def test_report_row_has_every_field_of_the_model() -> None:
+    """A column added to the model must be added to ReportRow (and its transform to
+    row_validator) too, or the import would not see it."""
+    assert list(ReportRow._fields) == list(PathfulSessionReportRow.model_fields)
+
+
 @settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow], deadline=None)
 @given(
     st.fixed_dictionaries(
