@@ -1371,9 +1371,24 @@ class _Resolver:
         if rel is None:
             return lambda low: low.get(name)
 
+        nested_key = rel.name.lower()
+        lookup = rel.lookup.lower() if rel.lookup else None
+        targets = [self._target(target)[1] for target in rel.targets]
+
         def value(low: Mapping[str, Any]) -> Any:
-            related = self.related(low, rel)
-            return None if related is None else related[1].get(name)
+            nested = low.get(nested_key)
+            if nested is not None and isinstance(nested, Mapping):
+                related = self.related(low, rel)
+                return None if related is None else related[1].get(name)
+            # the usual case, inline: the record the lookup field points to (as find does)
+            ref = low.get(lookup) if lookup else None
+            if not ref or not isinstance(ref, str):
+                return None
+            for data in targets:
+                p = data.by_id.get(ref)
+                if p is not None:
+                    return data.lower[p].get(name)
+            return None
 
         return value
 
@@ -1403,7 +1418,21 @@ def _compile(cond: _BCond, ctx: _Context, resolver: _Resolver) -> _Predicate:
     :func:`_matches`, with text equality and IN lists of text decided without the generic
     coercion."""
     if isinstance(cond, _BBool):
+        first = cond.parts[0]
+        if (
+            cond.op == "OR"
+            and isinstance(first, _BCompare)
+            and all(
+                isinstance(p, _BCompare) and p.op == "=" and p.bound == first.bound and p.text == first.text
+                for p in cond.parts
+            )
+        ):  # F = 'a' OR F = 'b' OR F = null reads like F IN ('a', 'b', null): the same any(_equals)
+            values = tuple(p.lit for p in cond.parts if isinstance(p, _BCompare))
+            return _compile(_BIn(first.bound, values, False, first.text), ctx, resolver)
         parts = [_compile(p, ctx, resolver) for p in cond.parts]
+        if len(parts) == 2:
+            a, b = parts
+            return (lambda low: a(low) and b(low)) if cond.op == "AND" else (lambda low: a(low) or b(low))
         if cond.op == "AND":
             return lambda low: all(part(low) for part in parts)
         return lambda low: any(part(low) for part in parts)
@@ -1452,7 +1481,8 @@ def _compile(cond: _BCond, ctx: _Context, resolver: _Resolver) -> _Predicate:
 def _dumps(record: dict[str, Any]) -> bytes:
     """The JSON text Starlette's JSONResponse would send for ``record`` (orjson where it can)."""
     try:
-        return orjson.dumps(record, option=_ORJSON_PASSTHROUGH)
+        # copied to its own size: orjson's buffer keeps its capacity (4 KiB and up per record)
+        return bytes(memoryview(orjson.dumps(record, option=_ORJSON_PASSTHROUGH)))
     except TypeError:  # orjson.JSONEncodeError: what orjson does not encode the same way
         return json.dumps(
             record, ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":")
@@ -1476,7 +1506,7 @@ def _encoder(
             out: dict[str, Any] = {
                 "attributes": {"type": obj, "url": _record_url(version, obj, low.get("id"))}
             }
-            out.update(zip(names, map(low.get, lowered), strict=True))
+            out.update(zip(names, map(low.get, lowered), strict=False))  # as long as names
             return _dumps(out)
 
         return plain
