@@ -15,8 +15,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from polaris_api.models.comms import Communication
 from polaris_api.models.events import EventStudentParticipation
-from polaris_api.models.people import Student
+from polaris_api.models.people import Student, Volunteer, VolunteerSfContact
 from polaris_api.models.sync import DataQualityFlag, SfPendingRecord
 from tests.sync_helpers import account_id, session_id, sf_session, sync
 
@@ -178,3 +179,111 @@ async def test_sf_18_a_participation_whose_student_is_gone_is_not_set_aside(clie
     assert (pending.salesforce_id, pending.reason) == ("a0P000000000002AAA", "unknown_student")
     rows = (await session.execute(select(EventStudentParticipation))).scalars().all()
     assert len(rows) == 3
+
+
+def volunteer_contact(n: int, **fields: Any) -> dict[str, Any]:
+    return {
+        "Id": contact_id(n),
+        "Contact_Type__c": "Volunteer",
+        "FirstName": f"First{n}",
+        "LastName": f"Last{n}",
+        "Email": f"person{n}@example.org",
+        "MailingPostalCode": "64111",
+        **fields,
+    }
+
+
+async def _volunteers(session) -> dict[str, tuple[Volunteer, VolunteerSfContact]]:
+    links = (
+        await session.execute(select(VolunteerSfContact).execution_options(populate_existing=True))
+    ).scalars()
+    out = {}
+    for link in links:
+        volunteer = (
+            await session.execute(
+                select(Volunteer)
+                .where(Volunteer.id == link.volunteer_id)
+                .execution_options(populate_existing=True)
+            )
+        ).scalar_one()
+        out[link.salesforce_id] = (volunteer, link)
+    return out
+
+
+async def test_sf_10_volunteer_contacts_with_their_volunteers_stamp_are_set_aside(client, admin, sf, session):
+    kind = "salesforce-volunteers"
+    sf.admin.replace("Contact", [volunteer_contact(n) for n in range(1, 5)])
+    first = await sync(client, admin["headers"], kind, mode="full")
+    assert first["counts"]["created"] == 4
+    before = {
+        k: (v.updated_at, v.local_status, link.sf_modstamp)
+        for k, (v, link) in (await _volunteers(session)).items()
+    }
+
+    # the primary address of volunteer 2 is another's in Polaris: not set aside (the full path
+    # decides the address), the others are; a same-stamp record with other values is not read
+    volunteer_2 = (await _volunteers(session))[contact_id(2)][0]
+    volunteer_2.email_normalized = None
+    await session.commit()
+    same_stamp = next(r for r in sf.admin.records("Contact") if r["Id"] == contact_id(1))
+    sf.admin.upsert("Contact", [same_stamp | {"LastName": "Not read"}], keep_modstamps=True)
+    run = await sync(client, admin["headers"], kind, mode="full")
+    assert run["status"] == "succeeded", run
+    counts = run["counts"]
+    assert (counts["unchanged"], counts["updated"], counts["deleted_in_source"]) == (3, 1, 0), counts
+    rows = await _volunteers(session)
+    assert rows[contact_id(1)][0].last_name == "Last1"
+    assert rows[contact_id(2)][0].email_normalized == "person2@example.org"
+    for n in (1, 3, 4):
+        volunteer, link = rows[contact_id(n)]
+        assert (volunteer.updated_at, volunteer.local_status, link.sf_modstamp) == before[contact_id(n)]
+        assert link.sf_last_seen_run_id == first["id"]
+
+    # SF-12: a contact gone from Salesforce is still found absent, its volunteer deleted with it
+    kept = [r for r in sf.admin.records("Contact") if r["Id"] != contact_id(4)]
+    sf.admin.replace("Contact", kept, keep_modstamps=True)
+    run = await sync(client, admin["headers"], kind, mode="full")
+    assert (run["counts"]["unchanged"], run["counts"]["deleted_in_source"]) == (3, 1), run["counts"]
+    rows = await _volunteers(session)
+    assert rows[contact_id(4)][1].is_deleted and rows[contact_id(4)][0].is_deleted
+    assert not any(rows[contact_id(n)][0].is_deleted for n in (1, 2, 3))
+
+
+async def test_sf_36_an_activity_is_set_aside_only_while_its_association_holds(client, admin, sf, session):
+    sf.admin.replace("Contact", [volunteer_contact(1), volunteer_contact(2)])
+    await sync(client, admin["headers"], "salesforce-volunteers", mode="full")
+    task = {
+        "Id": "00T000000000001AAA",
+        "WhoId": contact_id(1),
+        "Subject": "Call",
+        "Type": "Call",
+        "CreatedDate": "2025-03-04T14:00:00.000+0000",
+    }
+    email = {
+        "Id": "02s000000000001AAA",
+        "Subject": "Hello",
+        "FromAddress": "staff@prepkc.org",
+        "ToAddress": "person2@example.org",
+        "Incoming": False,
+        "MessageDate": "2025-04-01T12:00:00.000+0000",
+    }
+    sf.admin.replace("Task", [task])
+    sf.admin.replace("EmailMessage", [email])
+    first = await sync(client, admin["headers"], "salesforce-history", mode="full")
+    assert first["counts"]["created"] == 2
+    statement = select(Communication).execution_options(populate_existing=True)
+    rows = {r.salesforce_activity_id: r for r in (await session.execute(statement)).scalars()}
+    assert {r.match_status for r in rows.values()} == {"matched_volunteer"}
+    stamps = {k: r.updated_at for k, r in rows.items()}
+
+    again = await sync(client, admin["headers"], "salesforce-history", mode="full")
+    assert (again["counts"]["unchanged"], again["counts"]["updated"]) == (2, 0), again["counts"]
+    rows = {r.salesforce_activity_id: r for r in (await session.execute(statement)).scalars()}
+    assert {k: r.updated_at for k, r in rows.items()} == stamps
+
+    # both volunteers leave Salesforce: the records did not change, their association did
+    sf.admin.replace("Contact", [], keep_modstamps=True)
+    await sync(client, admin["headers"], "salesforce-volunteers", mode="full")
+    await sync(client, admin["headers"], "salesforce-history", mode="full")
+    rows = {r.salesforce_activity_id: r for r in (await session.execute(statement)).scalars()}
+    assert {(r.match_status, r.volunteer_id) for r in rows.values()} == {("unmatched", None)}

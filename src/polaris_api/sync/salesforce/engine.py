@@ -936,6 +936,19 @@ def _blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
+def same_stamp(raw: Mapping[str, Any], row: Any, required: Sequence[str], tz: dt.tzinfo) -> bool:
+    """The checks of the raw fast path (:class:`RawScreen`) that need no lookup: ``row`` (a Core
+    tuple with ``is_deleted`` and ``sf_modstamp``) is live, ``raw`` is not deleted, has every
+    ``required`` field and carries the row's ``SystemModstamp``."""
+    return not (
+        row.is_deleted
+        or row.sf_modstamp is None
+        or raw.get("IsDeleted") not in (None, False)
+        or any(_blank(raw.get(name)) for name in required)
+        or raw_modstamp(raw.get("SystemModstamp"), tz) != row.sf_modstamp
+    )
+
+
 class RawScreen:
     """Issue 13 item 5, the raw fast path: before any record of a batch is parsed,
     :meth:`screen` loads the batch's rows as Core tuples and sets aside the raw records that
@@ -988,16 +1001,8 @@ class RawScreen:
         for index, raw in batch:
             sf_id = raw.get("Id")
             row = current.get(sf_id) if isinstance(sf_id, str) else None
-            if (
-                row is None
-                or row.is_deleted
-                or row.sf_modstamp is None
-                or raw.get("IsDeleted") not in (None, False)
-                or any(_blank(raw.get(name)) for name in required)
-                or raw_modstamp(raw.get("SystemModstamp"), tz) != row.sf_modstamp
-            ):
-                continue
-            candidates.append((index, raw, row))
+            if row is not None and same_stamp(raw, row, required, tz):
+                candidates.append((index, raw, row))
         if not candidates:
             return list(batch), {}, []
         await self.load_raw_parents([raw for _, raw, _ in candidates])

@@ -16,6 +16,7 @@ rows are retried at the end of every run; manual matches never change.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -37,8 +38,10 @@ from polaris_api.sync.salesforce.engine import (
     SfObject,
     assign,
     is_stale,
+    load_current,
     restore,
     run_import,
+    same_stamp,
     soft_delete,
 )
 
@@ -58,7 +61,10 @@ _EMAIL_OWNED = {
 }
 
 
-def _candidates(row: Communication) -> list[str]:
+_MATCH_COLUMNS = ("volunteer_id", "teacher_id", "match_status", "match_method", "unmatched_reason")
+
+
+def _candidates(row: Any) -> list[str]:
     out: list[str] = []
     if row.who_email:
         out.append(row.who_email)
@@ -70,7 +76,7 @@ def _candidates(row: Communication) -> list[str]:
     return list(dict.fromkeys(out))
 
 
-def _contact_ids(row: Communication) -> list[str]:
+def _contact_ids(row: Any) -> list[str]:
     ids = []
     if row.who_salesforce_id:
         ids.append(row.who_salesforce_id)
@@ -89,7 +95,7 @@ class Associator:
         self.owners: dict[str, set[int]] = {}
         self.looked_up: set[str] = set()  # contact ids already queried, found or not
 
-    async def load(self, rows: Iterable[Communication]) -> None:
+    async def load(self, rows: Iterable[Any]) -> None:
         rows = list(rows)
         ids = sorted({i for row in rows for i in _contact_ids(row)} - self.looked_up)
         self.looked_up.update(ids)
@@ -131,6 +137,11 @@ class Associator:
         if row.match_method == "manual":
             return set()
         before = row.volunteer_id
+        assign(row, self.match(row))
+        return {v for v in (before, row.volunteer_id) if v is not None}
+
+    def match(self, row: Any) -> dict[str, Any]:
+        """The association columns SF-36 gives ``row`` now (an ORM row or a Core tuple)."""
         values: dict[str, Any] = {
             "volunteer_id": None,
             "teacher_id": None,
@@ -171,8 +182,7 @@ class Associator:
             else:
                 if ambiguous:
                     values["unmatched_reason"] = "ambiguous_email"
-        assign(row, values)
-        return {v for v in (before, row.volunteer_id) if v is not None}
+        return values
 
 
 class _State:
@@ -180,8 +190,26 @@ class _State:
         self.touched: set[int] = set()
 
 
+_SCREEN_COLUMNS = (
+    "id",
+    "salesforce_activity_id",
+    "email_message_salesforce_id",
+    "sf_modstamp",
+    "is_deleted",
+    "who_salesforce_id",
+    "who_email",
+    "related_to_salesforce_id",
+    "direction",
+    "from_address",
+    "to_addresses",
+    "cc_addresses",
+    *_MATCH_COLUMNS,
+)
+
+
 class _Writer(BatchWriter):
     model: type[SalesforceTask] | type[SalesforceEmailMessage]
+    email_message = False
 
     def __init__(self, session: AsyncSession, ctx: RunContext, obj: SfObject, state: _State) -> None:
         super().__init__(session, ctx, obj)
@@ -189,6 +217,46 @@ class _Writer(BatchWriter):
         self.by_activity: dict[str, Communication] = {}
         self.by_message: dict[str, Communication] = {}
         self.associator = Associator(session)
+
+    async def screen(
+        self, batch: Sequence[tuple[int, dict[str, Any]]]
+    ) -> tuple[list[tuple[int, dict[str, Any]]], dict[str, dt.datetime], list[int]]:
+        """Issue 13 item 5, the fast path of :class:`~polaris_api.sync.salesforce.engine.RawScreen`
+        for activities: a record is set aside (nothing written) when its live row carries its
+        SystemModstamp (for a Task: a row no EmailMessage has written) and the SF-36
+        association the full path would make now is the row's (a manual match never changes)."""
+        session, tz = self.session, self.ctx.settings.tz
+        column = (
+            Communication.email_message_salesforce_id
+            if self.email_message
+            else Communication.salesforce_activity_id
+        )
+        ids = [sf_id for _, raw in batch if isinstance(sf_id := raw.get("Id"), str)]
+        rows = await load_current(session, Communication, ids, column=column, names=_SCREEN_COLUMNS)
+        required = self.obj.model.required
+        candidates = []
+        for index, raw in batch:
+            sf_id = raw.get("Id")
+            row = rows.get(sf_id) if isinstance(sf_id, str) else None
+            if (
+                row is not None
+                and (self.email_message or row.email_message_salesforce_id is None)
+                and same_stamp(raw, row, required, tz)
+            ):
+                candidates.append((index, row))
+        if not candidates:
+            return list(batch), {}, []
+        await self.associator.load([row for _, row in candidates if row.match_method != "manual"])
+        skipped = {
+            index: row
+            for index, row in candidates
+            if row.match_method == "manual"
+            or self.associator.match(row) == {name: getattr(row, name) for name in _MATCH_COLUMNS}
+        }
+        rest = [(index, raw) for index, raw in batch if index not in skipped]
+        key = "email_message_salesforce_id" if self.email_message else "salesforce_activity_id"
+        stamps = {getattr(row, key): row.sf_modstamp for row in skipped.values()}
+        return rest, stamps, [row.id for row in skipped.values()]
 
     async def _load(self, activity_ids: Sequence[str], message_ids: Sequence[str]) -> None:
         for chunk in chunks(sorted(set(activity_ids))):
@@ -270,6 +338,8 @@ class _TaskWriter(_Writer):
 
 
 class _EmailWriter(_Writer):
+    email_message = True
+
     async def prepare(self, records: Sequence[SalesforceEmailMessage]) -> None:
         await self._load([r.activity_key for r in records if r.activity_key], [r.id for r in records if r.id])
         previews = []

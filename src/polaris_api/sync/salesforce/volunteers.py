@@ -18,6 +18,7 @@ all its contacts are. The full snapshot (SF-12) applies to contact links.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
@@ -25,7 +26,7 @@ from sqlalchemy import and_, exists, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from polaris_api.db import utcnow
-from polaris_api.locality import ZipPrefixes, refresh_local_status
+from polaris_api.locality import ZipPrefixes, next_local_status, refresh_local_status
 from polaris_api.models.people import (
     Volunteer,
     VolunteerEmail,
@@ -34,18 +35,24 @@ from polaris_api.models.people import (
     VolunteerSkill,
 )
 from polaris_api.models.reference import Skill, normalize_name
-from polaris_api.schemas.salesforce import CONTACT_VOLUNTEER_FIELDS, SalesforceContactVolunteer
+from polaris_api.schemas.salesforce import (
+    CONTACT_VOLUNTEER_FIELDS,
+    SalesforceContactVolunteer,
+    ValidationError,
+)
 from polaris_api.sync.runs import RunContext
-from polaris_api.sync.salesforce.common import FlagBook, chunks
+from polaris_api.sync.salesforce.common import FlagBook, chunks, one_of
 from polaris_api.sync.salesforce.engine import (
     BatchWriter,
     SfObject,
     assign,
     is_stale,
     load_by_sf_id,
+    load_current,
     reject_missing,
     restore,
     run_import,
+    same_stamp,
     snapshot_step,
     soft_delete,
 )
@@ -95,6 +102,68 @@ class _Writer(BatchWriter):
             session, run_id=ctx.run_id, entity_type="volunteer", sf_object="Contact", codes=FLAG_CODES
         )
         self.zip_prefixes = ZipPrefixes.of(ctx.settings.local_zip_prefixes, ctx.settings.partial_zip_prefixes)
+
+    async def screen(
+        self, batch: Sequence[tuple[int, dict[str, Any]]]
+    ) -> tuple[list[tuple[int, dict[str, Any]]], dict[str, dt.datetime], list[int]]:
+        """Issue 13 item 5, the fast path of :class:`~polaris_api.sync.salesforce.engine.RawScreen`
+        for contacts: a record is set aside (not written, its link counted as seen by the SF-12
+        snapshot) when its live link and its live volunteer both carry its SystemModstamp (this
+        contact wrote the volunteer last, SF-10), and what the full path derives beyond the
+        record's own values would not change either: the volunteer's ``email_normalized`` is the
+        record's primary address and ``local_status`` is what VOC-6 derives now."""
+        session, tz = self.session, self.ctx.settings.tz
+        ids = [sf_id for _, raw in batch if isinstance(sf_id := raw.get("Id"), str)]
+        names = ("id", "salesforce_id", "volunteer_id", "sf_modstamp", "is_deleted")
+        links = await load_current(session, VolunteerSfContact, ids, names=names)
+        required = self.obj.model.required
+        candidates = []
+        for index, raw in batch:
+            sf_id = raw.get("Id")
+            link = links.get(sf_id) if isinstance(sf_id, str) else None
+            if link is not None and same_stamp(raw, link, required, tz):
+                candidates.append((index, raw, link))
+        if not candidates:
+            return list(batch), {}, []
+        columns = (
+            Volunteer.id,
+            Volunteer.sf_modstamp,
+            Volunteer.is_deleted,
+            Volunteer.email_normalized,
+            Volunteer.local_status,
+            Volunteer.local_status_source,
+            Volunteer.mailing_postal_code,
+            Volunteer.mailing_country,
+        )
+        volunteers: dict[int, Any] = {}
+        for chunk in chunks(sorted({link.volunteer_id for _, _, link in candidates})):
+            rows = await session.execute(select(*columns).where(one_of(session, Volunteer.id, chunk)))
+            volunteers.update({row.id: row for row in rows})
+        skipped: dict[int, Any] = {}
+        for index, raw, link in candidates:
+            volunteer = volunteers.get(link.volunteer_id)
+            if volunteer is None or volunteer.is_deleted or volunteer.sf_modstamp != link.sf_modstamp:
+                continue
+            try:
+                record = SalesforceContactVolunteer.from_sf(raw, tz=tz)
+            except ValidationError:
+                continue
+            primary = next((e.email_normalized for e in record.emails()[0] if e.is_primary), None)
+            local = next_local_status(
+                volunteer.local_status,
+                volunteer.local_status_source,
+                volunteer.mailing_postal_code,
+                self.zip_prefixes,
+                country=volunteer.mailing_country,
+            )
+            if volunteer.email_normalized == primary and local == (
+                volunteer.local_status,
+                volunteer.local_status_source,
+            ):
+                skipped[index] = link
+        rest = [(index, raw) for index, raw in batch if index not in skipped]
+        stamps = {link.salesforce_id: link.sf_modstamp for link in skipped.values()}
+        return rest, stamps, [link.id for link in skipped.values()]
 
     async def prepare(self, records: Sequence[SalesforceContactVolunteer]) -> None:
         session = self.session
