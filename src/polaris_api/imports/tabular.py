@@ -191,9 +191,9 @@ class RowStream:
         convert = self._convert
         limit = self._max_rows + 1
         # issue 13 item 4: most values repeat from row to row (a status, a partner, a session's
-        # title, id and time); each distinct text, whole number or date-time is made into its
-        # cell once (``convert`` leaves those as they are), and a repeated one is the same string
-        # object in every row
+        # title and id); each distinct text or whole number is made into its cell once
+        # (``convert`` leaves those as they are), and a repeated one is the same string object in
+        # every row
         texts = _CellTexts()
         for number, record in enumerate(records, start=2):  # the header is row 1
             if number > limit:
@@ -217,13 +217,14 @@ class RowStream:
 
 
 _MAX_TEXTS = 65_536
-# cell values whose text depends on the value alone and that never equal a value of another of
-# these types (bool and float are left out: True == 1 == 1.0 but their texts differ)
-_PLAIN = frozenset({str, int, dt.datetime})
+# cell values whose text depends on the value alone and never equals the text of an equal value:
+# bool and float are left out (True == 1 == 1.0, their texts differ), and so are date-times
+# (two equal aware ones in different zones are written differently)
+_PLAIN = frozenset({str, int})
 
 
 class _CellTexts(dict[object, "str | None"]):
-    """A text, whole number or date-time → :func:`cell_text` of it, made on first use."""
+    """A text or whole number → :func:`cell_text` of it, made on first use."""
 
     def __missing__(self, value: object) -> str | None:
         text = self[value] = cell_text(value)
