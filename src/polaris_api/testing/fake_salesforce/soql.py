@@ -33,6 +33,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timezone
+from functools import partial
 from typing import Any, Literal, Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
@@ -1512,24 +1513,7 @@ def _encoder(
         return plain
 
     def with_relationships(low: dict[str, Any]) -> bytes:
-        out: dict[str, Any] = {"attributes": {"type": obj, "url": _record_url(version, obj, low.get("id"))}}
-        for bound in fields:
-            if bound.rel is None:
-                out[bound.name] = low.get(bound.name.lower())
-                continue
-            rel_name = bound.rel.name
-            related = resolver.related(low, bound.rel)
-            if related is None:
-                out[rel_name] = None
-                continue
-            nested = out.get(rel_name)
-            if nested is None:
-                rtype, rec = related
-                rtype = rtype or rel_name
-                nested = {"attributes": {"type": rtype, "url": _record_url(version, rtype, rec.get("id"))}}
-                out[rel_name] = nested
-            nested[bound.name] = related[1].get(bound.name.lower())
-        return _dumps(out)
+        return _dumps(_shape(low, partial(resolver.related, low), obj, fields, version))
 
     return with_relationships
 
@@ -1716,13 +1700,25 @@ def _positions(
 
 
 def _project(row: _Row, obj: str, fields: Sequence[_Bound], version: str) -> dict[str, Any]:
-    out: dict[str, Any] = {"attributes": {"type": obj, "url": _record_url(version, obj, row.lower.get("id"))}}
+    return _shape(row.lower, row.related, obj, fields, version)
+
+
+def _shape(
+    low: Mapping[str, Any],
+    related_of: Callable[[_RelInfo], tuple[str | None, dict[str, Any]] | None],
+    obj: str,
+    fields: Sequence[_Bound],
+    version: str,
+) -> dict[str, Any]:
+    """A record as the REST API answers it: ``attributes``, then each field, a relationship's
+    fields nested under its name (None when the reference is empty)."""
+    out: dict[str, Any] = {"attributes": {"type": obj, "url": _record_url(version, obj, low.get("id"))}}
     for bound in fields:
         if bound.rel is None:
-            out[bound.name] = row.lower.get(bound.name.lower())
+            out[bound.name] = low.get(bound.name.lower())
             continue
         rel_name = bound.rel.name
-        related = row.related(bound.rel)
+        related = related_of(bound.rel)
         if related is None:
             out[rel_name] = None
             continue
