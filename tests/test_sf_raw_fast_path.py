@@ -287,3 +287,35 @@ async def test_sf_36_an_activity_is_set_aside_only_while_its_association_holds(c
     await sync(client, admin["headers"], "salesforce-history", mode="full")
     rows = {r.salesforce_activity_id: r for r in (await session.execute(statement)).scalars()}
     assert {(r.match_status, r.volunteer_id) for r in rows.values()} == {("unmatched", None)}
+
+
+async def test_sf_18_an_affiliation_whose_account_is_gone_is_not_set_aside(client, admin, sf, session):
+    accounts = [
+        {"Id": account_id(1), "Name": "Acme", "Type": "Business"},
+        {"Id": account_id(2), "Name": "Central High", "Type": "School"},
+    ]
+    sf.admin.replace("Account", accounts)
+    sf.admin.replace("Contact", [volunteer_contact(1), volunteer_contact(2)])
+    for kind in ("salesforce-districts-schools", "salesforce-organizations", "salesforce-volunteers"):
+        assert (await sync(client, admin["headers"], kind))["status"] == "succeeded"
+    affiliations = [
+        {
+            "Id": f"a0A{n:012d}AAA",
+            "npe5__Contact__c": contact_id(n),
+            "npe5__Organization__c": account_id(n),
+            "npe5__Status__c": "Current",
+        }
+        for n in (1, 2)
+    ]
+    sf.admin.replace("npe5__Affiliation__c", affiliations)
+    kind = "salesforce-affiliations"
+    assert (await sync(client, admin["headers"], kind, mode="full"))["counts"]["created"] == 2
+    again = await sync(client, admin["headers"], kind, mode="full")
+    assert (again["counts"]["unchanged"], again["counts"]["pending"]) == (2, 0), again["counts"]
+
+    sf.admin.delete("Account", account_id(1))  # the organization of affiliation 1 is deleted
+    await sync(client, admin["headers"], "salesforce-organizations")
+    run = await sync(client, admin["headers"], kind, mode="full")
+    assert (run["counts"]["unchanged"], run["counts"]["pending"]) == (1, 1), run["counts"]
+    pending = (await session.execute(select(SfPendingRecord))).scalar_one()
+    assert (pending.salesforce_id, pending.reason) == ("a0A000000000001AAA", "unknown_account")

@@ -25,6 +25,7 @@ from polaris_api.sync.salesforce.engine import (
     load_ids_by_sf_id,
     raw_id,
     require_parents,
+    resolves,
     run_import,
     snapshot_step,
 )
@@ -50,7 +51,38 @@ class _Writer(MirrorWriter):
         await self._load_parents(contacts, [i for raw in raws if (i := raw_id(raw, "npe5__Organization__c"))])
 
     def raw_parent_columns(self) -> tuple[str, ...]:
-        return ("volunteer_id", *_ACCOUNT_COLUMNS)
+        return ("volunteer_id", *_ACCOUNT_COLUMNS, "contact_salesforce_id", "account_salesforce_id")
+
+    def stored_refs(self) -> list[Any]:
+        """What the row's stored contact and account ids resolve to now (issue 13 item 5)."""
+        table = VolunteerAffiliation
+        return [
+            resolves(VolunteerSfContact, table.contact_salesforce_id, "volunteer_id").label("volunteer_now"),
+            resolves(Organization, table.account_salesforce_id).label("organization_now"),
+            resolves(School, table.account_salesforce_id).label("school_now"),
+            resolves(District, table.account_salesforce_id).label("district_now"),
+        ]
+
+    def refs_hold(self, raw: Mapping[str, Any], row: Any) -> bool:
+        if (
+            raw_id(raw, "npe5__Contact__c") != row.contact_salesforce_id
+            or raw_id(raw, "npe5__Organization__c") != row.account_salesforce_id
+            or row.volunteer_now is None
+            or row.volunteer_now != row.volunteer_id
+        ):
+            return False
+        # an organization first, else a school, else a district (as _parents decides)
+        if row.organization_now is not None:
+            wanted = (row.organization_now, None, None)
+        elif row.school_now is not None:
+            wanted = (None, row.school_now, None)
+        else:
+            wanted = (None, None, row.district_now)
+        return wanted != (None, None, None) and wanted == (
+            row.organization_id,
+            row.school_id,
+            row.district_id,
+        )
 
     def raw_parents(self, raw: Mapping[str, Any]) -> dict[str, Any]:
         """The volunteer and the one account column a raw record resolves to (issue 13 item 5)."""

@@ -28,7 +28,7 @@ KIND = "salesforce-classes"
 class _Writer(MirrorWriter):
     table = SchoolClass
     entity_type = "school_class"
-    refs = (OptionalRef("School__c", "school_id", "school_id", School),)
+    refs = (OptionalRef("School__c", "school_id", "school_id", School, "school_salesforce_id"),)
 
     def values(self, record: SalesforceClass) -> dict[str, Any]:
         return record.values()

@@ -99,7 +99,7 @@ class _DistrictWriter(_AccountWriter):
 class _SchoolWriter(_AccountWriter):
     table = School
     entity_type = "school"
-    refs = (OptionalRef("ParentId", "parent_id", "district_id", District),)
+    refs = (OptionalRef("ParentId", "parent_id", "district_id", District, "district_salesforce_id"),)
 
     def adopts(self, row: Any, values: dict[str, Any]) -> bool:
         return bool(row.district_id == values["district_id"])  # only a school of the same district

@@ -824,14 +824,19 @@ async def insert_rows(session: AsyncSession, table: Any, rows: Sequence[NewRow])
 
 
 async def load_current(
-    session: AsyncSession, table: Any, ids: Sequence[str], column: Any = None, names: Sequence[str] = ()
+    session: AsyncSession,
+    table: Any,
+    ids: Sequence[str],
+    column: Any = None,
+    names: Sequence[str] = (),
+    extra: Sequence[Any] = (),
 ) -> dict[str, Any]:
-    """The rows of ``ids`` as Core tuples (every column, or only ``names``, by attribute name),
-    keyed by ``column`` (default ``salesforce_id``): what the unchanged-record fast path
-    compares, without building ORM objects (issue 13 item 5)."""
+    """The rows of ``ids`` as Core tuples (every column, or only ``names``, by attribute name,
+    and the labelled ``extra`` expressions), keyed by ``column`` (default ``salesforce_id``):
+    what the unchanged-record fast path compares, without building ORM objects (issue 13 item 5)."""
     column = column if column is not None else table.salesforce_id
     keys = names or [prop.key for prop in sa_inspect(table).column_attrs]
-    attributes = [getattr(table, key) for key in dict.fromkeys([column.key, *keys])]
+    attributes = [*(getattr(table, key) for key in dict.fromkeys([column.key, *keys])), *extra]
     out: dict[str, Any] = {}
     for chunk in chunks(sorted({i for i in ids if i})):
         rows = await session.execute(select(*attributes).where(one_of(session, column, chunk)))
@@ -981,6 +986,17 @@ class RawScreen:
         """The names of the columns :meth:`raw_parents` returns."""
         return ()
 
+    def stored_refs(self) -> list[Any]:
+        """Labelled SQL expressions giving, with each row, what its stored references resolve to
+        now (correlated lookups by the stored Salesforce ids). When a writer has them, screen
+        needs no lookup of its own: :meth:`refs_hold` compares them with the raw record."""
+        return []
+
+    def refs_hold(self, raw: Mapping[str, Any], row: Any) -> bool:
+        """With :meth:`stored_refs`: True when ``raw``'s references are the row's and resolve to
+        the rows the row points to."""
+        raise NotImplementedError
+
     async def screen(
         self, batch: Sequence[tuple[int, dict[str, Any]]]
     ) -> tuple[list[tuple[int, dict[str, Any]]], dict[str, dt.datetime], list[int]]:
@@ -989,7 +1005,10 @@ class RawScreen:
         ids = [raw.get("Id") for _, raw in batch]
         table = self.table  # type: ignore[attr-defined]  # set by the writer class
         names = ("id", "salesforce_id", "sf_modstamp", "is_deleted", *self.raw_parent_columns())
-        current = await load_current(self.session, table, [i for i in ids if isinstance(i, str)], names=names)
+        extra = self.stored_refs()
+        current = await load_current(
+            self.session, table, [i for i in ids if isinstance(i, str)], names=names, extra=extra
+        )
         # prepare() reuses these rows when every Id is already in its stored form
         clean = all(isinstance(i, str) and i and i == i.strip() for i in ids)
         self.screened = current if clean else None
@@ -1005,11 +1024,14 @@ class RawScreen:
                 candidates.append((index, raw, row))
         if not candidates:
             return list(batch), {}, []
-        await self.load_raw_parents([raw for _, raw, _ in candidates])
         skipped: dict[int, Any] = {}
-        for index, raw, row in candidates:
-            if all(getattr(row, name) == value for name, value in self.raw_parents(raw).items()):
-                skipped[index] = row
+        if extra:
+            skipped = {index: row for index, raw, row in candidates if self.refs_hold(raw, row)}
+        else:
+            await self.load_raw_parents([raw for _, raw, _ in candidates])
+            for index, raw, row in candidates:
+                if all(getattr(row, name) == value for name, value in self.raw_parents(raw).items()):
+                    skipped[index] = row
         rest = [(index, raw) for index, raw in batch if index not in skipped]
         stamps = {row.salesforce_id: row.sf_modstamp for row in skipped.values()}
         return rest, stamps, [row.id for row in skipped.values()]
@@ -1037,6 +1059,17 @@ class OptionalRef:
     attribute: str
     column: str
     target: Any
+    sf_column: str | None = None  # where the raw Id is kept (SF-17), if it is
+
+
+def resolves(target: Any, sf_id: Any, column: str = "id") -> Any:
+    """A correlated scalar lookup: ``target.<column>`` of the live ``target`` row whose
+    ``salesforce_id`` is ``sf_id`` (an expression of the outer row), else NULL."""
+    return (
+        select(getattr(target, column))
+        .where(target.salesforce_id == sf_id, target.is_deleted.is_(False))
+        .scalar_subquery()
+    )
 
 
 class MirrorWriter(RawScreen, BatchWriter):
@@ -1089,7 +1122,25 @@ class MirrorWriter(RawScreen, BatchWriter):
             self.ref_ids[ref.sf_field] = await load_ids_by_sf_id(self.session, ref.target, ids)
 
     def raw_parent_columns(self) -> tuple[str, ...]:
-        return tuple(ref.column for ref in self.refs)
+        columns = tuple(ref.column for ref in self.refs)
+        if self.refs and all(ref.sf_column for ref in self.refs):
+            columns += tuple(ref.sf_column for ref in self.refs if ref.sf_column)
+        return columns
+
+    def stored_refs(self) -> list[Any]:
+        if not self.refs or not all(ref.sf_column for ref in self.refs):
+            return []
+        return [
+            resolves(ref.target, getattr(self.table, ref.sf_column or "")).label(f"ref_{n}")
+            for n, ref in enumerate(self.refs)
+        ]
+
+    def refs_hold(self, raw: Mapping[str, Any], row: Any) -> bool:
+        for n, ref in enumerate(self.refs):
+            stored = getattr(row, ref.sf_column or "")
+            if raw_id(raw, ref.sf_field) != stored or getattr(row, ref.column) != getattr(row, f"ref_{n}"):
+                return False
+        return True
 
     def raw_parents(self, raw: Mapping[str, Any]) -> dict[str, Any]:
         out = {}

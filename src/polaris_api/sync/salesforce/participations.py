@@ -38,6 +38,11 @@ from polaris_api.vocabularies import participation_rank
 __all__ = ["ParticipationWriter"]
 
 
+def _sf_id_of(target: Any, fk: Any) -> Any:
+    """The ``salesforce_id`` of the live ``target`` row ``fk`` points to (correlated), else NULL."""
+    return select(target.salesforce_id).where(target.id == fk, target.is_deleted.is_(False)).scalar_subquery()
+
+
 class ParticipationWriter(RawScreen, BatchWriter):
     """A writer keyed by ``salesforce_id`` and by its (event, participant) pair.
 
@@ -103,8 +108,30 @@ class ParticipationWriter(RawScreen, BatchWriter):
         sessions = [i for raw in raws if (i := raw_id(raw, "Session__c"))]
         self.events = await load_ids_by_sf_id(self.session, Event, sessions)
 
+    person_table: ClassVar[Any] = None  # the person table when its salesforce_id is the Contact__c
+
     def raw_parent_columns(self) -> tuple[str, ...]:
         return ("event_id", self.person_column)
+
+    def stored_refs(self) -> list[Any]:
+        """The Salesforce ids of the row's live event and person (issue 13 item 5): a raw record
+        whose Session__c and Contact__c are those resolves to the row's own parents."""
+        if self.person_table is None:
+            return []
+        person = self.person_table
+        return [
+            _sf_id_of(Event, self.table.event_id).label("event_sf_now"),
+            _sf_id_of(person, getattr(self.table, self.person_column)).label("person_sf_now"),
+        ]
+
+    def refs_hold(self, raw: Mapping[str, Any], row: Any) -> bool:
+        session_id, contact_id = raw_id(raw, "Session__c"), raw_id(raw, "Contact__c")
+        return (
+            session_id is not None
+            and contact_id is not None
+            and session_id == row.event_sf_now
+            and contact_id == row.person_sf_now
+        )
 
     def raw_parents(self, raw: Mapping[str, Any]) -> dict[str, Any]:
         """The event and the person a raw record resolves to now (issue 13 item 5)."""

@@ -37,6 +37,7 @@ class _Writer(ParticipationWriter):
     vocabulary = VOCABULARY
     table = EventStudentParticipation
     person_column = "student_id"
+    person_table = Student
     unknown_person = "unknown_student"
 
     def __init__(self, session: AsyncSession, ctx: RunContext, obj: SfObject) -> None:

@@ -33,8 +33,8 @@ class _Writer(MirrorWriter):
     table = Student
     entity_type = "student"
     refs = (
-        OptionalRef("npsp__Primary_Affiliation__c", "school_id", "school_id", School),
-        OptionalRef("Class__c", "class_id", "class_id", SchoolClass),
+        OptionalRef("npsp__Primary_Affiliation__c", "school_id", "school_id", School, "school_salesforce_id"),
+        OptionalRef("Class__c", "class_id", "class_id", SchoolClass, "class_salesforce_id"),
     )
     flag_codes = ("invalid_grade", "unknown_picklist_value")
 

@@ -44,7 +44,9 @@ KIND = "salesforce-teachers"
 class _Writer(MirrorWriter):
     table = Teacher
     entity_type = "teacher"
-    refs = (OptionalRef("npsp__Primary_Affiliation__c", "school_id", "school_id", School),)
+    refs = (
+        OptionalRef("npsp__Primary_Affiliation__c", "school_id", "school_id", School, "school_salesforce_id"),
+    )
     flag_codes = ("invalid_email", "unknown_picklist_value")
     new_row_defaults = {"import_source": "salesforce"}
 
