@@ -279,8 +279,18 @@ class SalesforceRecord(BaseModel):
 
     def missing_fields(self) -> list[str]:
         """The required SF fields (by API name) that are blank, in declaration order."""
-        by_alias = {field.alias: name for name, field in type(self).model_fields.items()}
-        return [alias for alias in self.required if getattr(self, by_alias[alias]) is None]
+        cls = type(self)
+        required = _REQUIRED_ATTRIBUTES.get(cls)
+        if required is None:  # once per model: model_fields is slow to reach (a deprecation shim)
+            by_alias = {field.alias: name for name, field in cls.model_fields.items()}
+            required = _REQUIRED_ATTRIBUTES[cls] = tuple((alias, by_alias[alias]) for alias in cls.required)
+        return [alias for alias, name in required if getattr(self, name) is None]
+
+
+_REQUIRED_ATTRIBUTES: dict[type[SalesforceRecord], tuple[tuple[str, str], ...]] = {}
+"""Per model: the (SF field, attribute) pairs of its required fields."""
+_ATTRIBUTE_OF_ALIAS: dict[type[SalesforceRecord], dict[str, str]] = {}
+"""Per model: SF field → attribute."""
 
 
 def invalid_aliases(model: type[BaseModel], error: ValidationError) -> list[str]:
@@ -690,8 +700,12 @@ class SalesforceContactVolunteer(SalesforceRecord):
     preferred_phone: Trim = Field(None, alias="npe01__PreferredPhone__c")
 
     def _by_alias(self, alias: str) -> Any:
-        name = next(n for n, f in type(self).model_fields.items() if f.alias == alias)
-        return getattr(self, name)
+        names = _ATTRIBUTE_OF_ALIAS.get(type(self))
+        if names is None:  # once per model (model_fields is slow to reach)
+            names = _ATTRIBUTE_OF_ALIAS[type(self)] = {
+                f.alias: n for n, f in type(self).model_fields.items() if f.alias
+            }
+        return getattr(self, names[alias])
 
     def emails(self) -> tuple[list[ContactEmail], list[str]]:
         """SF-27 email rows (one per distinct address) and the SF fields holding invalid ones."""

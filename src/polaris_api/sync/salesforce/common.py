@@ -7,7 +7,7 @@ import datetime as dt
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, func, select, tuple_
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
@@ -37,6 +37,18 @@ def one_of(session: AsyncSession, column: Any, values: Sequence[Any]) -> ColumnE
         array = bindparam(None, list(values), type_=ARRAY(column.type))
         return column.in_(select(func.unnest(array)))  # type: ignore[no-any-return]
     return column.in_(values)  # type: ignore[no-any-return]
+
+
+def pair_of(
+    session: AsyncSession, first: Any, second: Any, pairs: Sequence[tuple[Any, Any]]
+) -> ColumnElement[bool]:
+    """``(first, second) IN (pairs)``; on PostgreSQL against two unnested arrays, planned without
+    looking at every pair (see :func:`one_of`)."""
+    if session.get_bind().dialect.name == "postgresql":
+        a = bindparam(None, [p[0] for p in pairs], type_=ARRAY(first.type))
+        b = bindparam(None, [p[1] for p in pairs], type_=ARRAY(second.type))
+        return tuple_(first, second).in_(select(func.unnest(a), func.unnest(b)))  # type: ignore[no-any-return]
+    return tuple_(first, second).in_(pairs)  # type: ignore[no-any-return]
 
 
 class FlagBook:

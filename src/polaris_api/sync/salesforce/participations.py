@@ -9,14 +9,14 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
 from polaris_api.models.events import Event
 from polaris_api.schemas.salesforce import hours
 from polaris_api.sync.runs import RunContext
-from polaris_api.sync.salesforce.common import FlagBook, chunks
+from polaris_api.sync.salesforce.common import FlagBook, chunks, pair_of
 from polaris_api.sync.salesforce.engine import (
     BatchWriter,
     NewRow,
@@ -94,7 +94,9 @@ class ParticipationWriter(RawScreen, BatchWriter):
         person = getattr(self.table, self.person_column)
         for chunk in chunks(pairs):
             result = await session.execute(
-                select(self.table).where(*self.pair_filter, tuple_(self.table.event_id, person).in_(chunk))
+                select(self.table).where(
+                    *self.pair_filter, pair_of(session, self.table.event_id, person, chunk)
+                )
             )
             for row in result.scalars():
                 self.by_pair[(row.event_id, getattr(row, self.person_column))] = row
