@@ -13,6 +13,10 @@ A kind declares its :class:`SfObject` reads and a writer class per read; the eng
 * SF-19 rejections (invalid values, missing required fields);
 * SF-18 pending queue: a writer raises :class:`MissingParent`; the record is stored in
   ``sf_pending_record`` and retried by :func:`sweep_pending` at the end of the run;
+* issue 13 item 5, the raw fast path: a writer with ``screen`` (:class:`RawScreen`) sets aside,
+  before anything is parsed, the raw records whose live row carries their SystemModstamp and
+  whose references resolve to the row's own; nothing is written for them, and a full run's
+  snapshot counts them as seen (``Progress.seen``);
 * SF-12 full snapshot (:func:`full_snapshot`, with the ``mass_absence`` brake);
 * SF-60 one re-query after a transient mid-stream failure, from this run's own position (the
   highest ``SystemModstamp`` it committed), never from the stored watermark of earlier runs: a
@@ -553,7 +557,11 @@ async def _write_batch(
             if pending.settle(sf_id, "resolved"):
                 ctx.count("pending_resolved")
     await _apply_records(session, ctx, kind, obj, items, pending, isolate=isolate, writer=writer)
-    progress.after = await advance_watermark(session, kind, obj.key, batch_max, ctx.run_id)
+    # SF-8: max(stored, batch max). A watermark only grows and ``progress.after`` is its stored
+    # value as of this run's last batch: a batch that does not pass it has nothing to write and
+    # needs no query (a full run over unchanged data never does).
+    if batch_max is not None and (progress.after is None or batch_max > progress.after):
+        progress.after = await advance_watermark(session, kind, obj.key, batch_max, ctx.run_id)
     return batch_max
 
 
@@ -954,6 +962,9 @@ def same_stamp(raw: Mapping[str, Any], row: Any, required: Sequence[str], tz: dt
     )
 
 
+_STORED_REFS: dict[type, list[Any]] = {}
+
+
 class RawScreen:
     """Issue 13 item 5, the raw fast path: before any record of a batch is parsed,
     :meth:`screen` loads the batch's rows as Core tuples and sets aside the raw records that
@@ -1005,7 +1016,9 @@ class RawScreen:
         ids = [raw.get("Id") for _, raw in batch]
         table = self.table  # type: ignore[attr-defined]  # set by the writer class
         names = ("id", "salesforce_id", "sf_modstamp", "is_deleted", *self.raw_parent_columns())
-        extra = self.stored_refs()
+        extra = _STORED_REFS.get(type(self))
+        if extra is None:  # built once per writer class (they depend on the class only)
+            extra = _STORED_REFS[type(self)] = self.stored_refs()
         current = await load_current(
             self.session, table, [i for i in ids if isinstance(i, str)], names=names, extra=extra
         )
@@ -1102,8 +1115,9 @@ class MirrorWriter(RawScreen, BatchWriter):
         raise NotImplementedError
 
     async def prepare(self, records: Sequence[Any]) -> None:
-        """Existing rows are read as Core tuples first; records that would change nothing
-        (:func:`unchanged_row`) are only marked seen in :meth:`finish` (one ``UPDATE`` per batch),
+        """Existing rows are read as Core tuples first; of the records :meth:`screen` did not set
+        aside, those that would change nothing (:func:`unchanged_row`) are only marked seen in
+        :meth:`finish` (one ``UPDATE`` per batch),
         and ORM objects are loaded only for the rows that are written (issue 13 item 5)."""
         current = await self.current_rows([r.id for r in records if r.id])
         for ref in self.refs:

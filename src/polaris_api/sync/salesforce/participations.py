@@ -73,8 +73,8 @@ class ParticipationWriter(RawScreen, BatchWriter):
         raise NotImplementedError
 
     async def prepare(self, records: Sequence[Any]) -> None:
-        """Existing rows are read as Core tuples; a record that would change nothing is only
-        marked seen (one ``UPDATE`` per batch in :meth:`finish`); ORM objects are loaded for the
+        """Existing rows are read as Core tuples; a record :meth:`screen` did not set aside that
+        would change nothing is only marked seen (one ``UPDATE`` per batch in :meth:`finish`); ORM objects are loaded for the
         rows that are written and the pairs of those records only (issue 13 item 5)."""
         session = self.session
         current = await self.current_rows([r.id for r in records if r.id])
