@@ -821,12 +821,17 @@ async def insert_rows(session: AsyncSession, table: Any, rows: Sequence[NewRow])
     parameter) and set each row's ``id``. Rows are grouped by their set of columns, so a
     statement never degrades to one per row; column defaults (``created_at``…) apply."""
     core = table.__table__
-    groups: dict[tuple[str, ...], list[NewRow]] = {}
-    for row in rows:
-        groups.setdefault(tuple(sorted(row.columns())), []).append(row)
-    for keys, group in groups.items():
+    groups: dict[frozenset[str], list[NewRow]] = {}
+    for row in rows:  # by column set (id included: None until now), without a call per row
+        groups.setdefault(frozenset(row.__dict__), []).append(row)
+    for group in groups.values():
         statement = insert(core).returning(core.c.id, sort_by_parameter_order=True)
-        result = await session.execute(statement, [{k: getattr(row, k) for k in keys} for row in group])
+        params = []
+        for row in group:
+            values = row.__dict__.copy()
+            del values["id"]
+            params.append(values)
+        result = await session.execute(statement, params)
         for row, (row_id,) in zip(group, result.all(), strict=True):
             row.id = row_id
 
