@@ -155,10 +155,11 @@ def test_smoke_override_gives_every_sender_the_sink_and_the_first_admin():
     replica makes the admin, and every process that delivers the outbox (the worker and the
     scheduler's sweep, MAIL-4) sends to the sink rather than the console backend."""
     smoke = load(SMOKE_OVERRIDE)["services"]
-    for replica in REPLICAS:
+    for replica in REPLICAS:  # the schedule too: `sync health` answers with its next times
         assert set(smoke[replica]["environment"]) >= {
             "POLARIS_BOOTSTRAP_ADMIN_EMAIL",
             "POLARIS_BOOTSTRAP_ADMIN_PASSWORD",
+            "POLARIS_SCHEDULE",
         }
     for sender in ("worker", "scheduler"):
         environment = smoke[sender]["environment"]
