@@ -73,9 +73,7 @@ async def link_demo_districts(settings: Settings, fixtures: dict[str, Any]) -> i
                     await session.execute(
                         select(Event.salesforce_id, Event.id).where(Event.salesforce_id.in_(links))
                     )
-                )
-                .tuples()
-                .all()
+                ).all()
             )
             districts = dict(
                 (
@@ -84,9 +82,7 @@ async def link_demo_districts(settings: Settings, fixtures: dict[str, Any]) -> i
                             District.salesforce_id.in_(set(links.values()))
                         )
                     )
-                )
-                .tuples()
-                .all()
+                ).all()
             )
             created = 0
             for session_id, district_sf_id in links.items():
