@@ -26,8 +26,8 @@ PARTICIPATIONS = "salesforce-student-participations"
 
 
 @pytest.fixture
-def settings(sf_app_settings):
-    return sf_app_settings(salesforce_batch_size=3)
+def settings(sf_app_settings, request):
+    return sf_app_settings(salesforce_batch_size=3, **getattr(request, "param", {}))
 
 
 def contact_id(n: int) -> str:
@@ -79,6 +79,26 @@ async def test_sf_10_same_modstamp_is_set_aside_unparsed_a_new_one_is_written(cl
     # nothing is written for a record set aside, not even the seen mark; the written one has it
     assert rows[contact_id(1)].sf_last_seen_run_id == first["id"]
     assert rows[contact_id(2)].sf_last_seen_run_id == run["id"]
+
+
+@pytest.mark.parametrize("settings", [{"salesforce_skip_unchanged": False}], indirect=True)
+async def test_sf_10_skip_unchanged_off_parses_every_record_so_a_new_mapping_reaches_old_rows(
+    client, admin, sf, session
+):
+    """POLARIS_SALESFORCE_SKIP_UNCHANGED=false (one full run after a release maps a field it did
+    not map before): a record with the stored SystemModstamp is parsed and compared again, so a
+    value the row does not hold yet is written; a record whose values match is still unchanged."""
+    sf.admin.replace("Contact", [student(n) for n in range(1, 3)])
+    first = await sync(client, admin["headers"], STUDENTS, mode="full")
+    assert first["counts"]["created"] == 2
+    # stands in for a newly mapped value: the same stamp, a value the row does not hold
+    sf.admin.upsert("Contact", [_stored(sf, 1) | {"LastName": "Mapped anew"}], keep_modstamps=True)
+    run = await sync(client, admin["headers"], STUDENTS, mode="full")
+    assert run["status"] == "succeeded", run
+    assert (run["counts"]["updated"], run["counts"]["unchanged"]) == (1, 1)
+    rows = await _students(session)
+    assert rows[contact_id(1)].last_name == "Mapped anew"
+    assert rows[contact_id(2)].last_name == "Student2"
 
 
 async def test_sf_12_rows_set_aside_count_as_seen_by_the_snapshot(client, admin, sf, session):

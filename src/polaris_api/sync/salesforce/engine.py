@@ -534,7 +534,7 @@ async def _write_batch(
     highest SystemModstamp. A writer with ``screen`` first sets aside, from the raw records, those
     that change nothing (issue 13 item 5): they are not parsed, only marked seen."""
     writer = obj.writer(session, ctx, obj)
-    screen = getattr(writer, "screen", None)
+    screen = getattr(writer, "screen", None) if ctx.settings.salesforce_skip_unchanged else None
     skipped: dict[str, dt.datetime] = {}
     if screen is not None:
         batch, skipped, row_ids = await screen(batch)
