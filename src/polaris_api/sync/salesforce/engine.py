@@ -967,6 +967,23 @@ def same_stamp(raw: Mapping[str, Any], row: Any, required: Sequence[str], tz: dt
     )
 
 
+def same_stamp_candidates(
+    batch: Sequence[tuple[int, dict[str, Any]]],
+    rows: Mapping[str, Any],
+    required: Sequence[str],
+    tz: dt.tzinfo,
+) -> list[tuple[int, dict[str, Any], Any]]:
+    """The ``(index, raw, row)`` of ``batch`` whose stored row (``rows`` by Salesforce id) passes
+    :func:`same_stamp`: the raw fast path's candidates, before any reference check."""
+    candidates = []
+    for index, raw in batch:
+        sf_id = raw.get("Id")
+        row = rows.get(sf_id) if isinstance(sf_id, str) else None
+        if row is not None and same_stamp(raw, row, required, tz):
+            candidates.append((index, raw, row))
+    return candidates
+
+
 _STORED_REFS: dict[type, list[Any]] = {}
 
 
@@ -1032,14 +1049,7 @@ class RawScreen:
         self.screened = current if clean else None
         if not current:
             return list(batch), {}, []
-        required = self.obj.model.required
-        tz = self.ctx.settings.tz
-        candidates = []
-        for index, raw in batch:
-            sf_id = raw.get("Id")
-            row = current.get(sf_id) if isinstance(sf_id, str) else None
-            if row is not None and same_stamp(raw, row, required, tz):
-                candidates.append((index, raw, row))
+        candidates = same_stamp_candidates(batch, current, self.obj.model.required, self.ctx.settings.tz)
         if not candidates:
             return list(batch), {}, []
         skipped: dict[int, Any] = {}

@@ -52,7 +52,7 @@ from polaris_api.sync.salesforce.engine import (
     reject_missing,
     restore,
     run_import,
-    same_stamp,
+    same_stamp_candidates,
     snapshot_step,
     soft_delete,
 )
@@ -116,13 +116,7 @@ class _Writer(BatchWriter):
         ids = [sf_id for _, raw in batch if isinstance(sf_id := raw.get("Id"), str)]
         names = ("id", "salesforce_id", "volunteer_id", "sf_modstamp", "is_deleted")
         links = await load_current(session, VolunteerSfContact, ids, names=names)
-        required = self.obj.model.required
-        candidates = []
-        for index, raw in batch:
-            sf_id = raw.get("Id")
-            link = links.get(sf_id) if isinstance(sf_id, str) else None
-            if link is not None and same_stamp(raw, link, required, tz):
-                candidates.append((index, raw, link))
+        candidates = same_stamp_candidates(batch, links, self.obj.model.required, tz)
         if not candidates:
             return list(batch), {}, []
         columns = (
