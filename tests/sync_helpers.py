@@ -25,6 +25,11 @@ def account_id(n: int) -> str:
     return f"001{n:012d}AAA"
 
 
+def contact_id(n: int) -> str:
+    """An 18-character Contact id."""
+    return f"003{n:012d}AAA"
+
+
 def sf_session(n: int, *, days: int = 10, slots: Any = 5, **fields: Any) -> dict[str, Any]:
     """A publishable Session__c record starting ``days`` after today (local)."""
     day = local_today() + dt.timedelta(days=days)

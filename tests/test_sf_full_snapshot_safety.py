@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from polaris_api.models.people import Student
 from polaris_api.models.sync import DataQualityFlag, SfPendingRecord
-from tests.sync_helpers import sync
+from tests.sync_helpers import contact_id, sync
 
 KIND = "salesforce-students"
 RECORDS = 320
@@ -28,10 +28,6 @@ VOLATILE = {"id", "created_at", "updated_at", "sf_last_seen_run_id", "last_run_i
 def settings(sf_app_settings):
     # a batch size that does not divide the page size: a failure leaves a half-read batch behind
     return sf_app_settings(salesforce_batch_size=40)
-
-
-def contact_id(n: int) -> str:
-    return f"003{n:012d}AAA"
 
 
 def student(n: int) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from polaris_api.models.people import VolunteerAffiliation
 from polaris_api.models.reference import District, Organization, School
 from polaris_api.models.sync import SfPendingRecord
-from tests.sync_helpers import account_id, sync
+from tests.sync_helpers import account_id, contact_id, sync
 
 KIND = "salesforce-affiliations"
 
@@ -19,10 +19,6 @@ KIND = "salesforce-affiliations"
 @pytest.fixture
 def settings(sf_app_settings):
     return sf_app_settings(salesforce_batch_size=2)
-
-
-def contact_id(n: int) -> str:
-    return f"003{n:012d}AAA"
 
 
 def affiliation_id(n: int) -> str:

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from polaris_api.models.comms import Communication
 from polaris_api.models.people import Volunteer, VolunteerSfContact
 from polaris_api.models.sync import SfWatermark
-from tests.sync_helpers import sync
+from tests.sync_helpers import contact_id, sync
 
 KIND = "salesforce-history"
 
@@ -20,10 +20,6 @@ KIND = "salesforce-history"
 @pytest.fixture
 def settings(sf_app_settings):
     return sf_app_settings(salesforce_batch_size=2)
-
-
-def contact_id(n: int) -> str:
-    return f"003{n:012d}AAA"
 
 
 def task_id(n: int) -> str:

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from polaris_api.models.events import EventStudentParticipation
 from polaris_api.models.sync import DataQualityFlag, SfPendingRecord
-from tests.sync_helpers import session_id, sf_session, sync
+from tests.sync_helpers import contact_id, session_id, sf_session, sync
 
 KIND = "salesforce-student-participations"
 
@@ -18,10 +18,6 @@ KIND = "salesforce-student-participations"
 @pytest.fixture
 def settings(sf_app_settings):
     return sf_app_settings(salesforce_batch_size=2)
-
-
-def contact_id(n: int) -> str:
-    return f"003{n:012d}AAA"
 
 
 def participant_id(n: int) -> str:

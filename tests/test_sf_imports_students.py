@@ -10,7 +10,7 @@ from sqlalchemy import select
 from polaris_api.models.people import Student
 from polaris_api.models.reference import SchoolClass
 from polaris_api.models.sync import DataQualityFlag
-from tests.sync_helpers import account_id, sync
+from tests.sync_helpers import account_id, contact_id, sync
 
 KIND = "salesforce-students"
 
@@ -18,10 +18,6 @@ KIND = "salesforce-students"
 @pytest.fixture
 def settings(sf_app_settings):
     return sf_app_settings(salesforce_batch_size=2)
-
-
-def contact_id(n: int) -> str:
-    return f"003{n:012d}AAA"
 
 
 def student(n: int, **fields: Any) -> dict[str, Any]:

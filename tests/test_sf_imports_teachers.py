@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from polaris_api.models.people import Teacher, TeacherEmail, TeacherPhone
 from polaris_api.models.reference import School
-from tests.sync_helpers import account_id, sync
+from tests.sync_helpers import account_id, contact_id, sync
 
 KIND = "salesforce-teachers"
 
@@ -17,10 +17,6 @@ KIND = "salesforce-teachers"
 @pytest.fixture
 def settings(sf_app_settings):
     return sf_app_settings(salesforce_batch_size=2)
-
-
-def contact_id(n: int) -> str:
-    return f"003{n:012d}AAA"
 
 
 def teacher(n: int, **fields: Any) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from polaris_api.models.events import Event, EventParticipation
 from polaris_api.models.people import Volunteer, VolunteerSfContact
 from polaris_api.models.sync import DataQualityFlag, SfPendingRecord
-from tests.sync_helpers import session_id, sf_session, sync
+from tests.sync_helpers import contact_id, session_id, sf_session, sync
 
 KIND = "salesforce-volunteer-participations"
 
@@ -19,10 +19,6 @@ KIND = "salesforce-volunteer-participations"
 @pytest.fixture
 def settings(sf_app_settings):
     return sf_app_settings(salesforce_batch_size=2)
-
-
-def contact_id(n: int) -> str:
-    return f"003{n:012d}AAA"
 
 
 def participant_id(n: int) -> str:

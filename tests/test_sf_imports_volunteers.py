@@ -17,7 +17,7 @@ from polaris_api.models.people import (
 )
 from polaris_api.models.reference import Skill
 from polaris_api.models.sync import DataQualityFlag, SfWatermark
-from tests.sync_helpers import sync
+from tests.sync_helpers import contact_id, sync
 
 KIND = "salesforce-volunteers"
 
@@ -25,10 +25,6 @@ KIND = "salesforce-volunteers"
 @pytest.fixture
 def settings(sf_app_settings):
     return sf_app_settings(salesforce_batch_size=2)
-
-
-def contact_id(n: int) -> str:
-    return f"003{n:012d}AAA"
 
 
 def contact(n: int, **fields: Any) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from polaris_api.models.comms import Communication
 from polaris_api.models.events import EventStudentParticipation
 from polaris_api.models.people import Student, Volunteer, VolunteerSfContact
 from polaris_api.models.sync import DataQualityFlag, SfPendingRecord
-from tests.sync_helpers import account_id, session_id, sf_session, sync
+from tests.sync_helpers import account_id, contact_id, session_id, sf_session, sync
 
 STUDENTS = "salesforce-students"
 PARTICIPATIONS = "salesforce-student-participations"
@@ -28,10 +28,6 @@ PARTICIPATIONS = "salesforce-student-participations"
 @pytest.fixture
 def settings(sf_app_settings, request):
     return sf_app_settings(salesforce_batch_size=3, **getattr(request, "param", {}))
-
-
-def contact_id(n: int) -> str:
-    return f"003{n:012d}AAA"
 
 
 def student(n: int, **fields: Any) -> dict[str, Any]:
