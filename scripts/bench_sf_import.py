@@ -18,7 +18,8 @@ For each run it prints the duration, records read per second, the database round
 executemany), the peak RSS of this process (``ru_maxrss``: the sync code, SQLAlchemy, the
 drivers — not the double) and the CPU seconds spent by this process (with SQLite, the database
 too) and by the double answering the queries. ``--parts`` adds a line per part; ``--tracemalloc`` the Python heap
-peak of each run (slower).
+peak of each run (slower); ``--runs`` makes only some of the runs (e.g. ``weekly-full-unchanged`` on a
+database that ``--runs daily-full,weekly-full`` loaded, to profile that run alone).
 
     python scripts/bench_sf_import.py --scale 0.05                     # SQLite, temporary file
     python scripts/bench_sf_import.py --database-url postgresql+asyncpg://postgres@127.0.0.1:5432/bench
@@ -65,6 +66,16 @@ REFERENCE = {
     "student_participations": 150_000,
     "tasks": 40_000,
     "email_messages": 20_000,
+}
+
+
+# name → (label, kind, mode); the edits of --edit-share are made just before daily-incremental
+RUNS = {
+    "daily-full": ("daily full", "daily", "full"),
+    "weekly-full": ("weekly full", "weekly", "full"),
+    "weekly-full-unchanged": ("weekly full, unchanged", "weekly", "full"),
+    "daily-incremental": ("daily incremental", "daily", "incremental"),
+    "weekly-incremental": ("weekly incremental", "weekly", "incremental"),
 }
 
 
@@ -322,6 +333,12 @@ async def main() -> None:
     parser.add_argument(
         "--tracemalloc", action="store_true", help="also report the tracemalloc peak (slower)"
     )
+    parser.add_argument(
+        "--runs",
+        default=",".join(RUNS),
+        help="comma-separated runs to make, in order (default all: " + ",".join(RUNS) + "); e.g. "
+        "'weekly-full' alone on a database an earlier run loaded, to profile one run",
+    )
     args = parser.parse_args()
     url = args.database_url or f"sqlite+aiosqlite:///{Path(tempfile.mkdtemp()) / 'bench.db'}"
 
@@ -443,13 +460,12 @@ async def bench(args: argparse.Namespace, url: str, double: Any) -> None:
     print(
         f"database {engine.url.render_as_string(hide_password=True)}; batch {args.batch_size}; page {args.page_size}"
     )
-    await measured("daily full", "daily", "full")
-    await measured("weekly full", "weekly", "full")
-    await measured("weekly full, unchanged", "weekly", "full")
-    double.send(("edit", args.edit_share))
-    print(f"edited {double.recv():,} records in the double")
-    await measured("daily incremental", "daily", "incremental")
-    await measured("weekly incremental", "weekly", "incremental")
+    for name in args.runs.split(","):
+        label, kind, mode = RUNS[name.strip()]
+        if name.strip() == "daily-incremental":
+            double.send(("edit", args.edit_share))
+            print(f"edited {double.recv():,} records in the double")
+        await measured(label, kind, mode)
     await engine.dispose()
 
 

@@ -22,6 +22,7 @@ from polaris_api.sync.salesforce.common import chunks, one_of
 from polaris_api.sync.salesforce.engine import (
     MirrorWriter,
     SfObject,
+    StoredRef,
     load_ids_by_sf_id,
     raw_id,
     require_parents,
@@ -53,14 +54,14 @@ class _Writer(MirrorWriter):
     def raw_parent_columns(self) -> tuple[str, ...]:
         return ("volunteer_id", *_ACCOUNT_COLUMNS, "contact_salesforce_id", "account_salesforce_id")
 
-    def stored_refs(self) -> list[Any]:
+    def stored_refs(self) -> list[StoredRef]:
         """What the row's stored contact and account ids resolve to now (issue 13 item 5)."""
         table = VolunteerAffiliation
         return [
-            resolves(VolunteerSfContact, table.contact_salesforce_id, "volunteer_id").label("volunteer_now"),
-            resolves(Organization, table.account_salesforce_id).label("organization_now"),
-            resolves(School, table.account_salesforce_id).label("school_now"),
-            resolves(District, table.account_salesforce_id).label("district_now"),
+            resolves("volunteer_now", VolunteerSfContact, table.contact_salesforce_id, "volunteer_id"),
+            resolves("organization_now", Organization, table.account_salesforce_id),
+            resolves("school_now", School, table.account_salesforce_id),
+            resolves("district_now", District, table.account_salesforce_id),
         ]
 
     def refs_hold(self, raw: Mapping[str, Any], row: Any) -> bool:

@@ -47,6 +47,7 @@ from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from polaris_api.db import utcnow
 from polaris_api.models.sync import DataQualityFlag, SfPendingRecord
@@ -842,17 +843,21 @@ async def load_current(
     ids: Sequence[str],
     column: Any = None,
     names: Sequence[str] = (),
-    extra: Sequence[Any] = (),
+    refs: Sequence[StoredRef] = (),
 ) -> dict[str, Any]:
     """The rows of ``ids`` as Core tuples (every column, or only ``names``, by attribute name,
-    and the labelled ``extra`` expressions), keyed by ``column`` (default ``salesforce_id``):
-    what the unchanged-record fast path compares, without building ORM objects (issue 13 item 5)."""
+    and what each of ``refs`` resolves to now, by its label), keyed by ``column`` (default
+    ``salesforce_id``): what the unchanged-record fast path compares, without building ORM
+    objects (issue 13 item 5)."""
     column = column if column is not None else table.salesforce_id
     keys = names or [prop.key for prop in sa_inspect(table).column_attrs]
-    attributes = [*(getattr(table, key) for key in dict.fromkeys([column.key, *keys])), *extra]
+    attributes = [getattr(table, key) for key in dict.fromkeys([column.key, *keys])]
+    query = select(*attributes, *(ref.value for ref in refs)).select_from(table)
+    for ref in refs:
+        query = query.outerjoin(ref.target, ref.on)
     out: dict[str, Any] = {}
     for chunk in chunks(sorted({i for i in ids if i})):
-        rows = await session.execute(select(*attributes).where(one_of(session, column, chunk)))
+        rows = await session.execute(query.where(one_of(session, column, chunk)))
         out.update({getattr(row, column.key): row for row in rows})
     return out
 
@@ -984,7 +989,7 @@ def same_stamp_candidates(
     return candidates
 
 
-_STORED_REFS: dict[type, list[Any]] = {}
+_STORED_REFS: dict[type, list[StoredRef]] = {}
 
 
 class RawScreen:
@@ -1019,10 +1024,10 @@ class RawScreen:
         """The names of the columns :meth:`raw_parents` returns."""
         return ()
 
-    def stored_refs(self) -> list[Any]:
-        """Labelled SQL expressions giving, with each row, what its stored references resolve to
-        now (correlated lookups by the stored Salesforce ids). When a writer has them, screen
-        needs no lookup of its own: :meth:`refs_hold` compares them with the raw record."""
+    def stored_refs(self) -> list[StoredRef]:
+        """What the row's stored references resolve to now (:class:`StoredRef`, joined to the
+        rows screen loads). When a writer has them, screen needs no lookup of its own:
+        :meth:`refs_hold` compares them with the raw record."""
         return []
 
     def refs_hold(self, raw: Mapping[str, Any], row: Any) -> bool:
@@ -1038,11 +1043,11 @@ class RawScreen:
         ids = [raw.get("Id") for _, raw in batch]
         table = self.table  # type: ignore[attr-defined]  # set by the writer class
         names = ("id", "salesforce_id", "sf_modstamp", "is_deleted", *self.raw_parent_columns())
-        extra = _STORED_REFS.get(type(self))
-        if extra is None:  # built once per writer class (they depend on the class only)
-            extra = _STORED_REFS[type(self)] = self.stored_refs()
+        refs = _STORED_REFS.get(type(self))
+        if refs is None:  # built once per writer class (they depend on the class only)
+            refs = _STORED_REFS[type(self)] = self.stored_refs()
         current = await load_current(
-            self.session, table, [i for i in ids if isinstance(i, str)], names=names, extra=extra
+            self.session, table, [i for i in ids if isinstance(i, str)], names=names, refs=refs
         )
         # prepare() reuses these rows when every Id is already in its stored form
         clean = all(isinstance(i, str) and i and i == i.strip() for i in ids)
@@ -1053,7 +1058,7 @@ class RawScreen:
         if not candidates:
             return list(batch), {}, []
         skipped: dict[int, Any] = {}
-        if extra:
+        if refs:
             skipped = {index: row for index, raw, row in candidates if self.refs_hold(raw, row)}
         else:
             await self.load_raw_parents([raw for _, raw, _ in candidates])
@@ -1090,14 +1095,25 @@ class OptionalRef:
     sf_column: str | None = None  # where the raw Id is kept (SF-17), if it is
 
 
-def resolves(target: Any, sf_id: Any, column: str = "id") -> Any:
-    """A correlated scalar lookup: ``target.<column>`` of the live ``target`` row whose
-    ``salesforce_id`` is ``sf_id`` (an expression of the outer row), else NULL."""
-    return (
-        select(getattr(target, column))
-        .where(target.salesforce_id == sf_id, target.is_deleted.is_(False))
-        .scalar_subquery()
-    )
+class StoredRef:
+    """What a row's stored reference resolves to now (issue 13 item 5): the live ``target`` row
+    whose ``key`` column equals the row's ``ref`` expression gives its ``value`` column, labelled
+    ``label`` (NULL when there is none). :func:`load_current` joins it (``LEFT OUTER JOIN`` on an
+    alias of ``target``; ``key`` is unique there): a correlated subquery per row cost 8.6 ms per
+    500 affiliations on PostgreSQL, the joins 5.2 ms."""
+
+    def __init__(self, label: str, target: Any, ref: Any, key: str = "salesforce_id", value: str = "id"):
+        alias = aliased(target)
+        self.label = label
+        self.target = alias
+        self.on = and_(getattr(alias, key) == ref, alias.is_deleted.is_(False))
+        self.value = getattr(alias, value).label(label)
+
+
+def resolves(label: str, target: Any, sf_id: Any, column: str = "id") -> StoredRef:
+    """``target.<column>`` of the live ``target`` row whose ``salesforce_id`` is ``sf_id`` (a
+    column of the screened row), else NULL, as ``label``."""
+    return StoredRef(label, target, sf_id, value=column)
 
 
 class MirrorWriter(RawScreen, BatchWriter):
@@ -1156,11 +1172,11 @@ class MirrorWriter(RawScreen, BatchWriter):
             columns += tuple(ref.sf_column for ref in self.refs if ref.sf_column)
         return columns
 
-    def stored_refs(self) -> list[Any]:
+    def stored_refs(self) -> list[StoredRef]:
         if not self.refs or not all(ref.sf_column for ref in self.refs):
             return []
         return [
-            resolves(ref.target, getattr(self.table, ref.sf_column or "")).label(f"ref_{n}")
+            resolves(f"ref_{n}", ref.target, getattr(self.table, ref.sf_column or ""))
             for n, ref in enumerate(self.refs)
         ]
 

@@ -22,6 +22,7 @@ from polaris_api.sync.salesforce.engine import (
     NewRow,
     RawScreen,
     SfObject,
+    StoredRef,
     assign,
     is_stale,
     load_by_sf_id,
@@ -36,11 +37,6 @@ from polaris_api.sync.salesforce.engine import (
 from polaris_api.vocabularies import participation_rank
 
 __all__ = ["ParticipationWriter"]
-
-
-def _sf_id_of(target: Any, fk: Any) -> Any:
-    """The ``salesforce_id`` of the live ``target`` row ``fk`` points to (correlated), else NULL."""
-    return select(target.salesforce_id).where(target.id == fk, target.is_deleted.is_(False)).scalar_subquery()
 
 
 class ParticipationWriter(RawScreen, BatchWriter):
@@ -115,15 +111,21 @@ class ParticipationWriter(RawScreen, BatchWriter):
     def raw_parent_columns(self) -> tuple[str, ...]:
         return ("event_id", self.person_column)
 
-    def stored_refs(self) -> list[Any]:
+    def stored_refs(self) -> list[StoredRef]:
         """The Salesforce ids of the row's live event and person (issue 13 item 5): a raw record
         whose Session__c and Contact__c are those resolves to the row's own parents."""
         if self.person_table is None:
             return []
         person = self.person_table
         return [
-            _sf_id_of(Event, self.table.event_id).label("event_sf_now"),
-            _sf_id_of(person, getattr(self.table, self.person_column)).label("person_sf_now"),
+            StoredRef("event_sf_now", Event, self.table.event_id, key="id", value="salesforce_id"),
+            StoredRef(
+                "person_sf_now",
+                person,
+                getattr(self.table, self.person_column),
+                key="id",
+                value="salesforce_id",
+            ),
         ]
 
     def refs_hold(self, raw: Mapping[str, Any], row: Any) -> bool:
