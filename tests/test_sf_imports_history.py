@@ -219,3 +219,41 @@ async def test_sf_9_failure_mid_run_then_resumed_nothing_skipped_or_duplicated(c
     resumed = await sync(client, admin["headers"], KIND)
     assert resumed["status"] == "succeeded" and resumed["counts"]["created"] == 5
     assert sorted(await _rows(session)) == [task_id(n) for n in range(1, 8)]
+
+
+async def test_sf_10_a_task_sharing_its_row_with_an_email_is_guarded_by_its_own_stamp(
+    client, admin, sf, session
+):
+    """SF-10, SF-35, issue 13 item 5: the row of a logged email carries the email's SystemModstamp,
+    and keeps its Task's own (``task_sf_modstamp``). So an unchanged Task is set aside by the raw
+    fast path (nothing written, not even the seen mark), a changed one is written without touching
+    the email's values, and an older read of it is refused."""
+    sf.admin.replace("Contact", [contact(1), contact(2)])
+    await sync(client, admin["headers"], "salesforce-volunteers")
+    sf.admin.replace("Task", [task(1, 1, Type="Email")])
+    sf.admin.replace("EmailMessage", [message(1, ActivityId=task_id(1))])
+    first = await sync(client, admin["headers"], KIND, mode="full")
+    assert first["status"] == "succeeded", first["errors"]
+    row = (await _rows(session))[task_id(1)]
+    assert row.email_message_salesforce_id == message_id(1)
+    assert row.task_sf_modstamp is not None and row.task_sf_modstamp < row.sf_modstamp
+    first_version = next(r for r in sf.admin.records("Task") if r["Id"] == task_id(1))
+
+    again = await sync(client, admin["headers"], KIND, mode="full")
+    assert (again["counts"]["unchanged"], again["counts"]["updated"]) == (2, 0), again["counts"]
+    row = (await _rows(session))[task_id(1)]
+    assert row.sf_last_seen_run_id == first["id"]  # the full path would have marked it seen
+
+    sf.admin.upsert("Task", [{"Id": task_id(1), "WhoId": contact_id(2), "Subject": "Task subject"}])
+    changed = await sync(client, admin["headers"], KIND, mode="full")
+    assert (changed["counts"]["unchanged"], changed["counts"]["updated"]) == (1, 1), changed["counts"]
+    row = (await _rows(session))[task_id(1)]
+    assert (row.who_salesforce_id, row.subject) == (contact_id(2), "Email 1")  # the email's subject wins
+    assert row.volunteer_id == (await _volunteer(session, 2)).id
+
+    # an older read of the Task (its first version) writes nothing
+    sf.admin.upsert("Task", [first_version], keep_modstamps=True)
+    stale = await sync(client, admin["headers"], KIND, mode="full")
+    assert stale["counts"]["updated"] == 0, stale["counts"]
+    row = (await _rows(session))[task_id(1)]
+    assert (row.who_salesforce_id, row.volunteer_id) == (contact_id(2), (await _volunteer(session, 2)).id)

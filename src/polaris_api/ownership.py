@@ -483,6 +483,7 @@ _BY_OWNER: dict[str, dict[Owner, tuple[str, ...]]] = {
             *_SF_TRACKED,
             "salesforce_activity_id",
             "email_message_salesforce_id",
+            "task_sf_modstamp",
             "kind",
             "direction",
             "subject",

@@ -34,6 +34,10 @@ class Communication(IdMixin, TimestampMixin, SalesforceTrackedMixin, Base):
     # --- Salesforce-owned (SF-35)
     salesforce_activity_id: Mapped[str] = mapped_column(String(SF_ID), unique=True)
     email_message_salesforce_id: Mapped[str | None] = mapped_column(String(SF_ID), unique=True)
+    # SystemModstamp of the Task last written to the row: once its EmailMessage is known,
+    # ``sf_modstamp`` is the email's, and this is what the Task's stale-write guard (SF-10) and
+    # the fast path for unchanged Tasks (issue 13 item 5) compare
+    task_sf_modstamp: Mapped[dt.datetime | None]
     kind: Mapped[str] = mapped_column(String(40), default="task")  # VOC-19 communication_kind
     direction: Mapped[str | None] = mapped_column(String(40))  # VOC-19 communication_direction
     subject: Mapped[str | None] = mapped_column(String(255))

@@ -959,16 +959,19 @@ def _blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
-def same_stamp(raw: Mapping[str, Any], row: Any, required: Sequence[str], tz: dt.tzinfo) -> bool:
+def same_stamp(
+    raw: Mapping[str, Any], row: Any, required: Sequence[str], tz: dt.tzinfo, stamp: str = "sf_modstamp"
+) -> bool:
     """The checks of the raw fast path (:class:`RawScreen`) that need no lookup: ``row`` (a Core
-    tuple with ``is_deleted`` and ``sf_modstamp``) is live, ``raw`` is not deleted, has every
-    ``required`` field and carries the row's ``SystemModstamp``."""
+    tuple with ``is_deleted`` and the ``stamp`` column, default ``sf_modstamp``) is live, ``raw``
+    is not deleted, has every ``required`` field and carries the row's ``SystemModstamp``."""
+    stored = getattr(row, stamp)
     return not (
         row.is_deleted
-        or row.sf_modstamp is None
+        or stored is None
         or raw.get("IsDeleted") not in (None, False)
         or any(_blank(raw.get(name)) for name in required)
-        or raw_modstamp(raw.get("SystemModstamp"), tz) != row.sf_modstamp
+        or raw_modstamp(raw.get("SystemModstamp"), tz) != stored
     )
 
 

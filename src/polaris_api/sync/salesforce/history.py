@@ -37,7 +37,6 @@ from polaris_api.sync.salesforce.engine import (
     BatchWriter,
     SfObject,
     assign,
-    is_stale,
     load_current,
     restore,
     run_import,
@@ -185,6 +184,10 @@ class Associator:
         return values
 
 
+def _older(stamp: dt.datetime | None, than: dt.datetime | None) -> bool:
+    return stamp is not None and than is not None and stamp < than
+
+
 class _State:
     def __init__(self) -> None:
         self.touched: set[int] = set()
@@ -195,6 +198,7 @@ _SCREEN_COLUMNS = (
     "salesforce_activity_id",
     "email_message_salesforce_id",
     "sf_modstamp",
+    "task_sf_modstamp",
     "is_deleted",
     "who_salesforce_id",
     "who_email",
@@ -223,7 +227,8 @@ class _Writer(BatchWriter):
     ) -> tuple[list[tuple[int, dict[str, Any]]], dict[str, dt.datetime], list[int]]:
         """Issue 13 item 5, the fast path of :class:`~polaris_api.sync.salesforce.engine.RawScreen`
         for activities: a record is set aside (nothing written) when its live row carries its
-        SystemModstamp (for a Task: a row no EmailMessage has written) and the SF-36
+        SystemModstamp (for a Task, ``task_sf_modstamp``: the stamp of the Task last written
+        to the row, which an EmailMessage may share) and the SF-36
         association the full path would make now is the row's (a manual match never changes)."""
         session, tz = self.session, self.ctx.settings.tz
         column = (
@@ -238,11 +243,10 @@ class _Writer(BatchWriter):
         for index, raw in batch:
             sf_id = raw.get("Id")
             row = rows.get(sf_id) if isinstance(sf_id, str) else None
-            if (
-                row is not None
-                and (self.email_message or row.email_message_salesforce_id is None)
-                and same_stamp(raw, row, required, tz)
-            ):
+            # an EmailMessage is compared with the row's stamp, a Task with its own (the row's is
+            # the email's once there is one)
+            stamp = "sf_modstamp" if self.email_message else "task_sf_modstamp"
+            if row is not None and same_stamp(raw, row, required, tz, stamp=stamp):
                 candidates.append((index, row))
         if not candidates:
             return list(batch), {}, []
@@ -302,11 +306,17 @@ class _Writer(BatchWriter):
         if email_message:
             values["email_message_salesforce_id"] = record.id
             self.by_message[record.id] = row
-        elif row.email_message_salesforce_id is not None:
-            values = {k: v for k, v in values.items() if k not in _EMAIL_OWNED}  # the email's values win
-        elif not created and is_stale(row, record):
-            ctx.count("unchanged")
-            return
+        else:
+            # SF-10 for a Task: a row of its own keeps the newest stamp it was given (a deletion's
+            # too); on a row shared with an email, the stamp of the Task last written counts
+            shared = row.email_message_salesforce_id is not None
+            guard = row.task_sf_modstamp if shared else row.sf_modstamp
+            if not created and _older(record.system_modstamp, guard):
+                ctx.count("unchanged")
+                return
+            row.task_sf_modstamp = record.system_modstamp
+            if shared:
+                values = {k: v for k, v in values.items() if k not in _EMAIL_OWNED}  # the email's win
         changed = assign(row, values)
         if created or not (not email_message and row.email_message_salesforce_id is not None):
             row.sf_modstamp = max(filter(None, (row.sf_modstamp, record.system_modstamp)), default=None)
