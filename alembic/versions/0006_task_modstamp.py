@@ -26,7 +26,9 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     with op.batch_alter_table("communication") as batch:
-        batch.add_column(sa.Column("task_sf_modstamp", polaris_api.db.UTCDateTime(timezone=True), nullable=True))
+        batch.add_column(
+            sa.Column("task_sf_modstamp", polaris_api.db.UTCDateTime(timezone=True), nullable=True)
+        )
     op.execute(
         "UPDATE communication SET task_sf_modstamp = sf_modstamp WHERE email_message_salesforce_id IS NULL"
     )
