@@ -19,7 +19,9 @@ executemany), the peak RSS of this process (``ru_maxrss``: the sync code, SQLAlc
 drivers — not the double) and the CPU seconds spent by this process (with SQLite, the database
 too) and by the double answering the queries. ``--parts`` adds a line per part; ``--tracemalloc`` the Python heap
 peak of each run (slower); ``--runs`` makes only some of the runs (e.g. ``weekly-full-unchanged`` on a
-database that ``--runs daily-full,weekly-full`` loaded, to profile that run alone).
+database that ``--runs daily-full,weekly-full`` loaded, to profile that run alone). Each run's line
+ends with the :func:`calibration` time taken just before it: compare runs made at different times
+only at similar calibration.
 
     python scripts/bench_sf_import.py --scale 0.05                     # SQLite, temporary file
     python scripts/bench_sf_import.py --database-url postgresql+asyncpg://postgres@127.0.0.1:5432/bench
@@ -77,6 +79,18 @@ RUNS = {
     "daily-incremental": ("daily incremental", "daily", "incremental"),
     "weekly-incremental": ("weekly incremental", "weekly", "incremental"),
 }
+
+
+def calibration() -> float:
+    """Seconds this process takes for a fixed pure-Python workload: how fast the machine is at the
+    moment (on a shared VM the same run can take twice as long an hour later), so runs made at
+    different times can be compared."""
+    start = time.perf_counter()
+    totals: dict[int, int] = {}
+    for i in range(3_000_000):
+        totals[i % 1000] = totals.get(i % 1000, 0) + i
+    sorted(str(i) for i in range(600_000))
+    return time.perf_counter() - start
 
 
 def _id(prefix: str, n: int) -> str:
@@ -425,6 +439,7 @@ async def bench(args: argparse.Namespace, url: str, double: Any) -> None:
     sessionmaker = make_sessionmaker(engine)
 
     async def measured(label: str, kind: str, mode: str) -> None:
+        before = calibration()
         statements["n"] = 0
         parts.reset()
         if args.tracemalloc:
@@ -451,6 +466,7 @@ async def bench(args: argparse.Namespace, url: str, double: Any) -> None:
         )
         if peak is not None:
             line += f"  tracemalloc peak {peak / 2**20:,.0f} MB"
+        line += f"  calibration {before:.2f}s"
         print(line, flush=True)
         if args.parts:
             await print_parts(sessionmaker, run.id, parts.by_kind)
