@@ -350,8 +350,9 @@ async def main() -> None:
     parser.add_argument(
         "--runs",
         default=",".join(RUNS),
-        help="comma-separated runs to make, in order (default all: " + ",".join(RUNS) + "); e.g. "
-        "'weekly-full' alone on a database an earlier run loaded, to profile one run",
+        help="comma-separated runs to make, in order (default all: " + ",".join(RUNS) + "), or single "
+        "kinds as <kind>:<mode>; e.g. 'weekly-full' alone on a database an earlier run loaded, to "
+        "profile one run",
     )
     args = parser.parse_args()
     url = args.database_url or f"sqlite+aiosqlite:///{Path(tempfile.mkdtemp()) / 'bench.db'}"
@@ -477,7 +478,11 @@ async def bench(args: argparse.Namespace, url: str, double: Any) -> None:
         f"database {engine.url.render_as_string(hide_password=True)}; batch {args.batch_size}; page {args.page_size}"
     )
     for name in args.runs.split(","):
-        label, kind, mode = RUNS[name.strip()]
+        if ":" in name:  # one kind, e.g. salesforce-students:full
+            kind, mode = name.strip().split(":")
+            label = name.strip()
+        else:
+            label, kind, mode = RUNS[name.strip()]
         if name.strip() == "daily-incremental":
             double.send(("edit", args.edit_share))
             print(f"edited {double.recv():,} records in the double")
