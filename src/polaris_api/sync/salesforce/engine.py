@@ -1105,7 +1105,9 @@ class StoredRef:
     alias of ``target``; ``key`` is unique there): a correlated subquery per row cost 8.6 ms per
     500 affiliations on PostgreSQL, the joins 5.2 ms."""
 
-    def __init__(self, label: str, target: Any, ref: Any, key: str = "salesforce_id", value: str = "id"):
+    def __init__(
+        self, label: str, target: Any, ref: Any, key: str = "salesforce_id", value: str = "id"
+    ) -> None:
         alias = aliased(target)
         self.label = label
         self.target = alias
