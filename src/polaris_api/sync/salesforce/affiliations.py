@@ -26,7 +26,6 @@ from polaris_api.sync.salesforce.engine import (
     load_ids_by_sf_id,
     raw_id,
     require_parents,
-    resolves,
     run_import,
     snapshot_step,
 )
@@ -58,10 +57,10 @@ class _Writer(MirrorWriter):
         """What the row's stored contact and account ids resolve to now (issue 13 item 5)."""
         table = VolunteerAffiliation
         return [
-            resolves("volunteer_now", VolunteerSfContact, table.contact_salesforce_id, "volunteer_id"),
-            resolves("organization_now", Organization, table.account_salesforce_id),
-            resolves("school_now", School, table.account_salesforce_id),
-            resolves("district_now", District, table.account_salesforce_id),
+            StoredRef("volunteer_now", VolunteerSfContact, table.contact_salesforce_id, value="volunteer_id"),
+            StoredRef("organization_now", Organization, table.account_salesforce_id),
+            StoredRef("school_now", School, table.account_salesforce_id),
+            StoredRef("district_now", District, table.account_salesforce_id),
         ]
 
     def refs_hold(self, raw: Mapping[str, Any], row: Any) -> bool:

@@ -764,14 +764,10 @@ def soft_delete(row: Any, ctx: RunContext, record: SalesforceRecord, reason: str
     return True
 
 
-def is_stale(row: Any, record: SalesforceRecord) -> bool:
-    """SF-10 stale-write guard."""
-    return (
-        row is not None
-        and row.sf_modstamp is not None
-        and record.system_modstamp is not None
-        and record.system_modstamp < row.sf_modstamp
-    )
+def is_stale(row: Any, record: SalesforceRecord, stamp: str = "sf_modstamp") -> bool:
+    """SF-10 stale-write guard: ``record`` is older than the row's ``stamp`` column."""
+    stored = getattr(row, stamp) if row is not None else None
+    return stored is not None and record.system_modstamp is not None and record.system_modstamp < stored
 
 
 def assign(row: Any, values: dict[str, Any]) -> bool:
@@ -811,9 +807,6 @@ class NewRow:
     def __init__(self, **values: Any) -> None:
         self.__dict__.update(values)
         self.id: int | None = None
-
-    def columns(self) -> dict[str, Any]:
-        return {k: v for k, v in self.__dict__.items() if k != "id"}
 
 
 async def insert_rows(session: AsyncSession, table: Any, rows: Sequence[NewRow]) -> None:
@@ -980,14 +973,16 @@ def same_stamp_candidates(
     rows: Mapping[str, Any],
     required: Sequence[str],
     tz: dt.tzinfo,
+    stamp: str = "sf_modstamp",
 ) -> list[tuple[int, dict[str, Any], Any]]:
     """The ``(index, raw, row)`` of ``batch`` whose stored row (``rows`` by Salesforce id) passes
-    :func:`same_stamp`: the raw fast path's candidates, before any reference check."""
+    :func:`same_stamp` (against its ``stamp`` column): the raw fast path's candidates, before any
+    reference check."""
     candidates = []
     for index, raw in batch:
         sf_id = raw.get("Id")
         row = rows.get(sf_id) if isinstance(sf_id, str) else None
-        if row is not None and same_stamp(raw, row, required, tz):
+        if row is not None and same_stamp(raw, row, required, tz, stamp):
             candidates.append((index, raw, row))
     return candidates
 
@@ -1115,12 +1110,6 @@ class StoredRef:
         self.value = getattr(alias, value).label(label)
 
 
-def resolves(label: str, target: Any, sf_id: Any, column: str = "id") -> StoredRef:
-    """``target.<column>`` of the live ``target`` row whose ``salesforce_id`` is ``sf_id`` (a
-    column of the screened row), else NULL, as ``label``."""
-    return StoredRef(label, target, sf_id, value=column)
-
-
 class MirrorWriter(RawScreen, BatchWriter):
     """Upserts one batch of a table with ``salesforce_id``: chunked preloads, SF-10 guard, SF-11,
     SF-19, SF-17 optional references with ``unresolved_reference`` flags. Subclasses set
@@ -1153,8 +1142,8 @@ class MirrorWriter(RawScreen, BatchWriter):
     async def prepare(self, records: Sequence[Any]) -> None:
         """Existing rows are read as Core tuples first; of the records :meth:`screen` did not set
         aside, those that would change nothing (:func:`unchanged_row`) are only marked seen in
-        :meth:`finish` (one ``UPDATE`` per batch),
-        and ORM objects are loaded only for the rows that are written (issue 13 item 5)."""
+        :meth:`finish` (one ``UPDATE`` per batch), and ORM objects are loaded only for the rows
+        that are written (issue 13 item 5)."""
         current = await self.current_rows([r.id for r in records if r.id])
         for ref in self.refs:
             refs = [getattr(r, ref.attribute) for r in records if getattr(r, ref.attribute)]
@@ -1181,7 +1170,7 @@ class MirrorWriter(RawScreen, BatchWriter):
         if not self.refs or not all(ref.sf_column for ref in self.refs):
             return []
         return [
-            resolves(f"ref_{n}", ref.target, getattr(self.table, ref.sf_column or ""))
+            StoredRef(f"ref_{n}", ref.target, getattr(self.table, ref.sf_column or ""))
             for n, ref in enumerate(self.refs)
         ]
 

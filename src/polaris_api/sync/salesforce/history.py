@@ -37,10 +37,11 @@ from polaris_api.sync.salesforce.engine import (
     BatchWriter,
     SfObject,
     assign,
+    is_stale,
     load_current,
     restore,
     run_import,
-    same_stamp,
+    same_stamp_candidates,
     soft_delete,
 )
 
@@ -184,10 +185,6 @@ class Associator:
         return values
 
 
-def _older(stamp: dt.datetime | None, than: dt.datetime | None) -> bool:
-    return stamp is not None and than is not None and stamp < than
-
-
 class _State:
     def __init__(self) -> None:
         self.touched: set[int] = set()
@@ -238,16 +235,13 @@ class _Writer(BatchWriter):
         )
         ids = [sf_id for _, raw in batch if isinstance(sf_id := raw.get("Id"), str)]
         rows = await load_current(session, Communication, ids, column=column, names=_SCREEN_COLUMNS)
-        required = self.obj.model.required
-        candidates = []
-        for index, raw in batch:
-            sf_id = raw.get("Id")
-            row = rows.get(sf_id) if isinstance(sf_id, str) else None
-            # an EmailMessage is compared with the row's stamp, a Task with its own (the row's is
-            # the email's once there is one)
-            stamp = "sf_modstamp" if self.email_message else "task_sf_modstamp"
-            if row is not None and same_stamp(raw, row, required, tz, stamp=stamp):
-                candidates.append((index, row))
+        # an EmailMessage is compared with the row's stamp, a Task with its own (the row's is the
+        # email's once there is one)
+        stamp = "sf_modstamp" if self.email_message else "task_sf_modstamp"
+        candidates = [
+            (index, row)
+            for index, _, row in same_stamp_candidates(batch, rows, self.obj.model.required, tz, stamp)
+        ]
         if not candidates:
             return list(batch), {}, []
         await self.associator.load([row for _, row in candidates if row.match_method != "manual"])
@@ -310,8 +304,7 @@ class _Writer(BatchWriter):
             # SF-10 for a Task: a row of its own keeps the newest stamp it was given (a deletion's
             # too); on a row shared with an email, the stamp of the Task last written counts
             shared = row.email_message_salesforce_id is not None
-            guard = row.task_sf_modstamp if shared else row.sf_modstamp
-            if not created and _older(record.system_modstamp, guard):
+            if not created and is_stale(row, record, "task_sf_modstamp" if shared else "sf_modstamp"):
                 ctx.count("unchanged")
                 return
             row.task_sf_modstamp = record.system_modstamp
