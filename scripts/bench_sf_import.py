@@ -330,6 +330,34 @@ async def print_parts(sessionmaker: Any, parent_id: int, by_kind: dict[str, int]
             )
 
 
+class StatementTimes:
+    """``--statements``: wall time per statement shape, from ``before_cursor_execute`` to
+    ``after_cursor_execute`` (the database's answer plus the driver; not the ORM around it)."""
+
+    def __init__(self, engine: Any) -> None:
+        self.totals: dict[str, list[float]] = {}
+        event.listen(engine.sync_engine, "before_cursor_execute", self.before)
+        event.listen(engine.sync_engine, "after_cursor_execute", self.after)
+
+    def reset(self) -> None:
+        self.totals.clear()
+
+    def before(self, conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+        conn.info["bench_started"] = time.perf_counter()
+
+    def after(self, conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+        elapsed = time.perf_counter() - conn.info.pop("bench_started", time.perf_counter())
+        entry = self.totals.setdefault(" ".join(statement.split())[:90], [0.0, 0])
+        entry[0] += elapsed
+        entry[1] += 1
+
+    def print_top(self, n: int = 10) -> None:
+        total = sum(t for t, _ in self.totals.values())
+        print(f"    SQL statements: {total:.1f}s in all")
+        for shape, (seconds, calls) in sorted(self.totals.items(), key=lambda kv: -kv[1][0])[:n]:
+            print(f"    {seconds:7.2f}s {calls:6,}x  {shape}")
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -346,6 +374,12 @@ async def main() -> None:
     parser.add_argument("--parts", action="store_true", help="print each part's duration and rate")
     parser.add_argument(
         "--tracemalloc", action="store_true", help="also report the tracemalloc peak (slower)"
+    )
+    parser.add_argument(
+        "--statements",
+        action="store_true",
+        help="after each run, the SQL statements that took the most time (wall time from "
+        "before_cursor_execute to after_cursor_execute, grouped by their first 90 characters)",
     )
     parser.add_argument(
         "--runs",
@@ -433,6 +467,7 @@ async def bench(args: argparse.Namespace, url: str, double: Any) -> None:
         statements["n"] += 1
 
     event.listen(engine.sync_engine, "before_cursor_execute", count)
+    timings = StatementTimes(engine) if args.statements else None
     parts = PartStatements(statements)
     runner_log = logging.getLogger("polaris_api.services.sync_runs")
     runner_log.addHandler(parts)
@@ -443,6 +478,8 @@ async def bench(args: argparse.Namespace, url: str, double: Any) -> None:
         before = calibration()
         statements["n"] = 0
         parts.reset()
+        if timings is not None:
+            timings.reset()
         if args.tracemalloc:
             tracemalloc.start()
         double.send(("cpu",))
@@ -471,6 +508,8 @@ async def bench(args: argparse.Namespace, url: str, double: Any) -> None:
         print(line, flush=True)
         if args.parts:
             await print_parts(sessionmaker, run.id, parts.by_kind)
+        if timings is not None:
+            timings.print_top()
         if run.status == "failed":
             print(f"  failed: {run.error_code} {run.error_message}", file=sys.stderr)
 

@@ -118,6 +118,7 @@ _BY_OWNER: dict[str, dict[Owner, tuple[str, ...]]] = {
             "session_host",
             "registration_link",
             "skills",
+            "events_import_sf_modstamp",
         ),
         Owner.publishing: (
             "display_on_website",

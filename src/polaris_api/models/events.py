@@ -123,6 +123,10 @@ class Event(IdMixin, TimestampMixin, SalesforceMirrorMixin, Base):
     session_host: Mapped[str | None] = mapped_column(String(255))
     registration_link: Mapped[str | None] = mapped_column(String(2048))  # absolute http(s) URL
     # skill links: relationship ``skills`` (event_skill)
+    # The SystemModstamp of the Session__c the events import (SF-32) last wrote. The hourly
+    # publishing sync (SF-40) writes its own subset of fields and moves ``sf_modstamp`` too, so only
+    # this tells the import that a record is the one it wrote (its fast path, issue 13 item 5).
+    events_import_sf_modstamp: Mapped[dt.datetime | None]
 
     # --- Publishing-owned (03 PUB, 02 SF-40): survive every SF sync
     display_on_website: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())

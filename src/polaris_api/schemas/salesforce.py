@@ -856,6 +856,13 @@ class SalesforceSessionEvent(SalesforceSessionPublishing):
     def skill_names(self) -> list[str]:
         return split_values([*self.legacy_skills_covered, *self.legacy_skills_needed, *self.requested_skills])
 
+    @classmethod
+    def raw_skill_names(cls, raw: Mapping[str, Any]) -> list[str]:
+        """:meth:`skill_names` of the raw record, without validating the rest of it."""
+        fields = ("legacy_skills_covered", "legacy_skills_needed", "requested_skills")
+        aliases = [cls.model_fields[name].alias or name for name in fields]
+        return split_values([name for alias in aliases for name in split_values(raw.get(alias))])
+
     def cancellation(self) -> MappedValue:
         """VOC-16 mapping of Cancellation_Reason__c (used only to initialise Polaris' field)."""
         return map_import_value("cancellation_reason", self.cancellation_reason)

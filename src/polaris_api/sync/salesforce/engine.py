@@ -63,6 +63,7 @@ from polaris_api.sync.salesforce.common import (
     FlagBook,
     advance_watermark,
     chunks,
+    ids_except,
     one_of,
     read_watermark,
 )
@@ -669,8 +670,7 @@ async def full_snapshot(
     deleted = 0
     async with ctx.sessionmaker() as session:
         total = (await session.execute(select(func.count()).select_from(table).where(live))).scalar_one()
-        unmarked = (await session.execute(select(table.id).where(unseen))).scalars().all()
-        absent_ids = [i for i in unmarked if i not in seen]
+        absent_ids = await ids_except(session, select(table.id).where(unseen), table.id, seen)
         absent = len(absent_ids)
         flag_key = {"code": "mass_absence", "entity_type": table.__tablename__, "record_key": "", "field": ""}
         open_flag = (
@@ -849,8 +849,9 @@ async def load_current(
     for ref in refs:
         query = query.outerjoin(ref.target, ref.on)
     out: dict[str, Any] = {}
+    connection = await session.connection()  # Core rows: no ORM result processing
     for chunk in chunks(sorted({i for i in ids if i})):
-        rows = await session.execute(query.where(one_of(session, column, chunk)))
+        rows = await connection.execute(query.where(one_of(session, column, chunk)))
         out.update({getattr(row, column.key): row for row in rows})
     return out
 
@@ -948,7 +949,8 @@ def raw_modstamp(value: Any, tz: dt.tzinfo) -> dt.datetime | None:
         return None
 
 
-def _blank(value: Any) -> bool:
+def blank(value: Any) -> bool:
+    """A raw value the models read as missing: None, or text of only whitespace."""
     return value is None or (isinstance(value, str) and not value.strip())
 
 
@@ -963,7 +965,7 @@ def same_stamp(
         row.is_deleted
         or stored is None
         or raw.get("IsDeleted") not in (None, False)
-        or any(_blank(raw.get(name)) for name in required)
+        or any(blank(raw.get(name)) for name in required)
         or raw_modstamp(raw.get("SystemModstamp"), tz) != stored
     )
 
@@ -1009,6 +1011,8 @@ class RawScreen:
     obj: SfObject
     seen: list[int]
     screened: dict[str, Any] | None = None  # the rows screen loaded, for prepare (None: not screened)
+    # the row's column holding the SystemModstamp of the record this import last wrote to it
+    stamp_column: str = "sf_modstamp"
 
     async def load_raw_parents(self, raws: Sequence[Mapping[str, Any]]) -> None:
         """Look up what :meth:`raw_parents` needs for ``raws`` (chunked, no query per record)."""
@@ -1033,6 +1037,11 @@ class RawScreen:
         the rows the row points to."""
         raise NotImplementedError
 
+    async def load_for_refs_hold(self, rows: Sequence[Any]) -> None:
+        """Look up what :meth:`refs_hold` needs beyond the joined :meth:`stored_refs` for the
+        candidate ``rows`` (chunked, no query per record)."""
+        return None
+
     async def screen(
         self, batch: Sequence[tuple[int, dict[str, Any]]]
     ) -> tuple[list[tuple[int, dict[str, Any]]], dict[str, dt.datetime], list[int]]:
@@ -1040,7 +1049,8 @@ class RawScreen:
         ``SystemModstamp`` and their row ids."""
         ids = [raw.get("Id") for _, raw in batch]
         table = self.table  # type: ignore[attr-defined]  # set by the writer class
-        names = ("id", "salesforce_id", "sf_modstamp", "is_deleted", *self.raw_parent_columns())
+        stamp = self.stamp_column
+        names = tuple(dict.fromkeys(("id", "salesforce_id", stamp, "is_deleted", *self.raw_parent_columns())))
         refs = _STORED_REFS.get(type(self))
         if refs is None:  # built once per writer class (they depend on the class only)
             refs = _STORED_REFS[type(self)] = self.stored_refs()
@@ -1052,11 +1062,14 @@ class RawScreen:
         self.screened = current if clean else None
         if not current:
             return list(batch), {}, []
-        candidates = same_stamp_candidates(batch, current, self.obj.model.required, self.ctx.settings.tz)
+        candidates = same_stamp_candidates(
+            batch, current, self.obj.model.required, self.ctx.settings.tz, stamp
+        )
         if not candidates:
             return list(batch), {}, []
         skipped: dict[int, Any] = {}
         if refs:
+            await self.load_for_refs_hold([row for _, _, row in candidates])
             skipped = {index: row for index, raw, row in candidates if self.refs_hold(raw, row)}
         else:
             await self.load_raw_parents([raw for _, raw, _ in candidates])
@@ -1064,7 +1077,7 @@ class RawScreen:
                 if all(getattr(row, name) == value for name, value in self.raw_parents(raw).items()):
                     skipped[index] = row
         rest = [(index, raw) for index, raw in batch if index not in skipped]
-        stamps = {row.salesforce_id: row.sf_modstamp for row in skipped.values()}
+        stamps = {row.salesforce_id: getattr(row, stamp) for row in skipped.values()}
         return rest, stamps, [row.id for row in skipped.values()]
 
     async def current_rows(self, ids: Sequence[str]) -> dict[str, Any]:

@@ -12,7 +12,7 @@ skill fields; the import replaces only links with ``source='salesforce'``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import exists, select, update
@@ -22,13 +22,17 @@ from polaris_api.models.events import Event, EventSkill
 from polaris_api.models.reference import District, School, Skill, normalize_name
 from polaris_api.schemas.salesforce import SESSION_EVENT_FIELDS, SalesforceSessionEvent
 from polaris_api.sync.runs import RunContext
-from polaris_api.sync.salesforce.common import FlagBook, chunks
+from polaris_api.sync.salesforce.common import FlagBook, chunks, one_of
 from polaris_api.sync.salesforce.engine import (
     BatchWriter,
+    RawScreen,
     SfObject,
+    StoredRef,
     assign,
+    blank,
     is_stale,
     load_by_sf_id,
+    raw_id,
     restore,
     run_import,
     settle_deleted_or_rejected,
@@ -47,9 +51,18 @@ FLAG_CODES = (
 PICKLIST_FIELDS = ("Session_Type__c", "Session_Status__c", "Format__c")
 
 
-class _Writer(BatchWriter):
+class _Writer(RawScreen, BatchWriter):
+    """Issue 13 item 5, the raw fast path (:class:`RawScreen`): a record is set aside when it is
+    the one this import last wrote (``events_import_sf_modstamp``) and what the full path derives
+    would not change: the school and district it resolves to now, VOC-16 (a cancellation reason
+    is initialised only while Polaris' is null) and the ``source='salesforce'`` skill links."""
+
+    table = Event
+    stamp_column = "events_import_sf_modstamp"
+
     def __init__(self, session: AsyncSession, ctx: RunContext, obj: SfObject) -> None:
         super().__init__(session, ctx, obj)
+        self.skill_keys: dict[int, list[tuple[str, str]]] = {}  # event id → (skill key, source)
         self.rows: dict[str, Event] = {}
         self.schools: dict[str, int] = {}
         self.districts: dict[str, str] = {}  # SF id → name
@@ -58,6 +71,60 @@ class _Writer(BatchWriter):
         self.flags = FlagBook(
             session, run_id=ctx.run_id, entity_type="event", sf_object="Session__c", codes=FLAG_CODES
         )
+
+    def raw_parent_columns(self) -> tuple[str, ...]:
+        return (
+            "school_id",
+            "school_salesforce_id",
+            "district_salesforce_id",
+            "district_partner",
+            "cancellation_reason",
+        )
+
+    def stored_refs(self) -> list[StoredRef]:
+        return [
+            StoredRef("school_now", School, Event.school_salesforce_id),
+            StoredRef("district_now", District, Event.district_salesforce_id, value="name"),
+        ]
+
+    async def load_for_refs_hold(self, rows: Sequence[Any]) -> None:
+        for chunk in chunks(sorted(row.id for row in rows)):
+            links = await self.session.execute(
+                select(EventSkill.event_id, Skill.name_normalized, EventSkill.source)
+                .join(Skill, Skill.id == EventSkill.skill_id)
+                .where(one_of(self.session, EventSkill.event_id, chunk))
+            )
+            for event_id, key, source in links:
+                self.skill_keys.setdefault(event_id, []).append((key, source))
+
+    def refs_hold(self, raw: Mapping[str, Any], row: Any) -> bool:
+        school, district = raw_id(raw, "School__c"), raw_id(raw, "District__c")
+        parent = raw_id(raw, "Parent_Account__c")
+        if school != row.school_salesforce_id or row.school_id != row.school_now:
+            return False
+        if district is None and parent is not None:
+            # the parent account counts when it is a live district: known here only when it is
+            # the row's district and still live; otherwise the full path looks it up
+            if parent != row.district_salesforce_id or row.district_now is None:
+                return False
+        elif district != row.district_salesforce_id:
+            return False
+        if row.district_partner != row.district_now:
+            return False
+        if row.cancellation_reason is None and not blank(raw.get("Cancellation_Reason__c")):
+            return False  # VOC-16 would initialise it
+        return self._skills_hold(raw, row.id)
+
+    def _skills_hold(self, raw: Mapping[str, Any], event_id: int) -> bool:
+        """The links :meth:`_link_skills` would leave: every wanted skill linked (any source) and
+        no ``source='salesforce'`` link to a skill not wanted."""
+        try:
+            wanted = {normalize_name(name) for name in SalesforceSessionEvent.raw_skill_names(raw)}
+        except (TypeError, ValueError):  # not readable: the full path rejects the record
+            return False
+        links = self.skill_keys.get(event_id, [])
+        linked = {key for key, _ in links}
+        return wanted <= linked and all(key in wanted for key, source in links if source == "salesforce")
 
     async def prepare(self, records: Sequence[SalesforceSessionEvent]) -> None:
         session = self.session
@@ -107,7 +174,7 @@ class _Writer(BatchWriter):
         created = False
         if row is None:
             row = Event(salesforce_id=record.id, source="salesforce", is_deleted=False, **values)
-            row.sf_modstamp = record.system_modstamp
+            row.sf_modstamp = row.events_import_sf_modstamp = record.system_modstamp
             row.sf_last_seen_run_id = ctx.run_id
             self._init_cancellation(row, record)
             self.session.add(row)
@@ -120,8 +187,8 @@ class _Writer(BatchWriter):
                 ctx.count("unchanged")
                 return
             changed = assign(row, values)
-            self._init_cancellation(row, record)
-            row.sf_modstamp = record.system_modstamp
+            changed |= self._init_cancellation(row, record)
+            row.sf_modstamp = row.events_import_sf_modstamp = record.system_modstamp
             if restore(row):
                 changed = True
                 ctx.count("restored")
@@ -138,14 +205,16 @@ class _Writer(BatchWriter):
         self.after_flush(with_ids)
 
     @staticmethod
-    def _init_cancellation(row: Event, record: SalesforceSessionEvent) -> None:
-        """VOC-16: SF only initialises Polaris' cancellation_reason while it is null."""
+    def _init_cancellation(row: Event, record: SalesforceSessionEvent) -> bool:
+        """VOC-16: SF only initialises Polaris' cancellation_reason while it is null; True when
+        it did."""
         if row.cancellation_reason is not None or record.cancellation_reason is None:
-            return
+            return False
         mapped = record.cancellation()
         row.cancellation_reason = str(mapped.value or "other")
         if mapped.unknown and row.cancellation_notes is None:
             row.cancellation_notes = record.cancellation_reason
+        return True
 
     def _wanted_skills(self, record: SalesforceSessionEvent) -> list[Skill]:
         """The record's skills; a new name becomes a ``skill`` row in the batch's flush."""
@@ -241,9 +310,15 @@ SESSIONS = SfObject(
 
 async def resolve_links(ctx: RunContext) -> None:
     """SF-17: fill ``school_id`` and ``district_partner`` once the school / district exists."""
-    school = select(School.id).where(School.salesforce_id == Event.school_salesforce_id).correlate(Event)
+    school = (
+        select(School.id)
+        .where(School.salesforce_id == Event.school_salesforce_id, School.is_deleted.is_(False))
+        .correlate(Event)
+    )
     district = (
-        select(District.name).where(District.salesforce_id == Event.district_salesforce_id).correlate(Event)
+        select(District.name)
+        .where(District.salesforce_id == Event.district_salesforce_id, District.is_deleted.is_(False))
+        .correlate(Event)
     )
     resolved = 0
     async with ctx.sessionmaker() as session:

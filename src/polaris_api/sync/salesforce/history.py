@@ -103,13 +103,16 @@ class Associator:
             result = await self.session.execute(
                 select(VolunteerSfContact.salesforce_id, VolunteerSfContact.volunteer_id)
                 .join(Volunteer, Volunteer.id == VolunteerSfContact.volunteer_id)
-                .where(VolunteerSfContact.salesforce_id.in_(chunk), Volunteer.is_deleted.is_(False))
+                .where(
+                    one_of(self.session, VolunteerSfContact.salesforce_id, chunk),
+                    Volunteer.is_deleted.is_(False),
+                )
             )
             self.contacts.update(dict(result.all()))
             result = await self.session.execute(
                 # a merged duplicate's contact is the survivor's (merges leave no chains)
                 select(Teacher.salesforce_id, func.coalesce(Teacher.merged_into_id, Teacher.id)).where(
-                    Teacher.salesforce_id.in_(chunk), Teacher.is_deleted.is_(False)
+                    one_of(self.session, Teacher.salesforce_id, chunk), Teacher.is_deleted.is_(False)
                 )
             )
             self.teachers.update(dict(result.all()))
@@ -119,7 +122,7 @@ class Associator:
                 self.owners.setdefault(email, set())
             result = await self.session.execute(
                 select(Volunteer.email_normalized, Volunteer.id).where(
-                    Volunteer.email_normalized.in_(chunk), Volunteer.is_deleted.is_(False)
+                    one_of(self.session, Volunteer.email_normalized, chunk), Volunteer.is_deleted.is_(False)
                 )
             )
             for email, volunteer_id in result.all():
@@ -127,7 +130,10 @@ class Associator:
             result = await self.session.execute(
                 select(VolunteerEmail.email_normalized, VolunteerEmail.volunteer_id)
                 .join(Volunteer, Volunteer.id == VolunteerEmail.volunteer_id)
-                .where(VolunteerEmail.email_normalized.in_(chunk), Volunteer.is_deleted.is_(False))
+                .where(
+                    one_of(self.session, VolunteerEmail.email_normalized, chunk),
+                    Volunteer.is_deleted.is_(False),
+                )
             )
             for email, volunteer_id in result.all():
                 self.owners[email].add(volunteer_id)
