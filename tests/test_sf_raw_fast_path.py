@@ -305,6 +305,44 @@ async def test_sf_36_an_activity_is_set_aside_only_while_its_association_holds(c
     assert {(r.match_status, r.volunteer_id) for r in rows.values()} == {("unmatched", None)}
 
 
+async def test_sf_36_a_task_whose_who_id_now_links_another_volunteer_is_matched_again(
+    client, admin, sf, session
+):
+    """The WhoId is SF-36's first hit. A Task matched through it is set aside only while that
+    contact still links the same live volunteer (joined to the screen's rows): here the link is
+    moved to another volunteer while neither the Task nor the volunteers' records change."""
+    sf.admin.replace("Contact", [volunteer_contact(1), volunteer_contact(2)])
+    await sync(client, admin["headers"], "salesforce-volunteers", mode="full")
+    sf.admin.replace(
+        "Task",
+        [
+            {
+                "Id": "00T000000000001AAA",
+                "WhoId": contact_id(1),
+                "Subject": "Call",
+                "Type": "Call",
+                "CreatedDate": "2025-03-04T14:00:00.000+0000",
+            }
+        ],
+    )
+    await sync(client, admin["headers"], "salesforce-history", mode="full")
+    links = {
+        link.salesforce_id: link for link in (await session.execute(select(VolunteerSfContact))).scalars()
+    }
+    first, second = links[contact_id(1)].volunteer_id, links[contact_id(2)].volunteer_id
+    statement = select(Communication).execution_options(populate_existing=True)
+    assert (await session.execute(statement)).scalar_one().volunteer_id == first
+    unchanged = await sync(client, admin["headers"], "salesforce-history", mode="full")
+    assert unchanged["counts"]["unchanged"] == 1, unchanged["counts"]
+
+    links[contact_id(1)].volunteer_id = second
+    await session.commit()
+    run = await sync(client, admin["headers"], "salesforce-history", mode="full")
+    assert (run["counts"]["updated"], run["counts"]["unchanged"]) == (1, 0), run["counts"]
+    row = (await session.execute(statement)).scalar_one()
+    assert (row.volunteer_id, row.match_method) == (second, "sf_contact_id")
+
+
 async def test_sf_18_an_affiliation_whose_account_is_gone_is_not_set_aside(client, admin, sf, session):
     accounts = [
         {"Id": account_id(1), "Name": "Acme", "Type": "Business"},

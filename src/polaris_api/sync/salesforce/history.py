@@ -36,6 +36,7 @@ from polaris_api.sync.salesforce.common import chunks, one_of
 from polaris_api.sync.salesforce.engine import (
     BatchWriter,
     SfObject,
+    StoredRef,
     assign,
     is_stale,
     load_current,
@@ -214,6 +215,28 @@ _SCREEN_COLUMNS = (
 )
 
 
+def _who_refs() -> list[StoredRef]:
+    """SF-36's first hit for a row with a WhoId: the live volunteer its contact id links to,
+    joined to the rows the screen loads (``who_volunteer``; NULL when there is none)."""
+    link = StoredRef("who_link", VolunteerSfContact, Communication.who_salesforce_id, value="volunteer_id")
+    return [link, StoredRef("who_volunteer", Volunteer, link.target.volunteer_id, key="id")]
+
+
+_WHO_REFS = _who_refs()
+
+
+def _holds_by_who(row: Any) -> bool:
+    """True when the row is matched to the live volunteer its WhoId links to: SF-36 checks the
+    WhoId first, so nothing else can change the match (no other lookup is needed)."""
+    return row.who_volunteer is not None and (
+        row.volunteer_id,
+        row.teacher_id,
+        row.match_status,
+        row.match_method,
+        row.unmatched_reason,
+    ) == (row.who_volunteer, None, "matched_volunteer", "sf_contact_id", None)
+
+
 class _Writer(BatchWriter):
     model: type[SalesforceTask] | type[SalesforceEmailMessage]
     email_message = False
@@ -240,7 +263,9 @@ class _Writer(BatchWriter):
             else Communication.salesforce_activity_id
         )
         ids = [sf_id for _, raw in batch if isinstance(sf_id := raw.get("Id"), str)]
-        rows = await load_current(session, Communication, ids, column=column, names=_SCREEN_COLUMNS)
+        rows = await load_current(
+            session, Communication, ids, column=column, names=_SCREEN_COLUMNS, refs=_WHO_REFS
+        )
         # an EmailMessage is compared with the row's stamp, a Task with its own (the row's is the
         # email's once there is one)
         stamp = "sf_modstamp" if self.email_message else "task_sf_modstamp"
@@ -250,11 +275,12 @@ class _Writer(BatchWriter):
         ]
         if not candidates:
             return list(batch), {}, []
-        await self.associator.load([row for _, row in candidates if row.match_method != "manual"])
+        held = {index for index, row in candidates if row.match_method == "manual" or _holds_by_who(row)}
+        await self.associator.load([row for index, row in candidates if index not in held])
         skipped = {
             index: row
             for index, row in candidates
-            if row.match_method == "manual"
+            if index in held
             or self.associator.match(row) == {name: getattr(row, name) for name in _MATCH_COLUMNS}
         }
         rest = [(index, raw) for index, raw in batch if index not in skipped]
@@ -323,7 +349,9 @@ class _Writer(BatchWriter):
             changed = True
             ctx.count("restored")
         await self.associator.load([row])
+        matched_before = [getattr(row, name) for name in _MATCH_COLUMNS]
         self.state.touched |= self.associator.associate(row)
+        changed |= matched_before != [getattr(row, name) for name in _MATCH_COLUMNS]
         if row.match_status == "unmatched":
             ctx.count("unmatched")
         ctx.count("created" if created else ("updated" if changed else "unchanged"))
