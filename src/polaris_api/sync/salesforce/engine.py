@@ -998,7 +998,8 @@ class RawScreen:
     would change nothing, so only the others are validated and compared. A raw record is set
     aside when its row is live, it is not deleted (SF-11), no required field is blank (SF-19),
     its ``SystemModstamp`` equals the row's ``sf_modstamp`` (Salesforce changes the stamp with
-    every change of the record, SF-7) and its references resolve to the rows the row points to
+    every change of the record, SF-7; a row another read stamps too keeps this import's own
+    stamp in ``stamp_column``) and its references resolve to the rows the row points to
     now (SF-17: a reference unresolved when the row was written, or whose parent has since been
     deleted, sends the record through the full path, which links or flags it). Nothing is
     written for the rows set aside, not even ``sf_last_seen_run_id``: a full run keeps their ids
