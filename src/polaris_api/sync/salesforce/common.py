@@ -51,6 +51,15 @@ def one_of(session: AsyncSession, column: Any, values: Sequence[Any]) -> ColumnE
     return column.in_(values)  # type: ignore[no-any-return]
 
 
+def one_of_bound(dialect: str, column: Any, name: str) -> ColumnElement[bool]:
+    """:func:`one_of` with the values left to the bound parameter ``name`` (a list, given at
+    execution), for a statement built once and run many times."""
+    if dialect == "postgresql":
+        array = bindparam(name, type_=_array_of(column.type))
+        return column.in_(select(func.unnest(array)))  # type: ignore[no-any-return]
+    return column.in_(bindparam(name, expanding=True))  # type: ignore[no-any-return]
+
+
 async def ids_except(
     session: AsyncSession, query: Select[Any], column: Any, excluded: Collection[int]
 ) -> list[int]:

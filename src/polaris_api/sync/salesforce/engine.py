@@ -39,6 +39,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
+from collections import namedtuple
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -65,6 +66,7 @@ from polaris_api.sync.salesforce.common import (
     chunks,
     ids_except,
     one_of,
+    one_of_bound,
     read_watermark,
 )
 
@@ -843,17 +845,50 @@ async def load_current(
     ``salesforce_id``): what the unchanged-record fast path compares, without building ORM
     objects (issue 13 item 5)."""
     column = column if column is not None else table.salesforce_id
-    keys = names or [prop.key for prop in sa_inspect(table).column_attrs]
-    attributes = [getattr(table, key) for key in dict.fromkeys([column.key, *keys])]
-    query = select(*attributes, *(ref.value for ref in refs)).select_from(table)
-    for ref in refs:
-        query = query.outerjoin(ref.target, ref.on)
+    query = _current_query(session.get_bind().dialect.name, table, column, tuple(names), tuple(refs))
     out: dict[str, Any] = {}
     connection = await session.connection()  # Core rows: no ORM result processing
     for chunk in chunks(sorted({i for i in ids if i})):
-        rows = await connection.execute(query.where(one_of(session, column, chunk)))
-        out.update({getattr(row, column.key): row for row in rows})
+        rows = await connection.execute(query, {"ids": list(chunk)})
+        keys = tuple(rows.keys())
+        make, at = _row_type(keys)._make, keys.index(column.key)
+        out.update({row[at]: row for row in map(make, rows)})
     return out
+
+
+_ROW_TYPES: dict[tuple[str, ...], Any] = {}
+
+
+def _row_type(keys: tuple[str, ...]) -> Any:
+    """A named tuple of ``keys`` for :func:`load_current`'s rows: the fast path reads a dozen
+    attributes of every row it screens, and a named tuple's cost a quarter of a SQLAlchemy
+    ``Row``'s (measured: the affiliation checks fell from 3.5 to 1 µs per record)."""
+    row_type = _ROW_TYPES.get(keys)
+    if row_type is None:
+        row_type = _ROW_TYPES[keys] = namedtuple("CurrentRow", keys, rename=True)  # type: ignore[misc]
+    return row_type
+
+
+_CURRENT_QUERIES: dict[tuple[Any, ...], Any] = {}
+
+
+def _current_query(
+    dialect: str, table: Any, column: Any, names: tuple[str, ...], refs: tuple[StoredRef, ...]
+) -> Any:
+    """:func:`load_current`'s statement, built once per shape with the ids as one bound
+    parameter: a statement built per call cost SQLAlchemy ~0.8 ms of the ~4.5 ms a 500-row screen
+    takes (its cache key is worked out again for every new statement object). ``refs`` are
+    long-lived (built once per writer class), so the shapes are few."""
+    key = (dialect, table, column.key, names, refs)
+    query = _CURRENT_QUERIES.get(key)
+    if query is None:
+        keys = names or [prop.key for prop in sa_inspect(table).column_attrs]
+        attributes = [getattr(table, name) for name in dict.fromkeys([column.key, *keys])]
+        query = select(*attributes, *(ref.value for ref in refs)).select_from(table)
+        for ref in refs:
+            query = query.outerjoin(ref.target, ref.on)
+        query = _CURRENT_QUERIES[key] = query.where(one_of_bound(dialect, column, "ids"))
+    return query
 
 
 def unchanged_row(row: Any, record: Any, values: Callable[[Any], dict[str, Any]]) -> bool:
@@ -961,13 +996,12 @@ def same_stamp(
     tuple with ``is_deleted`` and the ``stamp`` column, default ``sf_modstamp``) is live, ``raw``
     is not deleted, has every ``required`` field and carries the row's ``SystemModstamp``."""
     stored = getattr(row, stamp)
-    return not (
-        row.is_deleted
-        or stored is None
-        or raw.get("IsDeleted") not in (None, False)
-        or any(blank(raw.get(name)) for name in required)
-        or raw_modstamp(raw.get("SystemModstamp"), tz) != stored
-    )
+    if row.is_deleted or stored is None or raw.get("IsDeleted") not in (None, False):
+        return False
+    for name in required:  # a loop, not any(): this runs for every record of a full run
+        if blank(raw.get(name)):
+            return False
+    return raw_modstamp(raw.get("SystemModstamp"), tz) == stored
 
 
 def same_stamp_candidates(
