@@ -45,19 +45,22 @@ def one_of(session: AsyncSession, column: Any, values: Sequence[Any]) -> ColumnE
     the custom plans we force (db.POSTGRES_SERVER_SETTINGS) the planner estimates an ``= ANY`` /
     ``IN`` list element by element, ~20 ms per 500-id lookup under load, 8x the lookup itself;
     it plans ``unnest`` as a 500-row set (a nested loop over the unique index) without that."""
-    if session.get_bind().dialect.name == "postgresql":
-        array = bindparam(None, list(values), type_=_array_of(column.type))
-        return column.in_(select(func.unnest(array)))  # type: ignore[no-any-return]
-    return column.in_(values)  # type: ignore[no-any-return]
+    return _one_of(session.get_bind().dialect.name, column, None, {"value": list(values)})
 
 
 def one_of_bound(dialect: str, column: Any, name: str) -> ColumnElement[bool]:
     """:func:`one_of` with the values left to the bound parameter ``name`` (a list, given at
     execution), for a statement built once and run many times."""
+    return _one_of(dialect, column, name, {})
+
+
+def _one_of(dialect: str, column: Any, name: str | None, value: dict[str, Any]) -> ColumnElement[bool]:
+    """The one rendering of :func:`one_of` / :func:`one_of_bound`; ``value`` holds the values
+    when they are bound now."""
     if dialect == "postgresql":
-        array = bindparam(name, type_=_array_of(column.type))
+        array = bindparam(name, type_=_array_of(column.type), **value)
         return column.in_(select(func.unnest(array)))  # type: ignore[no-any-return]
-    return column.in_(bindparam(name, expanding=True))  # type: ignore[no-any-return]
+    return column.in_(bindparam(name, type_=column.type, expanding=True, **value))  # type: ignore[no-any-return]
 
 
 async def ids_except(

@@ -139,13 +139,14 @@ class Associator:
             for email, volunteer_id in result.all():
                 self.owners[email].add(volunteer_id)
 
-    def associate(self, row: Communication) -> set[int]:
-        """Sets the association columns (unless manual); returns the volunteer ids touched."""
+    def associate(self, row: Communication) -> tuple[set[int], bool]:
+        """Sets the association columns (unless manual); returns the volunteer ids touched and
+        whether the association changed."""
         if row.match_method == "manual":
-            return set()
+            return set(), False
         before = row.volunteer_id
-        assign(row, self.match(row))
-        return {v for v in (before, row.volunteer_id) if v is not None}
+        changed = assign(row, self.match(row))
+        return {v for v in (before, row.volunteer_id) if v is not None}, changed
 
     def match(self, row: Any) -> dict[str, Any]:
         """The association columns SF-36 gives ``row`` now (an ORM row or a Core tuple)."""
@@ -349,9 +350,9 @@ class _Writer(BatchWriter):
             changed = True
             ctx.count("restored")
         await self.associator.load([row])
-        matched_before = [getattr(row, name) for name in _MATCH_COLUMNS]
-        self.state.touched |= self.associator.associate(row)
-        changed |= matched_before != [getattr(row, name) for name in _MATCH_COLUMNS]
+        touched, matched_anew = self.associator.associate(row)
+        self.state.touched |= touched
+        changed |= matched_anew
         if row.match_status == "unmatched":
             ctx.count("unmatched")
         ctx.count("created" if created else ("updated" if changed else "unchanged"))
@@ -427,7 +428,7 @@ async def retry_unmatched(ctx: RunContext, state: _State) -> None:
             associator = Associator(session)
             await associator.load(rows)
             for row in rows:
-                state.touched |= associator.associate(row)
+                state.touched |= associator.associate(row)[0]
                 if row.match_status == "unmatched":
                     unmatched += 1
                 else:
